@@ -1,0 +1,89 @@
+"""``vsphere-harness contracts ...``: list, show, generate, check, export and compare contracts."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+import yaml
+
+from ..contract import ContractError, load_contracts
+from ..contract.generate import generate
+from ..vmodl.registry import DEFAULT_RELEASE, RELEASES, UnknownRelease
+from . import main
+from .common import user_errors
+
+release_option = click.option(
+    "--release", "-r", default=DEFAULT_RELEASE, show_default=True, metavar="R",
+    help=f"VI/JSON release: {', '.join(RELEASES)}.")
+contracts_dir_option = click.option(
+    "--contracts-dir", type=click.Path(path_type=Path), default=None,
+    help="Directory of contract files (default: the repository's contracts/).")
+
+
+@main.group()
+def contracts() -> None:
+    """Inspect, generate and check the operation contracts."""
+
+
+@contracts.command("list")
+@release_option
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option("--all", "include_support", is_flag=True, help="Include the support operations.")
+@contracts_dir_option
+@user_errors(ContractError, UnknownRelease)
+def list_cmd(release: str, fmt: str, include_support: bool, contracts_dir: Path | None) -> None:
+    """List the contracts of a release (the VirtualMachine operations by default)."""
+    chosen = load_contracts(contracts_dir).select(release, include_support=include_support)
+    if fmt == "json":
+        click.echo(json.dumps([
+            {"id": c.id, "method": c.http_method, "path": c.path, "task": c.is_task,
+             "privileges": list(c.privileges), "faults": c.faults_for(release), "support": c.support}
+            for c in chosen], indent=2))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"{len(chosen)} operations in release {release}")
+    for col in ("id", "http", "response", "privileges", "faults"):
+        table.add_column(col)
+    for c in chosen:
+        response = "204" if c.status == 204 else f"{c.status} {c.response_moref or c.response_type}"
+        if c.is_task:
+            response = f"200 Task → {c.task_result or 'void'}"
+        privs = ", ".join(c.privileges) or ("conditional" if c.conditional_privileges else "-")
+        table.add_row(c.id, c.http_method, response, privs, ", ".join(c.faults_for(release)) or "-")
+    Console(width=200).print(table)
+
+
+@contracts.command("show")
+@click.argument("op_id", metavar="ID")
+@release_option
+@contracts_dir_option
+@user_errors(ContractError, UnknownRelease)
+def show_cmd(op_id: str, release: str, contracts_dir: Path | None) -> None:
+    """Show one contract as it stands in a release."""
+    c = load_contracts(contracts_dir).get(op_id)
+    if not c.in_release(release):
+        raise ContractError(f"{op_id} does not exist in release {release} (it exists in {', '.join(c.releases)})")
+    data = yaml.safe_load(Path(c.source_file).read_text())
+    data["request"] = {**(data.get("request") or {}),
+                       "params": [p for p in (data.get("request") or {}).get("params", [])
+                                  if c.params[[q.name for q in c.params].index(p["name"])].in_release(release)]}
+    data["faults"] = c.faults_for(release)
+    data["release"] = release
+    click.echo(yaml.safe_dump(data, sort_keys=False, width=100))
+
+
+@contracts.command("generate")
+@click.option("--out", "out_dir", type=click.Path(path_type=Path), default=None,
+              help="Where to write (default: the contracts directory).")
+@user_errors(ContractError, OSError)
+def generate_cmd(out_dir: Path | None) -> None:
+    """Regenerate the contract files from pyVmomi's metadata, keeping curated sections."""
+    from ..contract.store import default_contracts_dir
+
+    root = out_dir or default_contracts_dir()
+    written = generate(root)
+    click.echo(f"{len(written)} contracts in {root}")
