@@ -1,0 +1,1 @@
+"""The result model of a run and the reports written from it."""

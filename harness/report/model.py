@@ -1,0 +1,107 @@
+"""The one result model: every report (JSON, JUnit, HTML, Markdown, diff) is written from it.
+
+``results.json`` is :meth:`RunResult.to_dict`; its JSON Schema is ``results.schema.json`` next to
+this module.  Statuses: ``passed``, ``failed`` (the endpoint broke the contract), ``error`` (the
+harness could not decide: network, setup, timeout), ``skipped`` (not applicable; the message says why).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+Status = Literal["passed", "failed", "error", "skipped"]
+STATUSES: tuple[Status, ...] = ("passed", "failed", "error", "skipped")
+#: Worst first: an operation takes the worst status of its checks.
+SEVERITY: dict[str, int] = {"failed": 3, "error": 2, "passed": 1, "skipped": 0}
+SCHEMA_VERSION = 1
+
+
+def worst(statuses: list[str]) -> Status:
+    """The worst status of a list (``skipped`` when empty)."""
+    return max(statuses, key=SEVERITY.__getitem__, default="skipped")  # type: ignore[return-value]
+
+
+@dataclass
+class Evidence:
+    """One exchange that supports a verdict; secrets are already redacted."""
+
+    request: dict[str, Any]  # {method, url, headers, body}
+    response: dict[str, Any] | None  # {status, headers, body, elapsed_ms} or None (no answer)
+    curl: str
+    note: str = ""
+
+
+@dataclass
+class CheckResult:
+    check: str
+    status: Status
+    message: str = ""
+    evidence: list[Evidence] = field(default_factory=list)
+    duration_ms: float = 0.0
+
+
+@dataclass
+class OperationResult:
+    id: str
+    checks: list[CheckResult] = field(default_factory=list)
+
+    @property
+    def status(self) -> Status:
+        return worst([c.status for c in self.checks])
+
+
+@dataclass
+class ScenarioResult:
+    name: str
+    status: Status
+    message: str = ""
+    timeline: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class RunResult:
+    harness_version: str
+    endpoint: dict[str, Any]  # {url, release, simulated, about}
+    started_at: str
+    finished_at: str = ""
+    seed: int = 0
+    operations: list[OperationResult] = field(default_factory=list)
+    scenarios: list[ScenarioResult] = field(default_factory=list)
+
+    def summary(self) -> dict[str, int]:
+        counts = {s: 0 for s in STATUSES}
+        checks = 0
+        for op in self.operations:
+            for c in op.checks:
+                counts[c.status] += 1
+                checks += 1
+        return {"operations": len(self.operations), "checks": checks, **counts}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "harness_version": self.harness_version,
+            "endpoint": self.endpoint,
+            "started_at": self.started_at,
+            "finished_at": self.finished_at,
+            "seed": self.seed,
+            "summary": self.summary(),
+            "operations": [
+                {"id": op.id, "status": op.status, "checks": [asdict(c) for c in op.checks]}
+                for op in self.operations
+            ],
+            "scenarios": [asdict(s) for s in self.scenarios],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RunResult:
+        run = cls(data["harness_version"], data["endpoint"], data["started_at"], data.get("finished_at", ""),
+                  data.get("seed", 0))
+        for op in data.get("operations", []):
+            checks = [CheckResult(c["check"], c["status"], c.get("message", ""),
+                                  [Evidence(**e) for e in c.get("evidence", [])], c.get("duration_ms", 0.0))
+                      for c in op.get("checks", [])]
+            run.operations.append(OperationResult(op["id"], checks))
+        run.scenarios = [ScenarioResult(**s) for s in data.get("scenarios", [])]
+        return run
