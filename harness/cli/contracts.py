@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import click
@@ -10,9 +11,11 @@ import yaml
 
 from ..contract import ContractError, load_contracts
 from ..contract.generate import generate
+from ..contract.openapi_diff import SpecError, load_spec
+from ..contract.store import check_release
 from ..vmodl.registry import DEFAULT_RELEASE, RELEASES, UnknownRelease
 from . import main
-from .common import user_errors
+from .common import EXIT_VIOLATIONS, user_errors
 
 release_option = click.option(
     "--release", "-r", default=DEFAULT_RELEASE, show_default=True, metavar="R",
@@ -87,3 +90,75 @@ def generate_cmd(out_dir: Path | None) -> None:
     root = out_dir or default_contracts_dir()
     written = generate(root)
     click.echo(f"{len(written)} contracts in {root}")
+
+
+@contracts.command("check")
+@contracts_dir_option
+@user_errors(ContractError, OSError)
+def check_cmd(contracts_dir: Path | None) -> None:
+    """Validate every contract file and cross-check it with the type registry (exit 1 on problems)."""
+    from ..contract.check import check_contracts
+
+    outcome = check_contracts(contracts_dir)
+    for problem in outcome.problems:
+        click.echo(str(problem))
+    click.echo(outcome.summary())
+    if not outcome.ok:
+        sys.exit(EXIT_VIOLATIONS)
+
+
+@contracts.command("export-openapi")
+@release_option
+@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="Write the document to FILE (default: standard output).")
+@click.option("--force", is_flag=True, help="Overwrite FILE when it exists.")
+@click.option("--validate", is_flag=True, help="Also validate the document with openapi-spec-validator (slower).")
+@contracts_dir_option
+@user_errors(ContractError, UnknownRelease, OSError)
+def export_openapi_cmd(release: str, output: Path | None, force: bool, validate: bool,
+                       contracts_dir: Path | None) -> None:
+    """Export the contracts of a release as an OpenAPI 3.0 document (VMware's VI/JSON style)."""
+    from ..contract.openapi import export_openapi
+
+    if output is not None and output.exists() and not force:
+        raise ContractError(f"{output} exists; pass --force to overwrite it")
+    doc = export_openapi(load_contracts(contracts_dir), release)
+    if validate:
+        from openapi_spec_validator import validate as validate_spec
+
+        try:
+            validate_spec(doc)
+        except Exception as exc:  # noqa: BLE001 - the validator raises several kinds
+            raise ContractError(f"the exported document is not valid OpenAPI: {str(exc).splitlines()[0]}") from None
+    text = json.dumps(doc, indent=2) + "\n"
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    output.write_text(text)
+    ops = sum(len(item) for item in doc["paths"].values())
+    click.echo(f"{ops} operations, {len(doc['components']['schemas'])} schemas of release {release} in {output}",
+               err=True)
+
+
+@contracts.command("diff-openapi")
+@click.argument("spec", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--release", "-r", default=None, metavar="R",
+              help="VI/JSON release to compare (default: the document's release variable, else "
+                   f"{DEFAULT_RELEASE}).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--all", "everything", is_flag=True, help="Compare every path, not only /VirtualMachine/ ones.")
+@contracts_dir_option
+@user_errors(ContractError, UnknownRelease, SpecError)
+def diff_openapi_cmd(spec: Path, release: str | None, fmt: str, everything: bool,
+                     contracts_dir: Path | None) -> None:
+    """Compare the contracts with a VI/JSON OpenAPI document (exit 1 when they differ)."""
+    from ..contract.openapi_diff import diff_openapi, document_release, render_json, render_text
+
+    if release is not None:
+        check_release(release)
+    doc = load_spec(spec)
+    release = release or document_release(doc) or DEFAULT_RELEASE
+    diffs = diff_openapi(load_contracts(contracts_dir), doc, release, everything=everything)
+    click.echo(render_json(diffs) if fmt == "json" else render_text(diffs, release, str(spec)))
+    if diffs:
+        sys.exit(EXIT_VIOLATIONS)
