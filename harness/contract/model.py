@@ -73,6 +73,8 @@ class Contract:
     support: bool = False
     semantics: dict[str, Any] = field(default_factory=dict)
     source_file: str | None = None
+    response_optional: bool = False  # the 200 body may be empty/absent (an unset optional value)
+    task_result_moref: str | None = None  # the managed type a task's result reference points to
 
     def in_release(self, release: str) -> bool:
         return release in self.releases
@@ -146,4 +148,6 @@ def from_mapping(data: dict[str, Any], source_file: str | None = None) -> Contra
         support=bool(data.get("support", False)),
         semantics=dict(data.get("semantics") or {}),
         source_file=source_file,
+        response_optional=bool(response.get("optional", False)),
+        task_result_moref=response.get("task_result_moref"),
     )
