@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
+import re
 from typing import Any
 
 from .registry import MOREF, PRIMITIVE_WIRE_NAMES, Release, TypeRef
@@ -25,6 +26,10 @@ INT_RANGES = {
     "int": (-(2**31), 2**31 - 1),
     "long": (-(2**63), 2**63 - 1),
 }
+
+
+#: xsd:dateTime as VI/JSON sends it: date, time, optional fraction, optional zone (the schema's pattern).
+_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})?$")
 
 
 class CodecError(ValueError):
@@ -184,6 +189,8 @@ class Codec:
         if name == "dateTime":
             if not isinstance(data, str):
                 raise CodecError(path, f"expected an ISO 8601 dateTime string, got {_json_kind(data)}")
+            if not _DATETIME.fullmatch(data):  # fromisoformat alone also takes dates and basic forms
+                raise CodecError(path, f"{data!r} is not an ISO 8601 dateTime")
             try:
                 return dt.datetime.fromisoformat(data.replace("Z", "+00:00"))
             except ValueError:
@@ -191,8 +198,8 @@ class Codec:
         if name == "base64Binary":
             if not isinstance(data, str):
                 raise CodecError(path, f"expected base64 text, got {_json_kind(data)}")
-            try:
-                return base64.b64decode(data, validate=True)
+            try:  # line breaks are allowed in base64Binary (and in the schema's pattern)
+                return base64.b64decode(data.replace("\r", "").replace("\n", ""), validate=True)
             except (binascii.Error, ValueError):
                 raise CodecError(path, f"{data[:40]!r} is not base64") from None
         return self._encode_primitive(data, name, path)  # the same checks on plain JSON values

@@ -429,9 +429,13 @@ class Release:
         return iter(self.data.values())
 
 
-@functools.cache
 def release(name: str = DEFAULT_RELEASE) -> Release:
-    """The registry view of one release (cached)."""
+    """The registry view of one release (cached: one object per release)."""
+    return _release(name)
+
+
+@functools.cache
+def _release(name: str) -> Release:
     return Release(name)
 
 

@@ -63,6 +63,8 @@ class SchemaBuilder:
             return self._def(key, lambda: self._moref_schema(name))
         if name in rel.enums:
             return self._def(f"enum.{name}", lambda: {"type": "string", "enum": list(rel.enums[name].values)})
+        if name not in rel.data:
+            raise KeyError(f"type {name!r} does not exist in release {rel.name}")
         subtypes = rel.subtypes(name)
         if len(subtypes) == 1:
             return self._def(name, lambda: self._data_schema(name, self.request))
@@ -127,7 +129,7 @@ class SchemaBuilder:
                                                                 "items": _PRIMITIVE_SCHEMAS[prim]}},
                                       "required": ["_value"]}})
         known = sorted(set(PRIMITIVE_WIRE_NAMES) | set(rel.data) | set(rel.enums) | {MOREF})
-        known += [array_type_name(n) for n in known]
+        known += [array_type_name(n) for n in [*known, "anyType"]]  # ArrayOfAnyType travels too
         return {
             "type": "object",
             "required": ["_typeName"],
