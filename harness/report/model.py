@@ -39,6 +39,7 @@ class CheckResult:
     message: str = ""
     evidence: list[Evidence] = field(default_factory=list)
     duration_ms: float = 0.0
+    accepted: bool = False  # a failure the baseline accepts: reported, but does not fail the gate
 
 
 @dataclass
@@ -68,15 +69,34 @@ class RunResult:
     seed: int = 0
     operations: list[OperationResult] = field(default_factory=list)
     scenarios: list[ScenarioResult] = field(default_factory=list)
+    leftovers: list[str] = field(default_factory=list)  # objects the sandbox could not clean up
+    options: dict[str, Any] = field(default_factory=dict)  # how the run was asked for (no secrets)
+    stats: dict[str, Any] = field(default_factory=dict)  # {requests, duration_s, ...}
 
     def summary(self) -> dict[str, int]:
         counts = {s: 0 for s in STATUSES}
-        checks = 0
+        checks = accepted = 0
         for op in self.operations:
             for c in op.checks:
                 counts[c.status] += 1
                 checks += 1
-        return {"operations": len(self.operations), "checks": checks, **counts}
+                accepted += c.status == "failed" and c.accepted
+        return {"operations": len(self.operations), "checks": checks, **counts, "accepted": accepted}
+
+    def by_check(self) -> dict[str, dict[str, int]]:
+        """Status counts per check name, in first-seen order."""
+        out: dict[str, dict[str, int]] = {}
+        for op in self.operations:
+            for c in op.checks:
+                out.setdefault(c.check, {s: 0 for s in STATUSES})[c.status] += 1
+        return out
+
+    def gate_failures(self) -> list[tuple[str, CheckResult]]:
+        """Failed checks the baseline does not accept: these fail the gate."""
+        return [(op.id, c) for op in self.operations for c in op.checks if c.status == "failed" and not c.accepted]
+
+    def errors(self) -> list[tuple[str, CheckResult]]:
+        return [(op.id, c) for op in self.operations for c in op.checks if c.status == "error"]
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -92,6 +112,9 @@ class RunResult:
                 for op in self.operations
             ],
             "scenarios": [asdict(s) for s in self.scenarios],
+            "leftovers": list(self.leftovers),
+            "options": dict(self.options),
+            "stats": dict(self.stats),
         }
 
     @classmethod
@@ -100,8 +123,12 @@ class RunResult:
                   data.get("seed", 0))
         for op in data.get("operations", []):
             checks = [CheckResult(c["check"], c["status"], c.get("message", ""),
-                                  [Evidence(**e) for e in c.get("evidence", [])], c.get("duration_ms", 0.0))
+                                  [Evidence(**e) for e in c.get("evidence", [])], c.get("duration_ms", 0.0),
+                                  bool(c.get("accepted", False)))
                       for c in op.get("checks", [])]
             run.operations.append(OperationResult(op["id"], checks))
         run.scenarios = [ScenarioResult(**s) for s in data.get("scenarios", [])]
+        run.leftovers = list(data.get("leftovers", []))
+        run.options = dict(data.get("options", {}))
+        run.stats = dict(data.get("stats", {}))
         return run

@@ -1,0 +1,206 @@
+"""``vsphere-harness run`` (the contract run) and ``vsphere-harness report ...`` (diff, render, baseline)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from pathlib import Path
+
+import click
+import yaml
+
+from ..report.model import RunResult
+from ..run import RunError, RunOptions, exit_code, make_plan, run_contracts
+from ..run.baseline import Baseline
+from ..vmodl.registry import DEFAULT_RELEASE, RELEASES
+from . import main
+from .common import EXIT_OK, EXIT_VIOLATIONS, HarnessUsageError
+
+
+class OneLineErrors(click.Command):
+    """Bad options are one line (``error: ...``) and exit 2, never the usage text."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        try:
+            return super().parse_args(ctx, args)
+        except click.UsageError as exc:
+            raise HarnessUsageError(exc.format_message()) from None
+
+
+def default_report_dir() -> Path:
+    """``reports/<UTC timestamp>/`` (a suffix when that exists already)."""
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    path, n = Path("reports") / stamp, 1
+    while path.exists() and any(path.iterdir()):
+        n += 1
+        path = Path("reports") / f"{stamp}-{n}"
+    return path
+
+
+@main.command("run", cls=OneLineErrors)
+@click.option("--endpoint", metavar="URL", help="scheme://host[:port] of a vCenter or compatible endpoint "
+              "(the harness adds /sdk/vim25/<release>). Default: start the built-in simulator.")
+@click.option("--user", envvar="VSPHERE_USER", show_envvar=True, help="Administrator user name.")
+@click.option("--password", envvar="VSPHERE_PASSWORD", show_envvar=True, help="Administrator password.")
+@click.option("--limited-user", envvar="VSPHERE_LIMITED_USER", show_envvar=True,
+              help="A user without privileges on the sandbox (for the privileges check).")
+@click.option("--limited-password", envvar="VSPHERE_LIMITED_PASSWORD", show_envvar=True)
+@click.option("--insecure", is_flag=True, help="Do not verify the endpoint's TLS certificate.")
+@click.option("--release", "-r", default=DEFAULT_RELEASE, show_default=True, type=click.Choice(RELEASES),
+              help="VI/JSON release.")
+@click.option("--operations", "-o", multiple=True, metavar="GLOB",
+              help="Only operations whose id matches (repeatable), e.g. 'VirtualMachine_Power*'.")
+@click.option("--checks", "-c", multiple=True, metavar="LIST", help="Only these checks (comma-separated).")
+@click.option("--examples", type=click.IntRange(min=1), default=5, show_default=True,
+              help="Generated requests per operation and check.")
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Reproduces a run.")
+@click.option("--report-dir", type=click.Path(path_type=Path), default=None,
+              help="Where to write the reports [default: reports/<UTC timestamp>/].")
+@click.option("--force", is_flag=True, help="Write into a non-empty --report-dir.")
+@click.option("--baseline", type=click.Path(path_type=Path), default=None,
+              help="YAML/JSON list of accepted deviations {id, check[, message]}.")
+@click.option("--read-only", is_flag=True, help="Only operations and checks that change nothing.")
+@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=30.0, show_default=True,
+              help="Seconds per task and per request.")
+@click.option("--fail-on-error", is_flag=True, help="Exit 1 also when a check could not decide (error).")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+def run_cmd(endpoint: str | None, user: str | None, password: str | None, limited_user: str | None,
+            limited_password: str | None, insecure: bool, release: str, operations: tuple[str, ...],
+            checks: tuple[str, ...], examples: int, seed: int, report_dir: Path | None, force: bool,
+            baseline: Path | None, read_only: bool, timeout: float, fail_on_error: bool, quiet: bool) -> None:
+    """Run every check on every operation and write the reports.
+
+    Exit codes: 0 every check passed (failures only as the baseline accepts); 1 contract
+    violations; 2 usage or configuration error; 3 endpoint unreachable or login refused; 130
+    interrupted (Ctrl-C: the sandbox is cleaned up and the partial reports written).
+    """
+    from rich.console import Console
+
+    options = RunOptions(endpoint=endpoint, user=user, password=password, limited_user=limited_user,
+                         limited_password=limited_password, insecure=insecure, release=release,
+                         operations=operations, checks=checks, examples=examples, seed=seed,
+                         read_only=read_only, timeout=timeout, baseline=baseline,
+                         report_dir=report_dir or default_report_dir(), force=force)
+    err = Console(stderr=True)
+    try:
+        plan = make_plan(options)
+        if not plan.pairs:
+            raise HarnessUsageError("nothing to run: no check applies to the chosen operations")
+        with _progress(err, len(plan), quiet) as bar:
+            result = run_contracts(options, plan=plan, progress=bar.advance if bar else None,
+                                   on_check=bar.starting if bar else None)
+    except RunError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(exc.exit_code)
+    _print_summary(result, Path(options.report_dir))  # type: ignore[arg-type]
+    if result.stats.get("interrupted"):
+        click.echo("interrupted: the results are partial (the sandbox was cleaned up)", err=True)
+    code = exit_code(result)
+    if code == EXIT_OK and fail_on_error and result.errors():
+        code = EXIT_VIOLATIONS
+    sys.exit(code)
+
+
+class _progress:
+    """A rich progress bar of operations done (nothing when quiet)."""
+
+    def __init__(self, console, total: int, quiet: bool):
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self.bar = None if quiet else Progress(
+            TextColumn("[bold]operations"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+            TextColumn("{task.description}"), console=console, transient=True)
+        self.total = total
+
+    def __enter__(self) -> _progress | None:
+        if self.bar is None:
+            return None
+        self.bar.start()
+        self.task = self.bar.add_task("", total=self.total)
+        return self
+
+    def starting(self, op_id: str, check: str) -> None:
+        self.bar.update(self.task, description=f"{op_id}::{check}")
+
+    def advance(self, op, done: int, total: int) -> None:
+        self.bar.update(self.task, completed=done)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+
+def _print_summary(result: RunResult, report_dir: Path) -> None:
+    s = result.summary()
+    ep = result.endpoint
+    where = "built-in simulator" if ep.get("simulated") and result.options.get("builtin_simulator") else ep["url"]
+    click.echo(f"{s['operations']} operations, {s['checks']} checks against {where} (release {ep['release']}): "
+               f"{s['passed']} passed, {s['failed']} failed ({s['accepted']} accepted), {s['error']} error, "
+               f"{s['skipped']} skipped in {result.stats.get('duration_s', 0)} s, "
+               f"{result.stats.get('requests', 0)} requests")
+    per_check = result.by_check()
+    if per_check:
+        click.echo(f"  {'check':<14}{'passed':>8}{'failed':>8}{'error':>8}{'skipped':>8}")
+        for name, n in per_check.items():
+            click.echo(f"  {name:<14}{n['passed']:>8}{n['failed']:>8}{n['error']:>8}{n['skipped']:>8}")
+    gate = result.gate_failures()
+    for op_id, c in gate[:25]:
+        click.echo(f"  FAILED {op_id}::{c.check}: {(c.message.splitlines() or [''])[0][:200]}")
+    if len(gate) > 25:
+        click.echo(f"  ... and {len(gate) - 25} more failures (see summary.md)")
+    errors = result.errors()
+    for op_id, c in errors[:10]:
+        click.echo(f"  ERROR  {op_id}::{c.check}: {(c.message.splitlines() or [''])[0][:200]}")
+    if len(errors) > 10:
+        click.echo(f"  ... and {len(errors) - 10} more errors")
+    for x in result.leftovers:
+        click.echo(f"  not cleaned up: {x}")
+    click.echo(f"reports: {report_dir}/ (results.json, junit.xml, summary.md, report.html)")
+
+
+# --- vsphere-harness report ... ----------------------------------------------------------------------
+@main.group()
+def report() -> None:
+    """Work with results.json files: diff two runs, render reports, make a baseline."""
+
+
+def _load(path: Path) -> RunResult:
+    from ..report.writers import ResultsInvalid, load_results
+
+    try:
+        return load_results(path)
+    except ResultsInvalid as exc:
+        raise HarnessUsageError(str(exc)) from None
+
+
+@report.command("diff", cls=OneLineErrors)
+@click.argument("before", type=click.Path(path_type=Path))
+@click.argument("after", type=click.Path(path_type=Path))
+def diff_cmd(before: Path, after: Path) -> None:
+    """What changed from BEFORE to AFTER (results.json files); exit 1 when there are new failures."""
+    from ..report.diff import diff_runs
+
+    d = diff_runs(_load(before), _load(after))
+    click.echo(d.render(), nl=False)
+    sys.exit(EXIT_VIOLATIONS if d.new_failures else EXIT_OK)
+
+
+@report.command("render", cls=OneLineErrors)
+@click.argument("results", type=click.Path(path_type=Path))
+@click.option("--report-dir", type=click.Path(path_type=Path), default=None,
+              help="Where to write [default: next to RESULTS].")
+def render_cmd(results: Path, report_dir: Path | None) -> None:
+    """Write junit.xml, summary.md and report.html again from a results.json."""
+    from ..report.writers import write_reports
+
+    run = _load(results)
+    paths = write_reports(run, report_dir or results.parent, files=("junit.xml", "summary.md", "report.html"))
+    click.echo("\n".join(str(p) for p in paths))
+
+
+@report.command("baseline", cls=OneLineErrors)
+@click.argument("results", type=click.Path(path_type=Path))
+def baseline_cmd(results: Path) -> None:
+    """Print a baseline (YAML) accepting every failure of RESULTS, to start from."""
+    click.echo(yaml.safe_dump(Baseline.from_run(_load(results)).to_list(), sort_keys=False), nl=False)
+

@@ -1,0 +1,188 @@
+"""pytest plugin: ``pytest --vsphere-harness`` runs the contract checks as test items.
+
+One item per operation x check (``vsphere::VirtualMachine_PowerOnVM_Task::shape``), run through the
+same library API as ``vsphere-harness run`` (:class:`harness.run.Runner`).  A failure shows the
+check's message, then the requests that caused it, with curl lines.  Without ``--vsphere-harness``
+the plugin does nothing (and imports nothing of the harness).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+_KEY = "vsphere_harness_state"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    g = parser.getgroup("vsphere-harness", "contract checks of a vSphere VI/JSON endpoint")
+    g.addoption("--vsphere-harness", action="store_true", default=False,
+                help="Add one test item per operation x check (default endpoint: the built-in simulator).")
+    g.addoption("--vsphere-endpoint", metavar="URL", default=None, help="scheme://host[:port] of the endpoint.")
+    g.addoption("--vsphere-user", default=None, help="Administrator (or VSPHERE_USER).")
+    g.addoption("--vsphere-password", default=None, help="Administrator password (or VSPHERE_PASSWORD).")
+    g.addoption("--vsphere-limited-user", default=None, help="A user without privileges (or VSPHERE_LIMITED_USER).")
+    g.addoption("--vsphere-limited-password", default=None, help="(or VSPHERE_LIMITED_PASSWORD)")
+    g.addoption("--vsphere-insecure", action="store_true", default=False, help="Do not verify TLS certificates.")
+    g.addoption("--vsphere-release", default=None, metavar="R", help="VI/JSON release (default 8.0.2.0).")
+    g.addoption("--vsphere-operations", action="append", default=[], metavar="GLOB",
+                help="Only operations whose id matches (repeatable).")
+    g.addoption("--vsphere-checks", action="append", default=[], metavar="LIST", help="Only these checks.")
+    g.addoption("--vsphere-examples", type=int, default=5, metavar="N", help="Generated requests per check.")
+    g.addoption("--vsphere-seed", type=int, default=0, metavar="N", help="Seed (reproduces a run).")
+    g.addoption("--vsphere-read-only", action="store_true", default=False, help="Only what changes nothing.")
+    g.addoption("--vsphere-timeout", type=float, default=30.0, metavar="S", help="Seconds per task.")
+    g.addoption("--vsphere-baseline", default=None, metavar="FILE", help="Accepted deviations (xfail).")
+    g.addoption("--vsphere-report-dir", default=None, metavar="DIR",
+                help="Also write results.json, junit.xml, summary.md, report.html there.")
+
+
+def _active(config: pytest.Config) -> bool:
+    return bool(config.getoption("--vsphere-harness", default=False))
+
+
+def _options(config: pytest.Config) -> Any:
+    from .run import RunOptions
+    from .vmodl.registry import DEFAULT_RELEASE
+
+    o = config.getoption
+    return RunOptions(endpoint=o("--vsphere-endpoint"), user=o("--vsphere-user"),
+                      password=o("--vsphere-password"), limited_user=o("--vsphere-limited-user"),
+                      limited_password=o("--vsphere-limited-password"), insecure=o("--vsphere-insecure"),
+                      release=o("--vsphere-release") or DEFAULT_RELEASE, operations=tuple(o("--vsphere-operations")),
+                      checks=tuple(o("--vsphere-checks")), examples=o("--vsphere-examples"),
+                      seed=o("--vsphere-seed"), read_only=o("--vsphere-read-only"), timeout=o("--vsphere-timeout"),
+                      baseline=o("--vsphere-baseline"), report_dir=o("--vsphere-report-dir"), force=True)
+
+
+class _State:
+    """The session's run: started on the first item, closed at the end of the session."""
+
+    def __init__(self, options: Any):
+        self.options = options
+        self.runner: Any = None
+        self.error: str | None = None
+
+    def runner_or_fail(self) -> Any:
+        if self.error is not None:
+            pytest.fail(self.error, pytrace=False)
+        if self.runner is None:
+            from .run import RunError, Runner, load_baseline
+
+            try:
+                baseline = load_baseline(self.options.baseline) if self.options.baseline else None
+                runner = Runner(self.options, baseline)
+                runner.__enter__()
+            except RunError as exc:
+                self.error = f"vsphere-harness: {exc}"
+                pytest.fail(self.error, pytrace=False)
+            self.runner = runner
+        return self.runner
+
+    def close(self) -> None:
+        if self.runner is None:
+            return
+        runner, self.runner = self.runner, None
+        runner.__exit__(None, None, None)
+        if self.options.report_dir:
+            from .report.writers import write_reports
+
+            write_reports(runner.result, self.options.report_dir, runner.conn.scrubber)
+
+
+class CheckFailed(Exception):
+    """A check failed or could not decide; ``repr_failure`` renders the result."""
+
+    def __init__(self, result: Any):
+        super().__init__(result.message)
+        self.result = result
+
+
+class VsphereItem(pytest.Item):
+    def __init__(self, *, contract: Any, spec: Any, **kw: Any):
+        super().__init__(**kw)
+        self.contract = contract
+        self.spec = spec
+        self.add_marker(pytest.mark.vsphere_harness)
+
+    def runtest(self) -> None:
+        state: _State = self.config.stash[_STATE]
+        result = state.runner_or_fail().run_one(self.contract, self.spec)
+        self.user_properties.append(("status", result.status))
+        if result.status == "skipped":
+            raise pytest.skip.Exception(result.message or "not applicable", _use_item_location=True)
+        if result.status == "failed" and result.accepted:
+            pytest.xfail(f"accepted by the baseline: {result.message}")
+        if result.status in ("failed", "error"):
+            raise CheckFailed(result)
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
+        if isinstance(excinfo.value, CheckFailed):
+            from .report.writers import failure_text
+
+            r = excinfo.value.result
+            kind = "contract violation" if r.status == "failed" else "error (the harness could not decide)"
+            text = f"{self.contract.id}::{r.check}: {kind}\n{failure_text(r)}"
+            state: _State = self.config.stash[_STATE]
+            if state.runner is not None:
+                text = state.runner.conn.scrubber(text)
+            return text
+        return super().repr_failure(excinfo, style)
+
+    def reportinfo(self) -> tuple[Any, int | None, str]:
+        """Located at the contract file (skip and failure lines point there)."""
+        where = Path(self.contract.source_file) if self.contract.source_file else self.path
+        return where, 0, f"{self.contract.id}::{self.spec.name}"
+
+
+class OperationCollector(pytest.Collector):
+    def __init__(self, *, item: Any, **kw: Any):
+        super().__init__(**kw)
+        self.plan_item = item
+
+    def collect(self) -> list[pytest.Item]:
+        return [VsphereItem.from_parent(self, name=spec.name, contract=self.plan_item.contract, spec=spec)
+                for spec in self.plan_item.checks]
+
+
+class HarnessCollector(pytest.Collector):
+    def __init__(self, *, plan: Any, **kw: Any):
+        super().__init__(**kw)
+        self.plan = plan
+
+    def collect(self) -> list[pytest.Collector]:
+        return [OperationCollector.from_parent(self, name=i.id, item=i) for i in self.plan]
+
+
+_STATE = pytest.StashKey[_State]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "vsphere_harness: a contract check of the vsphere-harness plugin")
+    if _active(config):
+        config.stash[_STATE] = _State(_options(config))
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
+    if not _active(config):
+        return
+    from .run import RunError, make_plan
+
+    state = config.stash[_STATE]
+    try:
+        plan = make_plan(state.options)
+    except RunError as exc:
+        raise pytest.UsageError(f"vsphere-harness: {exc}") from None
+    root = HarnessCollector.from_parent(session, name="vsphere", nodeid="vsphere", plan=plan)
+    added = [item for op in root.collect() for item in op.collect()]
+    items.extend(added)
+    # count them in "collected N items" like file-collected tests
+    config.hook.pytest_collectreport(report=pytest.CollectReport(root.nodeid, "passed", None, added))
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if _active(session.config):
+        session.config.stash[_STATE].close()

@@ -1,0 +1,221 @@
+"""Write the reports of a run: ``results.json``, ``junit.xml``, ``summary.md``, ``report.html``.
+
+Every file goes through the secrets :class:`~harness.report.secrets.Scrubber` before it is
+written: the client already redacts headers and bodies; the scrubber is the second line.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+import xml.etree.ElementTree as ET
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from .model import CheckResult, Evidence, RunResult
+from .secrets import Scrubber
+
+SCHEMA_PATH = Path(__file__).with_name("results.schema.json")
+#: Rows per table in summary.md (CI job summaries have a size limit).
+MD_ROWS = 200
+FILES = ("results.json", "junit.xml", "summary.md", "report.html")
+_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+class ResultsInvalid(ValueError):
+    """A results document does not match ``results.schema.json``."""
+
+
+@functools.cache
+def _validator() -> Any:
+    import jsonschema_rs
+
+    return jsonschema_rs.validator_for(json.loads(SCHEMA_PATH.read_text()))
+
+
+def validate_results(data: dict[str, Any]) -> None:
+    """Raise :class:`ResultsInvalid` (first few errors) when ``data`` breaks the schema."""
+    errors = [f"{'/'.join(map(str, e.instance_path)) or '<root>'}: {e.message}"
+              for e in _validator().iter_errors(data)]
+    if errors:
+        raise ResultsInvalid("; ".join(errors[:5]))
+
+
+def load_results(path: str | Path) -> RunResult:
+    """Read and validate a ``results.json``."""
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text())
+    except OSError as exc:
+        raise ResultsInvalid(f"{path}: cannot read: {exc.strerror or exc}") from None
+    except ValueError as exc:
+        raise ResultsInvalid(f"{path}: not JSON ({exc})") from None
+    try:
+        validate_results(data)
+    except ResultsInvalid as exc:
+        raise ResultsInvalid(f"{path}: not a results.json: {exc}") from None
+    return RunResult.from_dict(data)
+
+
+# --- renderers (text in, the scrubber is applied by write_reports) -----------------------------------
+def render_json(run: RunResult) -> str:
+    data = run.to_dict()
+    validate_results(data)
+    return json.dumps(data, indent=1, sort_keys=False, default=str) + "\n"
+
+
+def _evidence_text(evidence: list[Evidence], limit: int = 3) -> str:
+    out = []
+    for ev in evidence[:limit]:
+        req = ev.request or {}
+        out.append(f"request: {req.get('method')} {req.get('url')}")
+        if req.get("body") is not None:
+            out.append("  body: " + json.dumps(req["body"], default=str)[:4000])
+        if ev.response is None:
+            out.append("response: none")
+        else:
+            out.append(f"response: HTTP {ev.response.get('status')}")
+            if ev.response.get("body") is not None:
+                out.append("  body: " + json.dumps(ev.response["body"], default=str)[:4000])
+        out.append(f"curl: {ev.curl}")
+        if ev.note:
+            out.append(f"note: {ev.note}")
+    if len(evidence) > limit:
+        out.append(f"... and {len(evidence) - limit} more exchanges in results.json")
+    return "\n".join(out)
+
+
+def failure_text(c: CheckResult) -> str:
+    """A readable failure: the message, then the requests that caused it."""
+    ev = _evidence_text(c.evidence)
+    return f"{c.message}\n\n{ev}" if ev else c.message
+
+
+def _xml(text: str) -> str:
+    return _XML_INVALID.sub("\ufffd", text)
+
+
+def render_junit(run: RunResult) -> str:
+    """One ``testcase`` per operation x check; accepted failures are ``skipped`` with the reason."""
+    s = run.summary()
+    suite = ET.Element("testsuite", {
+        "name": f"vsphere-harness {run.endpoint.get('release', '')}".strip(),
+        "tests": str(s["checks"]), "failures": str(s["failed"] - s["accepted"]), "errors": str(s["error"]),
+        "skipped": str(s["skipped"] + s["accepted"]), "timestamp": run.started_at,
+        "time": f"{sum(c.duration_ms for op in run.operations for c in op.checks) / 1000:.3f}"})
+    props = ET.SubElement(suite, "properties")
+    for key in ("url", "release", "simulated"):
+        ET.SubElement(props, "property", {"name": f"endpoint.{key}", "value": _xml(str(run.endpoint.get(key)))})
+    ET.SubElement(props, "property", {"name": "seed", "value": str(run.seed)})
+    for op in run.operations:
+        for c in op.checks:
+            case = ET.SubElement(suite, "testcase", {"classname": op.id, "name": c.check,
+                                                     "time": f"{c.duration_ms / 1000:.3f}"})
+            first = _xml(c.message.splitlines()[0] if c.message else "")
+            if c.status == "failed" and c.accepted:
+                ET.SubElement(case, "skipped", {"message": _xml(f"accepted by the baseline: {first}")})
+            elif c.status == "failed":
+                el = ET.SubElement(case, "failure", {"message": first, "type": "ContractViolation"})
+                el.text = _xml(failure_text(c))
+            elif c.status == "error":
+                el = ET.SubElement(case, "error", {"message": first, "type": "HarnessError"})
+                el.text = _xml(failure_text(c))
+            elif c.status == "skipped":
+                ET.SubElement(case, "skipped", {"message": first})
+    suites = ET.Element("testsuites", {k: suite.get(k, "") for k in ("tests", "failures", "errors", "time")})
+    suites.append(suite)
+    ET.indent(suites)
+    return ET.tostring(suites, encoding="unicode", xml_declaration=True) + "\n"
+
+
+def _md_cell(text: str, limit: int = 160) -> str:
+    line = (text.splitlines() or [""])[0]
+    line = line if len(line) <= limit else line[: limit - 1] + "…"
+    return line.replace("|", "\\|").replace("`", "'")
+
+
+def render_markdown(run: RunResult) -> str:
+    """A short summary for CI: totals, then the failed (and error) checks."""
+    s = run.summary()
+    ep = run.endpoint
+    gate = run.gate_failures()
+    verdict = "FAILED" if gate else "passed"
+    if not gate and s["error"]:
+        verdict += f" ({s['error']} undecided)"
+    lines = [f"# vsphere-harness: {verdict}", "",
+             f"Endpoint `{ep.get('url')}` release `{ep.get('release')}`"
+             f"{' (built-in simulator)' if ep.get('simulated') else ''}, seed {run.seed}, "
+             f"{run.started_at} → {run.finished_at}", "",
+             "| operations | checks | passed | failed | error | skipped | accepted |",
+             "|---:|---:|---:|---:|---:|---:|---:|",
+             f"| {s['operations']} | {s['checks']} | {s['passed']} | {s['failed']} | {s['error']} | "
+             f"{s['skipped']} | {s['accepted']} |", ""]
+    if run.stats:
+        lines += [", ".join(f"{k}: {v}" for k, v in run.stats.items()), ""]
+    per_check = run.by_check()
+    if per_check:
+        lines += ["| check | passed | failed | error | skipped |", "|---|---:|---:|---:|---:|"]
+        lines += [f"| {name} | {n['passed']} | {n['failed']} | {n['error']} | {n['skipped']} |"
+                  for name, n in per_check.items()] + [""]
+    for title, rows in (("Failed checks", gate),
+                        ("Accepted by the baseline", [(o, c) for o in run.operations for c in o.checks
+                                                      if c.status == "failed" and c.accepted]),
+                        ("Errors (the harness could not decide)", run.errors())):
+        if not rows:
+            continue
+        lines += [f"## {title} ({len(rows)})", "", "| operation | check | message |", "|---|---|---|"]
+        for op, c in rows[:MD_ROWS]:
+            op_id = op if isinstance(op, str) else op.id
+            lines.append(f"| `{op_id}` | {c.check} | {_md_cell(c.message)} |")
+        if len(rows) > MD_ROWS:
+            lines.append(f"| … | | {len(rows) - MD_ROWS} more in results.json |")
+        lines.append("")
+    if run.leftovers:
+        lines += ["## Not cleaned up", ""] + [f"- {x}" for x in run.leftovers] + [""]
+    for sc in run.scenarios:
+        lines.append(f"- scenario `{sc.name}`: {sc.status} {_md_cell(sc.message)}")
+    return "\n".join(lines).rstrip() + "\n"
+
+
+@functools.cache
+def _env() -> jinja2.Environment:
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(Path(__file__).with_name("templates"))),
+                             autoescape=True, trim_blocks=True, lstrip_blocks=True,
+                             undefined=jinja2.StrictUndefined)
+    env.filters["pretty"] = lambda v: json.dumps(v, indent=2, default=str)
+    return env
+
+
+def render_html(run: RunResult) -> str:
+    """A self-contained page: the operation x check matrix, then every failure with its evidence."""
+    checks = sorted({c.check for op in run.operations for c in op.checks})
+    matrix = [(op, {c.check: c for c in op.checks}) for op in run.operations]
+    problems = [(op.id, c) for op in run.operations for c in op.checks if c.status in ("failed", "error")]
+    return _env().get_template("report.html.j2").render(run=run, summary=run.summary(), checks=checks,
+                                                        matrix=matrix, problems=problems,
+                                                        gate_failed=bool(run.gate_failures()))
+
+
+RENDERERS: dict[str, Callable[[RunResult], str]] = {
+    "results.json": render_json, "junit.xml": render_junit, "summary.md": render_markdown,
+    "report.html": render_html,
+}
+
+
+def write_reports(run: RunResult, directory: str | Path, scrubber: Scrubber | None = None,
+                  files: tuple[str, ...] = FILES) -> list[Path]:
+    """Write every report of ``run`` into ``directory`` (created); returns the paths written."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    scrub = scrubber or Scrubber()
+    clean = RunResult.from_dict(scrub.value(run.to_dict()))  # structured first: keeps every format valid
+    written = []
+    for name in files:
+        path = directory / name
+        path.write_text(scrub(RENDERERS[name](clean)), encoding="utf-8")
+        written.append(path)
+    return written

@@ -1,0 +1,87 @@
+"""Accepted deviations: failures a baseline file accepts do not fail the gate.
+
+The file (YAML or JSON) is a list of entries, or a mapping with an ``accepted`` list::
+
+    - id: VirtualMachine_PowerOnVM_Task     # a contract id (a glob is allowed)
+      check: faults                         # a check name (a glob is allowed)
+      message: "HTTP 200"                   # optional: a substring the failure message must contain
+      reason: "vendor X answers faults with 200, ticket 123"   # optional, for humans
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ..report.model import RunResult
+from .options import UsageError
+
+
+@dataclass(frozen=True)
+class Accepted:
+    id: str
+    check: str
+    message: str = ""
+    reason: str = ""
+
+    def matches(self, op_id: str, check: str, message: str) -> bool:
+        return (fnmatch.fnmatchcase(op_id, self.id) and fnmatch.fnmatchcase(check, self.check)
+                and self.message in message)
+
+
+@dataclass(frozen=True)
+class Baseline:
+    entries: tuple[Accepted, ...] = ()
+
+    def accepts(self, op_id: str, check: str, message: str) -> bool:
+        return any(e.matches(op_id, check, message) for e in self.entries)
+
+    def apply(self, run: RunResult) -> int:
+        """Mark the failures the baseline accepts; returns how many."""
+        n = 0
+        for op in run.operations:
+            for c in op.checks:
+                if c.status == "failed" and self.accepts(op.id, c.check, c.message):
+                    c.accepted = True
+                    n += 1
+        return n
+
+    @classmethod
+    def from_run(cls, run: RunResult) -> Baseline:
+        """A baseline accepting every failure of a run (to start from)."""
+        return cls(tuple(Accepted(op.id, c.check) for op in run.operations for c in op.checks
+                         if c.status == "failed"))
+
+    def to_list(self) -> list[dict[str, str]]:
+        return [{k: v for k, v in e.__dict__.items() if v} for e in self.entries]
+
+
+def load_baseline(path: str | Path) -> Baseline:
+    """Read a baseline file; any problem is a :class:`UsageError` (exit 2)."""
+    path = Path(path)
+    try:
+        data: Any = yaml.safe_load(path.read_text())
+    except OSError as exc:
+        raise UsageError(f"baseline {path}: cannot read: {exc.strerror or exc}") from None
+    except yaml.YAMLError:
+        raise UsageError(f"baseline {path}: not valid YAML or JSON") from None
+    if isinstance(data, dict):
+        data = data.get("accepted")
+    if data is None:
+        data = []
+    if not isinstance(data, list):
+        raise UsageError(f"baseline {path}: expected a list of {{id, check[, message]}} entries")
+    entries = []
+    for i, item in enumerate(data, 1):
+        if not (isinstance(item, dict) and isinstance(item.get("id"), str) and isinstance(item.get("check"), str)):
+            raise UsageError(f"baseline {path}: entry {i} needs string fields 'id' and 'check'")
+        unknown = set(item) - {"id", "check", "message", "reason"}
+        if unknown:
+            raise UsageError(f"baseline {path}: entry {i} has unknown field(s) {', '.join(sorted(unknown))}")
+        entries.append(Accepted(item["id"], item["check"], str(item.get("message") or ""),
+                                str(item.get("reason") or "")))
+    return Baseline(tuple(entries))

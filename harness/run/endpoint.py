@@ -1,0 +1,149 @@
+"""Connecting a run to its endpoint: the built-in simulator or a given URL, logged-in clients."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import requests
+
+from ..client import ClientError, Fault, LoginRefused, TransportError, ViClient, normalize_endpoint
+from ..report.secrets import Scrubber
+from .options import EndpointError, RunOptions, UsageError
+
+#: The built-in simulator of a run: short tasks (the tasks check still sees them run).
+BUILTIN_SIM = {"task_delay_ms": 50}
+
+
+@dataclass
+class Connection:
+    """The endpoint a run talks to, with the administrator's (and the limited user's) session."""
+
+    url: str
+    release: str
+    simulated: bool
+    about: dict[str, Any] | None
+    admin: ViClient
+    limited: ViClient | None
+    scrubber: Scrubber
+    simulator: Any = None  # the running built-in simulator, when the run started one
+    users: dict[str, tuple[str, str]] = field(default_factory=dict)  # role -> (user, password); never written
+
+    def new_client(self) -> ViClient:
+        """A fresh client, not logged in (``CheckContext.session_factory``)."""
+        return self.admin.new()
+
+    def describe(self) -> dict[str, Any]:
+        return {"url": self.url, "release": self.release, "simulated": self.simulated, "about": self.about}
+
+
+def probe_simulated(url: str, verify: bool, timeout: float) -> dict[str, Any] | None:
+    """The simulator's ``/_sim/about`` when the endpoint is our simulator, else None."""
+    try:
+        resp = requests.get(f"{url}/_sim/about", timeout=min(timeout, 10.0), verify=verify)
+        data = resp.json() if resp.status_code == 200 else None
+    except (requests.RequestException, ValueError):
+        return None
+    return data if isinstance(data, dict) and data.get("simulated") is True else None
+
+
+def _login(client: ViClient, user: str, password: str, role: str) -> None:
+    try:
+        client.login(user, password)
+    except LoginRefused as exc:
+        raise EndpointError(f"{role} login refused by {client.base_url}: {exc}") from None
+    except TransportError as exc:
+        raise EndpointError(f"endpoint {client.base_url} unreachable: {exc}") from None
+    except Fault as exc:
+        raise EndpointError(f"{role} login failed at {client.base_url}: {exc}") from None
+
+
+def connect(options: RunOptions, url: str, users: dict[str, tuple[str, str]] | None = None,
+            simulator: Any = None) -> Connection:
+    """Log in at ``url`` (users: the simulator's, else the options').  Raises EndpointError/UsageError."""
+    scrubber = Scrubber()
+    if users:
+        admin_cred: tuple[str | None, str | None] = users["admin"]
+        limited_cred: tuple[str | None, str | None] = users.get("limited", (None, None))
+        if options.user:  # explicit credentials win over the simulator's defaults
+            admin_cred = (options.user, options.password)
+        if options.limited_user:
+            limited_cred = (options.limited_user, options.limited_password)
+    else:
+        admin_cred = (options.user, options.password)
+        limited_cred = (options.limited_user, options.limited_password)
+    if not admin_cred[0] or admin_cred[1] is None:
+        raise UsageError("--endpoint needs --user and --password (or VSPHERE_USER and VSPHERE_PASSWORD)")
+    if limited_cred[0] and limited_cred[1] is None:
+        raise UsageError("--limited-user needs --limited-password (or VSPHERE_LIMITED_PASSWORD)")
+    for secret in (admin_cred[1], limited_cred[1]):
+        scrubber.add(secret)
+
+    def client() -> ViClient:
+        return ViClient(url, options.release, verify=not options.insecure, timeout=options.timeout,
+                        on_secret=scrubber.add)
+
+    admin = client()
+    try:
+        content = admin.content
+    except TransportError as exc:
+        raise EndpointError(f"endpoint {url} unreachable: {exc}") from None
+    except ClientError as exc:
+        raise EndpointError(f"endpoint {url} does not serve VI/JSON release {options.release}: {exc}") from None
+    about = content.get("about") if isinstance(content.get("about"), dict) else None
+    _login(admin, admin_cred[0], admin_cred[1], "administrator")  # type: ignore[arg-type]
+    limited = None
+    if limited_cred[0]:
+        limited = client()
+        _login(limited, limited_cred[0], limited_cred[1], "limited user")  # type: ignore[arg-type]
+    simulated = simulator is not None or probe_simulated(url, not options.insecure, options.timeout) is not None
+    users = {"admin": (admin_cred[0], admin_cred[1])}
+    if limited_cred[0]:
+        users["limited"] = (limited_cred[0], limited_cred[1])
+    return Connection(url, options.release, simulated, about, admin, limited, scrubber, simulator,
+                      users)  # type: ignore[arg-type]
+
+
+@contextlib.contextmanager
+def open_endpoint(options: RunOptions) -> Iterator[Connection]:
+    """The run's endpoint: ``options.endpoint``, or the built-in simulator started in this process."""
+    if options.endpoint:
+        try:
+            url = normalize_endpoint(options.endpoint)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+        conn = connect(options, url)
+        try:
+            yield conn
+        finally:
+            _logout(conn)
+        return
+    try:
+        from ..sim import SimConfig, running_simulator
+    except ImportError as exc:
+        raise UsageError(f"the built-in simulator is not available ({exc}); use --endpoint") from None
+    try:
+        cfg = SimConfig(**{**BUILTIN_SIM, "seed": options.seed, **options.sim})
+    except (TypeError, ValueError) as exc:
+        raise UsageError(f"bad simulator settings: {exc}") from None
+    with contextlib.ExitStack() as stack:
+        try:
+            sim = stack.enter_context(running_simulator(cfg))
+        except (RuntimeError, OSError) as exc:
+            raise EndpointError(f"the built-in simulator did not start: {exc}") from None
+        conn = connect(options, sim.url, users=dict(sim.users), simulator=sim)
+        try:
+            yield conn
+        finally:
+            _logout(conn)
+
+
+def _logout(conn: Connection) -> None:
+    for c in (conn.limited, conn.admin):
+        if c is None:
+            continue
+        with contextlib.suppress(ClientError):
+            c.logout()
+        c.close()

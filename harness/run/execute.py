@@ -1,0 +1,213 @@
+"""Execution: every planned check on every operation, never crashing the run."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from .. import __version__
+from ..checks.base import CheckContext, CheckSpec, Inconclusive, Skip
+from ..client import ClientError, requests_sent
+from ..contract.model import Contract
+from ..report.model import CheckResult, OperationResult, RunResult
+from .baseline import Baseline, load_baseline
+from .endpoint import Connection, open_endpoint
+from .options import RunOptions, UsageError
+from .plan import Plan, PlanItem, make_plan
+
+ProgressFn = Callable[[OperationResult, int, int], None]  # (result, done, total)
+CheckStartFn = Callable[[str, str], None]  # (operation id, check name), before each check
+SandboxFactory = Callable[[Any, str, bool], Any]  # (admin client, release, read_only) -> sandbox
+
+
+def utc_now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def _where(exc: BaseException) -> str:
+    """``file:line`` of the innermost frame, to find a harness bug quickly."""
+    tb = traceback.extract_tb(exc.__traceback__)
+    if not tb:
+        return ""
+    frame = tb[-1]
+    return f" (at {Path(frame.filename).name}:{frame.lineno})"
+
+
+def run_check(spec: CheckSpec, ctx: CheckContext) -> CheckResult:
+    """Run one check: ``Skip`` -> skipped, ``Inconclusive``/client errors/any exception -> error."""
+    start = time.perf_counter()
+    try:
+        result = spec.fn(ctx)
+        if not isinstance(result, CheckResult):
+            result = CheckResult(spec.name, "error", f"check returned {type(result).__name__}, not a CheckResult")
+    except Skip as exc:
+        result = CheckResult(spec.name, "skipped", str(exc) or "not applicable")
+    except Inconclusive as exc:
+        result = CheckResult(spec.name, "error", str(exc) or "inconclusive")
+    except ClientError as exc:
+        result = CheckResult(spec.name, "error", f"{type(exc).__name__}: {exc}", exc.evidence())
+    except Exception as exc:  # a harness bug must not take the run down
+        result = CheckResult(spec.name, "error", f"harness error: {type(exc).__name__}: {exc}{_where(exc)}")
+    result.check = spec.name
+    result.duration_ms = round((time.perf_counter() - start) * 1000, 2)
+    return result
+
+
+class Runner:
+    """A run in progress: connected, sandboxed; runs plan items; closes into a :class:`RunResult`.
+
+    Use as a context manager (the pytest plugin drives it item by item; :func:`run_contracts` runs
+    a whole plan)."""
+
+    def __init__(self, options: RunOptions, baseline: Baseline | None = None,
+                 sandbox_factory: SandboxFactory | None = None):
+        self.options = options.with_env()
+        self.baseline = baseline or Baseline()
+        self.sandbox_factory = sandbox_factory
+        self.conn: Connection | None = None
+        self.sandbox: Any = None
+        self.sandbox_error = ""
+        self.result: RunResult | None = None
+        self._endpoint_cm: Any = None
+        self._t0 = 0.0
+        self._requests0 = 0
+        self._ops: dict[str, OperationResult] = {}
+
+    # --- lifecycle -------------------------------------------------------------------------------
+    def __enter__(self) -> Runner:
+        self._t0 = time.perf_counter()
+        self._requests0 = requests_sent()
+        started = utc_now()
+        self._endpoint_cm = open_endpoint(self.options)
+        self.conn = self._endpoint_cm.__enter__()
+        try:
+            self.sandbox = self._make_sandbox()
+        except BaseException:
+            self._endpoint_cm.__exit__(None, None, None)
+            raise
+        self.result = RunResult(__version__, self.conn.describe(), started, seed=self.options.seed,
+                                options=self.options.public())
+        return self
+
+    def _make_sandbox(self) -> Any:
+        assert self.conn is not None
+        factory = self.sandbox_factory
+        if factory is None:
+            try:
+                from .sandbox import Sandbox
+            except ImportError as exc:
+                self.sandbox_error = f"no sandbox: {exc}"
+                return None
+            timeout = max(60.0, self.options.timeout)
+
+            def factory(client: Any, release: str, read_only: bool) -> Any:
+                return Sandbox(client, release, read_only=read_only, timeout=timeout)
+        try:
+            return factory(self.conn.admin, self.options.release, self.options.read_only)
+        except (ClientError, Skip, Inconclusive) as exc:  # checks needing it will say so
+            self.sandbox_error = f"sandbox could not be set up: {exc}"
+            return None
+
+    def __exit__(self, *exc: object) -> None:
+        assert self.result is not None and self.conn is not None
+        try:
+            if self.sandbox is not None:
+                try:
+                    self.result.leftovers = list(self.sandbox.cleanup())
+                except Exception as err:  # noqa: BLE001 - report, never crash at the end
+                    self.result.leftovers = [f"sandbox cleanup failed: {type(err).__name__}: {err}"]
+        finally:
+            self._endpoint_cm.__exit__(*exc)
+        self.result.finished_at = utc_now()
+        duration = time.perf_counter() - self._t0
+        sent = requests_sent() - self._requests0
+        self.result.stats = {"requests": sent, "duration_s": round(duration, 2),
+                             "requests_per_s": round(sent / duration, 1) if duration else 0.0}
+        if self.sandbox_error:
+            self.result.stats["sandbox"] = self.sandbox_error
+        self.baseline.apply(self.result)
+
+    # --- execution -------------------------------------------------------------------------------
+    def context(self, contract: Contract) -> CheckContext:
+        assert self.conn is not None
+        o = self.options
+        return CheckContext(contract=contract, release=o.release, client=self.conn.admin,
+                            limited_client=self.conn.limited, session_factory=self.conn.new_client,
+                            sandbox=self.sandbox, examples=o.examples, seed=o.seed, timeout=o.timeout,
+                            read_only=o.read_only, simulated=self.conn.simulated, users=dict(self.conn.users),
+                            extras={"endpoint": self.conn.url, "simulator": self.conn.simulator,
+                                    "secrets": self.conn.scrubber})
+
+    def run_one(self, contract: Contract, spec: CheckSpec) -> CheckResult:
+        """Run one check on one operation and record it in the result."""
+        assert self.result is not None
+        result = run_check(spec, self.context(contract))
+        op = self._ops.get(contract.id)
+        if op is None:
+            op = self._ops[contract.id] = OperationResult(contract.id)
+            self.result.operations.append(op)
+        op.checks.append(result)
+        if result.status == "failed" and self.baseline.accepts(contract.id, spec.name, result.message):
+            result.accepted = True
+        return result
+
+    def run_item(self, item: PlanItem, on_check: CheckStartFn | None = None) -> OperationResult:
+        for spec in item.checks:
+            if on_check:
+                on_check(item.id, spec.name)
+            self.run_one(item.contract, spec)
+        return self._ops[item.id]
+
+
+def prepare_report_dir(options: RunOptions) -> Path | None:
+    """The report directory, checked before the run: a non-empty one needs ``force``."""
+    if options.report_dir is None:
+        return None
+    path = Path(options.report_dir)
+    if path.exists() and not path.is_dir():
+        raise UsageError(f"report directory {path} exists and is not a directory")
+    if path.is_dir() and any(path.iterdir()) and not options.force:
+        raise UsageError(f"report directory {path} is not empty (use --force to overwrite)")
+    return path
+
+
+def run_contracts(options: RunOptions, registry: dict[str, CheckSpec] | None = None,
+                  progress: ProgressFn | None = None, plan: Plan | None = None,
+                  sandbox_factory: SandboxFactory | None = None, on_check: CheckStartFn | None = None) -> RunResult:
+    """Plan and run; write the reports when ``options.report_dir`` is set.  Raises :class:`RunError`
+    (exit 2 for usage, 3 for an unreachable endpoint) before anything runs."""
+    baseline = load_baseline(options.baseline) if options.baseline else Baseline()
+    plan = plan or make_plan(options, registry)
+    report_dir = prepare_report_dir(options)
+    interrupted = False
+    with Runner(options, baseline, sandbox_factory) as runner:
+        try:
+            for n, item in enumerate(plan, 1):
+                op = runner.run_item(item, on_check)
+                if progress:
+                    progress(op, n, len(plan))
+        except KeyboardInterrupt:  # stop, but clean up the sandbox and write what was found
+            interrupted = True
+    result = runner.result
+    assert result is not None and runner.conn is not None
+    if interrupted:
+        result.stats["interrupted"] = True
+    if report_dir is not None:
+        from ..report.writers import write_reports
+
+        write_reports(result, report_dir, runner.conn.scrubber)
+    return result
+
+
+EXIT_INTERRUPTED = 130
+
+
+def exit_code(result: RunResult) -> int:
+    """0: every failure accepted (or none); 1: contract violations; 130: interrupted (partial results)."""
+    if result.stats.get("interrupted"):
+        return EXIT_INTERRUPTED
+    return 1 if result.gate_failures() else 0

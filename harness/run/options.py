@@ -1,0 +1,77 @@
+"""What a run is asked to do, and the errors that stop it before it starts."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..vmodl.registry import DEFAULT_RELEASE
+
+ENV_USER = "VSPHERE_USER"
+ENV_PASSWORD = "VSPHERE_PASSWORD"
+ENV_LIMITED_USER = "VSPHERE_LIMITED_USER"
+ENV_LIMITED_PASSWORD = "VSPHERE_LIMITED_PASSWORD"
+
+
+class RunError(Exception):
+    """A run cannot start or go on; ``exit_code`` is the documented exit code."""
+
+    exit_code = 2
+
+
+class UsageError(RunError):
+    """Bad options or configuration (exit 2)."""
+
+    exit_code = 2
+
+
+class EndpointError(RunError):
+    """The endpoint is unreachable or refused the login (exit 3)."""
+
+    exit_code = 3
+
+
+@dataclass
+class RunOptions:
+    """Everything a run needs; the CLI and the pytest plugin both build one.
+
+    ``endpoint=None`` starts the built-in simulator in this process.  Credentials left None come
+    from ``VSPHERE_USER``/``VSPHERE_PASSWORD``/``VSPHERE_LIMITED_USER``/``VSPHERE_LIMITED_PASSWORD``.
+    """
+
+    endpoint: str | None = None
+    user: str | None = None
+    password: str | None = None
+    limited_user: str | None = None
+    limited_password: str | None = None
+    insecure: bool = False
+    release: str = DEFAULT_RELEASE
+    operations: tuple[str, ...] = ()  # globs on contract ids; empty: every VirtualMachine operation
+    checks: tuple[str, ...] = ()  # check names; empty: every registered check
+    examples: int = 5
+    seed: int = 0
+    read_only: bool = False
+    timeout: float = 30.0  # per task (and per HTTP request)
+    baseline: str | Path | None = None
+    report_dir: str | Path | None = None  # None: write no files (library use)
+    force: bool = False  # allow writing into a non-empty report directory
+    sim: dict[str, Any] = field(default_factory=dict)  # SimConfig overrides for the built-in simulator
+
+    def with_env(self) -> RunOptions:
+        """A copy with credentials completed from the environment."""
+        env = os.environ
+        return RunOptions(**{**self.__dict__,
+                             "user": self.user or env.get(ENV_USER),
+                             "password": self.password if self.password is not None else env.get(ENV_PASSWORD),
+                             "limited_user": self.limited_user or env.get(ENV_LIMITED_USER),
+                             "limited_password": (self.limited_password if self.limited_password is not None
+                                                  else env.get(ENV_LIMITED_PASSWORD))})
+
+    def public(self) -> dict[str, Any]:
+        """The options as recorded in results.json: no credentials."""
+        return {"release": self.release, "operations": list(self.operations), "checks": list(self.checks),
+                "examples": self.examples, "seed": self.seed, "read_only": self.read_only,
+                "timeout": self.timeout, "baseline": str(self.baseline) if self.baseline else None,
+                "builtin_simulator": self.endpoint is None, "limited_user": bool(self.limited_user)}

@@ -1,0 +1,78 @@
+"""The pytest plugin: items per operation x check, readable failures, inactive by default."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import requests
+import responses
+from test_run_fakes import PASSWORD, SID, URL, FakeSandbox, fake_endpoint, registry
+
+pytest_plugins = ["pytester"]
+
+ARGS = ["--vsphere-harness", "--vsphere-endpoint", URL, "--vsphere-user", "admin", "--vsphere-password", PASSWORD,
+        "--vsphere-operations", "VirtualMachine_PowerOnVM_Task", "--vsphere-operations", "VirtualMachine_MarkAsTemplate",
+        "-p", "no:cacheprovider"]
+
+
+@pytest.fixture
+def fake(monkeypatch):
+    monkeypatch.setattr("harness.checks.base.registered", registry)
+    import harness.run.sandbox
+
+    monkeypatch.setattr(harness.run.sandbox, "Sandbox", FakeSandbox)
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        fake_endpoint(rsps)
+        yield rsps
+
+
+def test_inactive_without_the_option(pytester, fake):
+    pytester.makepyfile("def test_x():\n    pass\n")
+    result = pytester.runpytest_inprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)
+    assert not fake.calls
+
+
+def test_collects_one_item_per_operation_and_check(pytester, fake):
+    result = pytester.runpytest_inprocess(*ARGS, "--collect-only", "-q")
+    lines = [x for x in result.outlines if x.startswith("vsphere::")]
+    assert "vsphere::VirtualMachine_PowerOnVM_Task::shape" not in lines  # only registered checks
+    checks = ("ok", "power", "boom", "writes", "versions")
+    assert lines == [f"vsphere::VirtualMachine_{op}::{c}" for op in ("MarkAsTemplate", "PowerOnVM_Task")
+                     for c in checks]
+    assert not fake.calls  # collecting does not connect
+
+
+def test_runs_with_readable_failures_and_reports(pytester, fake, tmp_path):
+    out = tmp_path / "r"
+    result = pytester.runpytest_inprocess(*ARGS, "--vsphere-report-dir", str(out), "-k", "power or boom")
+    result.assert_outcomes(passed=5, failed=1, skipped=1, deselected=3)  # -k also matches PowerOn...
+    text = result.stdout.str()
+    assert "VirtualMachine_PowerOnVM_Task::power: contract violation" in text
+    assert "request: GET http://vc.test:8443/sdk/vim25/8.0.2.0/VirtualMachine/vm-1/runtime" in text
+    assert "response: HTTP 500" in text and "curl -sS -X GET" in text
+    assert SID not in text and PASSWORD not in text
+    data = json.loads((out / "results.json").read_text())
+    assert data["summary"]["checks"] == 7 and data["summary"]["failed"] == 1
+
+
+def test_baseline_turns_accepted_failures_into_xfail(pytester, fake, tmp_path):
+    base = tmp_path / "b.yaml"
+    base.write_text("- {id: VirtualMachine_PowerOnVM_Task, check: power}\n")
+    result = pytester.runpytest_inprocess(*ARGS, "--vsphere-baseline", str(base), "--vsphere-checks", "power")
+    result.assert_outcomes(passed=1, xfailed=1)
+
+
+def test_unreachable_endpoint_fails_every_item_with_one_line(pytester, fake):
+    fake.replace(responses.GET, f"{URL}/sdk/vim25/8.0.2.0/ServiceInstance/ServiceInstance/content",
+                 body=requests.ConnectionError("Connection refused"))
+    result = pytester.runpytest_inprocess(*ARGS, "--vsphere-checks", "ok")
+    result.assert_outcomes(failed=2)
+    assert "vsphere-harness: endpoint http://vc.test:8443 unreachable" in result.stdout.str()
+
+
+def test_bad_options_are_usage_errors(pytester, fake):
+    result = pytester.runpytest_inprocess(*ARGS, "--vsphere-checks", "nope")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert "vsphere-harness: unknown check(s) nope" in result.stderr.str()

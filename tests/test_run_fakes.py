@@ -1,0 +1,95 @@
+"""Shared fakes for the run tests (no tests here): a canned VI/JSON endpoint (responses) and a fake check registry."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import responses
+
+from harness.checks.base import CheckContext, CheckSpec, Inconclusive, Skip
+from harness.client import TransportError
+from harness.report.model import CheckResult
+
+URL = "http://vc.test:8443"
+ROOT = f"{URL}/sdk/vim25/8.0.2.0"
+SID = "a9f0c3d2e1b4c5d6e7f8091a2b3c4d5e"
+LIMITED_SID = "0f1e2d3c4b5a69788796a5b4c3d2e1f0"
+PASSWORD = "Adm1n-Pa55word!"
+LIMITED_PASSWORD = "L1m1ted-Pa55word!"
+CONTENT = {"_typeName": "ServiceContent",
+           "about": {"_typeName": "AboutInfo", "name": "Fake vCenter", "apiVersion": "8.0.2.0"},
+           "sessionManager": {"_typeName": "ManagedObjectReference", "type": "SessionManager",
+                              "value": "SessionManager"}}
+
+
+def fake_endpoint(rsps: responses.RequestsMock, refuse: bool = False) -> None:
+    rsps.get(f"{ROOT}/ServiceInstance/ServiceInstance/content", json=CONTENT)
+
+    def login(request: Any) -> tuple[int, dict, str]:
+        import json
+
+        body = json.loads(request.body)
+        ok = {("admin", PASSWORD): SID, ("limited", LIMITED_PASSWORD): LIMITED_SID}
+        sid = ok.get((body["userName"], body["password"]))
+        if refuse or sid is None:
+            return 500, {}, json.dumps({"_typeName": "InvalidLogin", "faultMessage": []})
+        # the session key in the body equals the session id: the scrubber must catch it in reports
+        return 200, {"vmware-api-session-id": sid}, json.dumps({"_typeName": "UserSession", "key": sid,
+                                                                  "userName": body["userName"]})
+
+    rsps.add_callback(responses.POST, f"{ROOT}/SessionManager/SessionManager/Login", callback=login)
+    rsps.post(f"{ROOT}/SessionManager/SessionManager/Logout", status=204)
+    rsps.get(f"{ROOT}/VirtualMachine/vm-1/runtime", status=500,
+             json={"_typeName": "InvalidState", "faultMessage": [], "note": f"session {SID}"})
+
+
+def spec(name: str, fn, applies=lambda c: True, changes_state: bool = False) -> CheckSpec:
+    return CheckSpec(name, fn, f"fake {name}", applies, changes_state)
+
+
+def ok(ctx: CheckContext) -> CheckResult:
+    return CheckResult("ok", "passed")
+
+
+def power_fails(ctx: CheckContext) -> CheckResult:
+    if "PowerOn" in ctx.contract.id:
+        ex = ctx.client.get("VirtualMachine", "vm-1", "runtime")
+        return CheckResult("power", "failed", f"{ctx.contract.id}: answered {ex.fault_type}", [ex.evidence()])
+    return CheckResult("power", "passed")
+
+
+def boom(ctx: CheckContext) -> CheckResult:
+    if ctx.contract.name.startswith("Reset"):
+        raise RuntimeError("bug in a check")
+    if ctx.contract.name.startswith("Rename"):
+        raise TransportError("GET x: connection reset")
+    if ctx.contract.name.startswith("Unregister"):
+        raise Inconclusive("could not tell")
+    if ctx.contract.name.startswith("Mark"):
+        raise Skip("no template here")
+    return CheckResult("boom", "passed")
+
+
+def writes(ctx: CheckContext) -> CheckResult:
+    return CheckResult("writes", "passed")
+
+
+def versions(ctx: CheckContext) -> CheckResult:
+    present = ctx.contract.in_release(ctx.release)
+    return CheckResult("versions", "passed", "present" if present else "absent and refused")
+
+
+def registry() -> dict[str, CheckSpec]:
+    return {"ok": spec("ok", ok), "power": spec("power", power_fails),
+            "boom": spec("boom", boom, applies=lambda c: c.kind == "method"),
+            "writes": spec("writes", writes, changes_state=True), "versions": spec("versions", versions)}
+
+
+class FakeSandbox:
+    def __init__(self, client: Any, release: str, read_only: bool = False, timeout: float = 60.0):
+        self.client, self.release, self.read_only = client, release, read_only
+        self.cleaned = False
+
+    def cleanup(self) -> list[str]:
+        self.cleaned = True
+        return ["VirtualMachine vm-77 (Destroy_Task: TaskInProgress)"]
