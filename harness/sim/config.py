@@ -1,0 +1,74 @@
+"""The simulator's configuration and its misbehaviour switches."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+#: Misbehaviour switches (docs/simulator.md): each makes one of the harness's checks fail.
+MISBEHAVIOURS: dict[str, str] = {
+    "drop_typename": "data objects in responses lack _typeName (shape)",
+    "extra_field": "responses carry a field the release does not define (shape)",
+    "undeclared_fault": "failing methods answer a non-runtime fault they do not declare (faults)",
+    "fault_status_200": "faults are sent with HTTP 200 instead of 500 (faults)",
+    "ignore_privileges": "no privilege checks at all (privileges)",
+    "nopermission_no_privileges": "NoPermission without missingPrivileges, naming a wrong privilege (privileges)",
+    "task_state_backwards": "TaskInfo.state goes back from success to running on a later read (tasks)",
+    "task_progress_decreases": "TaskInfo.progress falls between reads (tasks)",
+    "task_no_recent_task": "tasks never appear in the entity's recentTask (tasks)",
+    "skip_effects": "operations report success but change nothing (effects, stateful)",
+    "effects_on_failure": "a failing operation still changes state (effects)",
+    "accept_invalid": "malformed or ill-typed request bodies are accepted with 2xx (negative)",
+    "serve_all_releases": "operations absent from a release are served anyway (versions)",
+    "no_session_required": "requests without a valid session succeed (session)",
+    "crash_on_invalid": "invalid requests get HTTP 500 with a traceback text, not a fault (negative, schemathesis)",
+}
+
+DEFAULT_VMS = 32
+MAX_BODY = 8 * 1024 * 1024
+
+
+class ConfigError(ValueError):
+    """A configuration value the simulator cannot use."""
+
+
+def parse_misbehaviour(items) -> frozenset[str]:
+    """Switch names from a list or a comma-separated string; unknown names are an error."""
+    if isinstance(items, str):
+        items = [s.strip() for s in items.split(",") if s.strip()]
+    names = frozenset(items or ())
+    unknown = sorted(n for n in names if n not in MISBEHAVIOURS)
+    if unknown:
+        raise ConfigError(f"unknown misbehaviour {', '.join(unknown)}; known: {', '.join(MISBEHAVIOURS)}")
+    return names
+
+
+@dataclass(frozen=True)
+class SimConfig:
+    """How to build and run a simulator.
+
+    ``task_delay_ms`` is the duration of a task; ``method_delay_factor`` scales it per method
+    (clones and migrations take longer by default).
+    """
+
+    vms: int = DEFAULT_VMS
+    seed: int = 0
+    task_delay_ms: int = 200
+    users_file: str | None = None
+    faults_file: str | None = None
+    misbehave: frozenset[str] = frozenset()
+    host: str = "127.0.0.1"
+    port: int = 0
+    max_body: int = MAX_BODY
+    method_delay_factor: dict[str, float] = field(default_factory=lambda: {
+        "CloneVM_Task": 3.0, "InstantClone_Task": 2.0, "RelocateVM_Task": 3.0, "MigrateVM_Task": 3.0,
+        "CreateSecondaryVM_Task": 3.0, "CreateSecondaryVMEx_Task": 3.0, "ConsolidateVMDisks_Task": 2.0,
+    })
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.vms, int) or self.vms < 0 or self.vms > 200000:
+            raise ConfigError(f"vms must be an integer from 0 to 200000, not {self.vms!r}")
+        if not isinstance(self.task_delay_ms, int) or self.task_delay_ms < 0:
+            raise ConfigError(f"task delay must be a non-negative number of milliseconds, not {self.task_delay_ms!r}")
+        if not 0 <= self.port <= 65535:
+            raise ConfigError(f"port must be from 0 to 65535, not {self.port}")
+        object.__setattr__(self, "misbehave", parse_misbehaviour(self.misbehave))

@@ -1,0 +1,534 @@
+"""The simulator core: one request in, one response out, independent of the web framework.
+
+``Simulator.handle(method, path, headers, body)`` parses the VI/JSON path, checks the session,
+finds the operation in the release's table (precomputed from the contracts), decodes the request
+with the project's codec, checks privileges (conditional ones included), applies server-side fault
+rules and curated preconditions, runs the operation against state and encodes the answer.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import threading
+import time
+import traceback
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..contract import Contract, load_contracts
+from ..vmodl.codec import CodecError, codec
+from ..vmodl.registry import RELEASES, TypeRef, release
+from ..vmodl.values import DataObject, MoRef
+from .auth import Auth, Session, User, load_users
+from .build import Builder, builder
+from .config import SimConfig
+from .faults import SimFault, invalid_argument, invalid_request, not_found_object
+from .model import Managed, Task
+from .ops import HANDLERS, Call, TaskPlan
+from .preconditions import check_preconditions
+from .props import INVENTORY_PROPERTIES, PER_USER, SUPPORT_PROPERTIES, VM_PROPERTIES
+from .rules import FaultRules
+from .seed import build_inventory
+from .tasks import TaskRunner
+
+SESSION_HEADER = "vmware-api-session-id"
+JSON = "application/json"
+OPEN_OPS = {("ServiceInstance", "content"), ("SessionManager", "Login")}
+#: Privileges every session holds on the service objects (they are not in the inventory).
+SERVICE_PRIVILEGES = frozenset({"System.Anonymous", "System.View"})
+UNDECLARED_CANDIDATES = ("OutOfBounds", "NoDiskFound", "CannotAccessFile", "InvalidDatastore", "HostConfigFault",
+                         "NotFound", "AlreadyExists")
+
+
+@dataclass
+class Response:
+    status: int
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
+    content_type: str = JSON
+    delay_s: float = 0.0
+
+
+@dataclass
+class OpSpec:
+    """An operation of one release, precomputed for the hot path."""
+
+    contract: Contract
+    release: str
+    params: list[tuple[str, TypeRef, bool]]  # name, declared type, required
+    response: TypeRef | None
+    declared_faults: tuple[str, ...]
+
+
+class ServiceObject(Managed):
+    """ServiceInstance, SessionManager, AuthorizationManager: not in the inventory tree."""
+
+    def __init__(self, type_name: str, moid: str):
+        super().__init__(moid, type_name)
+        self.type_name = type_name  # type: ignore[misc]
+
+
+def _ref(type_str: str) -> TypeRef:
+    return TypeRef(type_str[:-2], True) if type_str.endswith("[]") else TypeRef(type_str)
+
+
+class Simulator:
+    """All state of one simulated endpoint and the VI/JSON request handling over it."""
+
+    def __init__(self, cfg: SimConfig):
+        self.cfg = cfg
+        self.started = time.monotonic()
+        self.inv = build_inventory(cfg.vms, cfg.seed)
+        self.contracts = load_contracts()
+        self.tables: dict[str, dict[tuple[str, str], OpSpec]] = {r: {} for r in RELEASES}
+        self.newest: dict[tuple[str, str], OpSpec] = {}
+        privileges: set[str] = set()
+        for c in self.contracts:
+            privileges.update(c.privileges)
+            for cond in c.conditional_privileges:
+                privileges.update(cond.privileges)
+            for r in c.releases:
+                spec = self._spec(c, r)
+                self.tables[r][(c.managed_type, c.name)] = spec
+                self.newest[(c.managed_type, c.name)] = spec
+        for (type_name, prop) in INVENTORY_PROPERTIES:
+            if (type_name, prop) in self.newest:
+                continue
+            for r in RELEASES:
+                spec = self._spec(_inventory_contract(type_name, prop), r)
+                self.tables[r][(type_name, prop)] = spec
+                self.newest[(type_name, prop)] = spec
+        self.services = {name: ServiceObject(name, name) for name in
+                         ("ServiceInstance", "SessionManager", "AuthorizationManager")}
+        for obj in self.services.values():
+            self.inv.add(obj)
+        self.auth = Auth(load_users(cfg.users_file), privileges, self.inv.root)
+        self.rules = FaultRules(cfg.seed)
+        if cfg.faults_file:
+            self.rules.load_file(cfg.faults_file)
+        self.misbehave: set[str] = set(cfg.misbehave)
+        self.tasks = TaskRunner(self)
+        self.tasks.start()
+        self._local = threading.local()
+        self.lock = threading.RLock()
+
+    def close(self) -> None:
+        self.tasks.stop()
+
+    def _spec(self, c: Contract, r: str) -> OpSpec:
+        params = [(p.name, _ref((p.moref or p.type) + ("[]" if p.type.endswith("[]") and p.moref else "")
+                                if p.moref else p.type), p.required) for p in c.params_for(r)]
+        if c.kind == "property":
+            response: TypeRef | None = release(r).property(c.managed_type, c.name).type
+        elif c.is_task:
+            response = TypeRef("Task")
+        elif c.response_type:
+            response = release(r).method(c.managed_type, c.name).returns
+        else:
+            response = None
+        return OpSpec(c, r, params, response, tuple(c.faults_for(r)))
+
+    # helpers for operations ----------------------------------------------------------------------
+    def current_user(self) -> User | None:
+        return getattr(self._local, "user", None)
+
+    def users(self) -> dict[str, tuple[str, str]]:
+        return {u.key: (u.name, u.password) for u in self.auth.users.values()}
+
+    def property_value(self, obj: Managed, prop: str, b: Builder) -> Any:
+        """The value of ``obj.prop`` rendered for ``b``'s release (cached per object version)."""
+        key = (prop, b.name)
+        cacheable = obj.type_name == "VirtualMachine" and prop not in PER_USER
+        hit = obj.cache.get(key) if cacheable else None
+        if hit is not None and hit[0] == obj.version:
+            return hit[1]
+        if obj.type_name == "VirtualMachine":
+            renderer = VM_PROPERTIES.get(prop)
+        else:
+            renderer = SUPPORT_PROPERTIES.get((obj.type_name, prop))
+        if renderer is None:
+            raise invalid_argument(prop, f"{obj.type_name} has no property {prop!r} here")
+        with obj.lock:
+            version = obj.version
+            value = renderer(self, obj, b)
+            if cacheable:
+                obj.cache[key] = (version, value, b"")
+        return value
+
+    # the request ------------------------------------------------------------------------------------
+    def handle(self, method: str, path: str, headers: dict[str, str], body: bytes,
+               client: str = "127.0.0.1") -> Response:
+        """One VI/JSON request."""
+        try:
+            return self._handle(method, path, headers, body, client)
+        except SimFault as fault:
+            return self.fault_response(fault, builder(_release_of(path)), None)
+        except Exception as exc:  # noqa: BLE001 - never a traceback to the client
+            if "crash_on_invalid" in self.misbehave:
+                return Response(500, traceback.format_exc().encode(), content_type="text/plain")
+            return self.fault_response(SimFault("SystemError", f"internal error: {exc.__class__.__name__}",
+                                                reason=str(exc)), builder(_release_of(path)), None)
+        finally:
+            self._local.user = None
+
+    def _handle(self, method: str, path: str, headers: dict[str, str], body: bytes, client: str) -> Response:
+        parts = path.split("/")
+        # "", "sdk", "vim25", release, type, moid, name
+        if len(parts) != 7 or parts[1] != "sdk" or parts[2] != "vim25" or not all(parts[3:]):
+            raise invalid_request(f"not a VI/JSON path: {path[:200]}")
+        rel, type_name, moid, name = parts[3], parts[4], parts[5], parts[6]
+        if rel not in self.tables:
+            raise invalid_request(f"unknown release {rel[:40]!r}; this server serves {', '.join(RELEASES)}")
+        b = builder(rel)
+        spec = self.tables[rel].get((type_name, name))
+        if spec is None:
+            spec = self._missing_op(rel, type_name, moid, name)
+        c = spec.contract
+        want = "GET" if c.kind == "property" else "POST"
+        if method != want:
+            raise invalid_request(f"{type_name}.{name} is called with {want}, not {method}")
+        # session
+        session = self.auth.session(headers.get(SESSION_HEADER))
+        if (type_name, name) not in OPEN_OPS and session is None:
+            if "no_session_required" not in self.misbehave:
+                raise SimFault("NotAuthenticated", "The session is not authenticated.", sync=True,
+                               object=MoRef(type_name, moid) if type_name in release(rel).managed else None,
+                               privilegeId="System.View")
+            session = Session("anonymous", self._admin(), None, None)
+        if session is not None:
+            session.calls += 1
+            if session.login_time is not None:
+                session.last_active = dt.datetime.now(dt.UTC)
+            self._local.user = session.user
+        # target
+        obj = self.inv.get(moid)
+        if obj is None or not release(spec.release).is_subtype(obj.type_name, type_name):
+            raise not_found_object(MoRef(type_name, moid))
+        call = Call(self, spec, b, obj, session, {}, headers, client)
+        # request body
+        if c.kind == "method":
+            try:
+                call.params = self._decode(spec, body)
+            except SimFault as fault:
+                return self._invalid(call, fault)
+        # privileges
+        if session is not None and (type_name, name) not in OPEN_OPS:
+            self._check_privileges(call)
+        # fault rules
+        hit = self.rules.match(self, call)
+        if hit is not None:
+            call.rule = hit
+            if hit.fault is not None and hit.into == "response":
+                resp = self.fault_response(hit.fault, b, spec)
+                resp.delay_s = hit.delay_s
+                return resp
+        resp = self._property(call) if c.kind == "property" else self._method(call)
+        if hit is not None and hit.delay_s:
+            resp.delay_s = hit.delay_s
+        return resp
+
+    def _admin(self) -> User:
+        for u in self.auth.users.values():
+            if self.auth.privileges(u, self.inv.root) >= set(self.auth.all_privileges):
+                return u
+        return next(iter(self.auth.users.values()))
+
+    def _missing_op(self, rel: str, type_name: str, moid: str, name: str) -> OpSpec:
+        spec = self.newest.get((type_name, name))
+        if spec is not None and "serve_all_releases" in self.misbehave:
+            return spec
+        if type_name not in release(rel).managed:
+            raise invalid_request(f"unknown managed object type {type_name[:80]!r} in release {rel}")
+        receiver = MoRef(type_name, moid[:200])
+        if spec is not None:
+            raise SimFault("MethodNotFound", f"{type_name}.{name} does not exist in release {rel}", sync=True,
+                           receiver=receiver, method=name)
+        try:
+            release(rel).property(type_name, name)
+        except KeyError:
+            raise SimFault("MethodNotFound", f"{type_name} has no method {name[:80]!r} in release {rel}",
+                           sync=True, receiver=receiver, method=name[:200]) from None
+        raise invalid_argument(name, f"{type_name}.{name} is not served by this simulator")
+
+    def _decode(self, spec: OpSpec, body: bytes) -> dict[str, Any]:
+        if not body.strip():
+            data: Any = {}
+        else:
+            try:
+                data = json.loads(body)
+            except (ValueError, UnicodeDecodeError) as exc:
+                raise invalid_request(f"the request body is not valid JSON: {str(exc)[:120]}") from None
+        if not isinstance(data, dict):
+            raise invalid_request("the request body must be a JSON object of parameters")
+        c = codec(spec.release)
+        known = {p[0] for p in spec.params}
+        for key in data:
+            if key not in known and key != "_typeName":
+                raise invalid_argument(key[:100], f"{spec.contract.request_type} has no parameter {key[:100]!r}")
+        out: dict[str, Any] = {}
+        for pname, ptype, required in spec.params:
+            raw = data.get(pname)
+            if raw is None:
+                if required:
+                    raise invalid_argument(pname, f"the required parameter {pname!r} is missing")
+                continue
+            try:
+                out[pname] = c.decode(raw, ptype, pname, strict=True)
+            except CodecError as exc:
+                raise invalid_argument(exc.path or pname, f"invalid parameter: {exc}") from None
+            self._check_refs(out[pname], pname)
+        return out
+
+    def _check_refs(self, value: Any, path: str) -> None:
+        if isinstance(value, MoRef):
+            obj = self.inv.get(value.value)
+            if obj is None or obj.type_name != value.type and not (
+                    value.type == "ManagedEntity" or release("9.1.0.0").is_subtype(obj.type_name, value.type)):
+                raise not_found_object(value)
+        elif isinstance(value, list):
+            for i, v in enumerate(value):
+                self._check_refs(v, f"{path}[{i}]")
+
+    def _invalid(self, call: Call, fault: SimFault) -> Response:
+        """A request that cannot be decoded (or the accept/crash misbehaviours)."""
+        if "crash_on_invalid" in self.misbehave:
+            text = "Traceback (most recent call last):\n  File \"sim.py\", line 1, in handle\n" \
+                   f"ValueError: {fault.message}\n"
+            return Response(500, text.encode(), content_type="text/plain")
+        if "accept_invalid" in self.misbehave:
+            spec = call.spec
+            if spec.contract.is_task:
+                task = self.tasks.create(call.obj, call.description_id(), call.user_name(), cancelable=False,
+                                         delay_s=0, work=None, result_type=None)
+                return self.ok(call, task.ref)
+            value = call.b.default(spec.response) if spec.response is not None else None
+            return self.ok(call, value)
+        return self.fault_response(fault, call.b, call.spec)
+
+    def _check_privileges(self, call: Call) -> None:
+        if "ignore_privileges" in self.misbehave or call.session is None:
+            return
+        user = call.session.user
+        missing: dict[str, tuple[Managed, list[str]]] = {}
+        for entity, privs in call.required_privileges():
+            if isinstance(entity, ServiceObject):  # checked, and reported, on the root folder
+                need = [p for p in privs if p not in SERVICE_PRIVILEGES]
+                entity = self.inv.root
+                lacking = self.auth.missing(user, entity, need) if need else []
+            else:
+                lacking = self.auth.missing(user, entity, privs)
+            if lacking:
+                _, have = missing.setdefault(entity.moid, (entity, []))
+                have.extend(p for p in lacking if p not in have)
+        if not missing:
+            return
+        first_entity, first_privs = next(iter(missing.values()))
+        if "nopermission_no_privileges" in self.misbehave:
+            raise SimFault("NoPermission", "Permission to perform this operation was denied.", sync=True,
+                           object=first_entity.ref, privilegeId="System.Anonymous")
+        entries = [DataObject("NoPermissionEntityPrivileges", entity=e.ref, privilegeIds=p)
+                   for e, p in missing.values()]
+        raise SimFault("NoPermission", "Permission to perform this operation was denied.", sync=True,
+                       object=first_entity.ref, privilegeId=first_privs[0], missingPrivileges=entries)
+
+    # properties and methods --------------------------------------------------------------------------
+    def _property(self, call: Call) -> Response:
+        obj, name, b = call.obj, call.spec.contract.name, call.b
+        if isinstance(obj, Task):
+            self.tasks.advance(obj)
+        if (call.spec.contract.managed_type, name) == ("ServiceInstance", "content"):
+            return self.ok(call, self.content(b))
+        if (call.spec.contract.managed_type, name) == ("SessionManager", "currentSession"):
+            return self.ok(call, self.session_info(call.session, b) if call.session else None)
+        if call.spec.contract.managed_type == "AuthorizationManager":
+            return self.ok(call, HANDLERS[("AuthorizationManager", name)](call))
+        key = (name, b.name)
+        cacheable = not self.misbehave and name not in PER_USER and obj.type_name == "VirtualMachine"
+        if cacheable:
+            hit = obj.cache.get(key)
+            if hit is not None and hit[0] == obj.version and hit[2]:
+                return Response(200, hit[2])
+        version = obj.version
+        value = self.property_value(obj, name, b)
+        resp = self.ok(call, value)
+        if cacheable:
+            obj.cache[key] = (version, value, resp.body)
+        return resp
+
+    def _method(self, call: Call) -> Response:
+        spec = call.spec
+        handler = HANDLERS.get((spec.contract.managed_type, spec.contract.name))
+        if handler is None:
+            raise SimFault("NotSupported", f"{spec.contract.id} is not implemented by the simulator", sync=True)
+        with self.inv.locked(call.obj):
+            try:
+                call.check_busy()
+                check_preconditions(call)
+                outcome = handler(call)
+            except SimFault as fault:
+                return self._failed(call, fault)
+        resp = call.finish(outcome)
+        session = getattr(call, "new_session", None)
+        if session is not None and resp.status == 200:
+            resp.headers[SESSION_HEADER] = session.key
+        return resp
+
+    def _failed(self, call: Call, fault: SimFault) -> Response:
+        """A precondition failed: in the response, or in a task's error (task methods)."""
+        spec = call.spec
+        fault = self.maybe_undeclared(self.conform(fault, spec), spec)
+        if "effects_on_failure" in self.misbehave and fault.type_name not in ("TaskInProgress", "NoPermission"):
+            call.force = True
+            try:
+                outcome = HANDLERS[(spec.contract.managed_type, spec.contract.name)](call)
+                work = outcome.work if isinstance(outcome, TaskPlan) else outcome
+                if callable(work):
+                    work()
+            except Exception:  # noqa: BLE001 - the forced effect is best effort
+                pass
+            finally:
+                call.force = False
+            target = getattr(call.obj, "vm", call.obj)
+            target.touch()
+        sync = fault.sync if fault.sync is not None else self.rel(spec).is_runtime_fault(fault.type_name)
+        if spec.contract.is_task and not sync:
+            task = self.tasks.create(call.obj if not isinstance(call.obj, ServiceObject) else None,
+                                     call.description_id(), call.user_name(), cancelable=False,
+                                     delay_s=call.delay_s(), work=None, result_type=None, error=fault)
+            return self.ok(call, task.ref)
+        return self.fault_response(fault, call.b, spec)
+
+    def rel(self, spec: OpSpec):
+        return release(spec.release)
+
+    def conform(self, fault: SimFault, spec: OpSpec) -> SimFault:
+        """A fault the operation may answer: runtime, declared, or a subtype of a declared one.
+
+        A handler's more specific fault (InvalidOperationOnSecondaryVm ...) becomes the nearest
+        declared base, else InvalidState where declared, else the runtime NotSupported.
+        """
+        rel = release(spec.release)
+        name = fault.type_name
+        declared = spec.declared_faults
+        if name not in rel.data or rel.is_runtime_fault(name) or any(rel.is_subtype(name, d) for d in declared):
+            return fault
+        if name == "TaskInProgress":  # a busy object answers it whatever the method declares
+            return fault
+        for base in rel.ancestors(name)[1:]:
+            if base in declared:
+                fields = {k: v for k, v in fault.fields.items() if k in {f.name for f in rel.fields(base)}}
+                return SimFault(base, fault.message, sync=fault.sync, **fields)
+        if any(rel.is_subtype("InvalidState", d) for d in declared):
+            return SimFault("InvalidState", fault.message, sync=fault.sync)
+        return SimFault("NotSupported", fault.message, sync=fault.sync)
+
+    def maybe_undeclared(self, fault: SimFault, spec: OpSpec | None) -> SimFault:
+        if "undeclared_fault" not in self.misbehave or spec is None or fault.type_name in (
+                "NotAuthenticated", "NoPermission", "ManagedObjectNotFound"):
+            return fault
+        rel = release(spec.release)
+        for cand in UNDECLARED_CANDIDATES:
+            if not any(rel.is_subtype(cand, d) for d in spec.declared_faults):
+                return SimFault(cand, f"undeclared fault instead of {fault.type_name}", sync=fault.sync)
+        return fault
+
+    # responses ------------------------------------------------------------------------------------------
+    def ok(self, call: Call, value: Any) -> Response:
+        spec = call.spec
+        if spec.response is None:
+            return Response(204)
+        if value is None:  # an unset property or optional result: 200 with null (nullable in the contracts)
+            return Response(200, b"null")
+        data = codec(spec.release).encode(value, spec.response)
+        return Response(200, self._dump(data))
+
+    def fault_response(self, fault: SimFault, b: Builder, spec: OpSpec | None) -> Response:
+        fault = self.maybe_undeclared(fault, spec) if spec is not None and fault.type_name not in (
+            "InvalidArgument", "InvalidRequest", "MethodNotFound", "NotAuthenticated", "NoPermission") else fault
+        obj = fault.render(b)
+        data = codec(b.name).encode(obj, "MethodFault")
+        status = 200 if "fault_status_200" in self.misbehave else 500
+        return Response(status, self._dump(data))
+
+    def _dump(self, data: Any) -> bytes:
+        if self.misbehave:
+            if "drop_typename" in self.misbehave:
+                data = _drop_typename(data)
+            if "extra_field" in self.misbehave:
+                data = _add_extra(data)
+        return json.dumps(data, separators=(",", ":")).encode()
+
+    # service objects --------------------------------------------------------------------------------------
+    def content(self, b: Builder) -> DataObject:
+        about = b.obj("AboutInfo", name="VMware vCenter Server", fullName=f"VMware vCenter Server {b.name} "
+                      "build-24321653 (vsphere-harness simulator)", vendor="VMware, Inc.",
+                      version=b.name.rsplit(".", 1)[0], build="24321653", localeVersion="INTL", localeBuild="000",
+                      osType="linux-x64", productLineId="vpx", apiType="VirtualCenter", apiVersion=b.name,
+                      instanceUuid="6f0c1f2e-0000-4000-8000-0000000000aa", licenseProductName="VMware VirtualCenter Server",
+                      licenseProductVersion="8.0")
+        return b.obj("ServiceContent", rootFolder=self.inv.root.ref,
+                     propertyCollector=MoRef("PropertyCollector", "propertyCollector"), about=about,
+                     sessionManager=MoRef("SessionManager", "SessionManager"),
+                     authorizationManager=MoRef("AuthorizationManager", "AuthorizationManager"),
+                     taskManager=MoRef("TaskManager", "TaskManager"),
+                     customFieldsManager=MoRef("CustomFieldsManager", "CustomFieldsManager"),
+                     searchIndex=MoRef("SearchIndex", "SearchIndex"),
+                     viewManager=MoRef("ViewManager", "ViewManager"))
+
+    def session_info(self, session: Session | None, b: Builder) -> DataObject | None:
+        if session is None or session.login_time is None:
+            return None
+        return b.obj("UserSession", key=session.key, userName=session.user.name, fullName=session.user.full_name,
+                     loginTime=session.login_time, lastActiveTime=session.last_active or session.login_time,
+                     locale="en", messageLocale="en", extensionSession=False, ipAddress=session.ip,
+                     userAgent=session.user_agent, callCount=session.calls)
+
+    def set_misbehaviour(self, names) -> None:
+        self.misbehave = set(names)
+        for obj in list(self.inv.objects.values()):
+            obj.cache.clear()
+
+    # run-time control ----------------------------------------------------------------------------------------
+    def about(self) -> dict[str, Any]:
+        return {"simulated": True, "product": "vsphere-harness simulator", "releases": list(RELEASES),
+                "vms": len(self.inv.vms()), "seed": self.cfg.seed, "task_delay_ms": self.cfg.task_delay_ms,
+                "misbehaviour": sorted(self.misbehave), "fault_rules": len(self.rules.rules)}
+
+
+def _inventory_contract(type_name: str, prop: str) -> Contract:
+    """A contract for an inventory property the contract files do not cover (System.View)."""
+    from ..contract.model import from_mapping
+
+    return from_mapping({
+        "id": f"{type_name}_get{prop[0].upper()}{prop[1:]}", "kind": "property", "managed_type": type_name,
+        "name": prop, "http": {"method": "GET", "path": f"/{type_name}/{{moId}}/{prop}"}, "releases": list(RELEASES),
+        "response": {"status": 200, "type": str(release(RELEASES[0]).property(type_name, prop).type)},
+        "privileges": {"source": "simulator", "required": ["System.View"]}, "support": True,
+        "semantics": {"read_only": True},
+    })
+
+
+def _release_of(path: str) -> str:
+    parts = path.split("/")
+    return parts[3] if len(parts) > 3 and parts[3] in RELEASES else RELEASES[1]
+
+
+def _drop_typename(data: Any) -> Any:
+    if isinstance(data, list):
+        return [_drop_typename(v) for v in data]
+    if isinstance(data, dict):
+        keep_type = "_value" in data
+        return {k: _drop_typename(v) for k, v in data.items() if keep_type or k != "_typeName"}
+    return data
+
+
+def _add_extra(data: Any) -> Any:
+    if isinstance(data, dict):
+        return {**data, "simUndefinedField": True}
+    if isinstance(data, list) and data and isinstance(data[0], dict):
+        return [_add_extra(data[0]), *data[1:]]
+    return data
+
+
+__all__ = ["OpSpec", "Response", "SESSION_HEADER", "Simulator"]
