@@ -39,6 +39,9 @@ class CheckContext:
     read_only: bool = False
     simulated: bool = False
     extras: dict[str, Any] = field(default_factory=dict)
+    #: credentials by role (``admin``, ``limited``): (user, password); lets the session check log a
+    #: second session in and out, and the privileges check name the limited user in a permission
+    users: dict[str, tuple[str, str]] = field(default_factory=dict)
 
 
 CheckFn = Callable[[CheckContext], CheckResult]

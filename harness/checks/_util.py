@@ -1,0 +1,249 @@
+"""Helpers shared by the checks: verdicts with evidence, error handling, calls and fault rules."""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import time
+from collections.abc import Callable
+from typing import Any
+
+from ..client import ClientError, Exchange, TaskTimeout, TransportError
+from ..contract.model import Contract
+from ..report.model import CheckResult, Evidence
+from ..vmodl.registry import release as registry
+from .base import CheckContext, CheckFn, Inconclusive, Skip
+
+MAX_EVIDENCE = 6
+
+
+class Verdict:
+    """Collects what a check found; :meth:`result` turns it into a :class:`CheckResult`."""
+
+    def __init__(self, name: str):
+        self.name = name
+        self.failures: list[str] = []
+        self.errors: list[str] = []
+        self.notes: list[str] = []
+        self.evidence: list[Evidence] = []
+        self.seen = 0  # exchanges judged
+
+    def _keep(self, ex: Exchange | Evidence | None, note: str) -> None:
+        if ex is None or len(self.evidence) >= MAX_EVIDENCE:
+            return
+        self.evidence.append(ex if isinstance(ex, Evidence) else ex.evidence(note=note))
+
+    def fail(self, message: str, ex: Exchange | Evidence | None = None) -> None:
+        self.failures.append(message)
+        self._keep(ex, message)
+
+    def error(self, message: str, ex: Exchange | Evidence | None = None) -> None:
+        self.errors.append(message)
+        self._keep(ex, message)
+
+    def note(self, message: str) -> None:
+        self.notes.append(message)
+
+    def result(self, passed: str) -> CheckResult:
+        if self.failures:
+            msg = "; ".join(dict.fromkeys(self.failures))
+            return CheckResult(self.name, "failed", _clip(msg), self.evidence)
+        if self.errors:
+            return CheckResult(
+                self.name, "error", _clip("; ".join(dict.fromkeys(self.errors))), self.evidence
+            )
+        extra = f" ({'; '.join(dict.fromkeys(self.notes))})" if self.notes else ""
+        return CheckResult(self.name, "passed", _clip(passed + extra), [])
+
+
+def _clip(text: str, limit: int = 1500) -> str:
+    return text if len(text) <= limit else text[:limit] + " ..."
+
+
+def guarded(name: str) -> Callable[[CheckFn], CheckFn]:
+    """Turn Skip into ``skipped`` and network trouble, setup failures and unreadable tasks into
+    ``error`` (never ``failed``); time the check."""
+
+    def wrap(fn: CheckFn) -> CheckFn:
+        @functools.wraps(fn)
+        def run(ctx: CheckContext) -> CheckResult:
+            start = time.perf_counter()
+            try:
+                result = fn(ctx)
+            except Skip as exc:
+                result = CheckResult(name, "skipped", str(exc) or "not applicable")
+            except TransportError as exc:
+                result = CheckResult(name, "error", f"network: {exc}", exc.evidence())
+            except TaskTimeout as exc:
+                result = CheckResult(name, "error", f"setup: {exc}")
+            except ClientError as exc:
+                result = CheckResult(name, "error", f"could not decide: {exc}", exc.evidence())
+            except Inconclusive as exc:
+                ev = exc.evidence() if hasattr(exc, "evidence") else []
+                result = CheckResult(name, "error", str(exc), ev)
+            result.duration_ms = round((time.perf_counter() - start) * 1000, 2)
+            return result
+
+        return run
+
+    return wrap
+
+
+# --- targets and calls ---------------------------------------------------------------------------
+def target(ctx: CheckContext, **kw: Any) -> Any:
+    """The sandbox target of the contract (``Target(moid, prepared)``); Skip without a sandbox."""
+    if ctx.sandbox is None:
+        raise Skip("no sandbox (the run has no objects to call)")
+    limited = ctx.users.get("limited")
+    if limited and getattr(ctx.sandbox, "principal", "") is None:
+        ctx.sandbox.principal = limited[0]
+    return ctx.sandbox.target_for(ctx.contract, **kw)
+
+
+def call(
+    client: Any,
+    contract: Contract,
+    prepared: Any,
+    body: Any = "default",
+    wait_idle: bool = True,
+    timeout: float = 30.0,
+) -> Exchange:
+    """Send the contract's request to the prepared target (``body`` overrides the prepared one).
+
+    With ``wait_idle`` a ``TaskInProgress`` answer naming another task (one an earlier check left
+    running on a shared sandbox object) waits for that task and sends once more."""
+    payload = prepared.body if body == "default" else body
+    if contract.kind == "property":
+        return client.get(prepared.managed_type, prepared.moid, contract.name)
+    ex = client.invoke(prepared.managed_type, prepared.moid, contract.name, payload)
+    busy = (ex.fault or {}).get("task") if wait_idle and ex.fault_type == "TaskInProgress" else None
+    if isinstance(busy, dict) and busy.get("value"):
+        try:
+            client.wait_task(busy, timeout=timeout)
+        except ClientError:
+            return ex
+        ex = client.invoke(prepared.managed_type, prepared.moid, contract.name, payload)
+    return ex
+
+
+def settle(client: Any, ex: Exchange, timeout: float) -> None:
+    """Wait for the task an answer started (so that no task outlives the check that started it)."""
+    if ex.ok and isinstance(ex.json, dict) and ex.json.get("type") == "Task" and ex.json.get("value"):
+        with contextlib.suppress(ClientError):
+            client.wait_task(ex.json, timeout=timeout)
+
+
+def may_generate(ctx: CheckContext, prepared: Any) -> bool:
+    """Whether generated (random) requests may be sent to the prepared target: on a simulator, for
+    an operation that changes nothing, or when the target is the sandbox's own object.  Anything
+    else (roles, permissions, hosts, folders the harness did not create) only gets prepared requests."""
+    if ctx.simulated or not ctx.contract.changes_state:
+        return True
+    sb = ctx.sandbox
+    if sb is None or not hasattr(sb, "owns"):
+        return False
+    owner = prepared.vm if prepared.managed_type == "VirtualMachineSnapshot" else prepared.moid
+    return (
+        bool(owner)
+        and prepared.managed_type in ("VirtualMachine", "VirtualMachineSnapshot", "Folder")
+        and sb.owns(owner)
+    )
+
+
+def safe_pool(ctx: CheckContext) -> Any:
+    sb = ctx.sandbox
+    return sb.safe_pool() if sb is not None and hasattr(sb, "safe_pool") else None
+
+
+def path_of(contract: Contract, moid: str) -> str:
+    return contract.path.replace("{moId}", moid)
+
+
+# --- faults --------------------------------------------------------------------------------------
+def fault_allowed(contract: Contract, release_name: str, fault: str) -> bool:
+    """A fault may be answered when the contract declares it (or a supertype), or it is a runtime fault."""
+    rel = registry(release_name)
+    if not rel.is_fault(fault):
+        return False
+    if rel.is_runtime_fault(fault):
+        return True
+    return any(
+        rel.is_subtype(fault, declared)
+        for declared in contract.faults_for(release_name)
+        if rel.exists(declared)
+    )
+
+
+def is_fault_type(release_name: str, name: Any) -> bool:
+    return isinstance(name, str) and registry(release_name).is_fault(name)
+
+
+def task_fault(info: dict[str, Any]) -> dict[str, Any] | None:
+    """The fault object of a TaskInfo in state error (``info.error.fault``)."""
+    err = info.get("error")
+    if isinstance(err, dict):
+        inner = err.get("fault")
+        return inner if isinstance(inner, dict) else err
+    return None
+
+
+def outcome(
+    client: Any, contract: Contract, ex: Exchange, timeout: float, polls: list[Exchange] | None = None
+) -> tuple[str, dict[str, Any] | None, list[dict[str, Any]]]:
+    """``(kind, fault, infos)`` of a call: ``ok``, ``fault`` (sync), ``task-ok`` or ``task-fault``
+    (the task's error), following the task when the contract has one."""
+    if ex.fault is not None or not 200 <= ex.status < 300:
+        return "fault", ex.fault, []
+    if contract.is_task and isinstance(ex.json, dict) and ex.json.get("type") == "Task":
+        infos = client.wait_task(ex.json, timeout=timeout, exchanges=polls)
+        last = infos[-1]
+        if last.get("state") == "success":
+            return "task-ok", None, infos
+        return "task-fault", task_fault(last), infos
+    return "ok", None, []
+
+
+def draw(strategy: Any, n: int, seed: int) -> list[Any]:
+    """``n`` values of a hypothesis strategy, reproducible from ``seed`` (no database, no shrinking)."""
+    from hypothesis import HealthCheck, Phase, given, settings
+    from hypothesis import seed as hseed
+    from hypothesis.errors import FailedHealthCheck, Unsatisfiable
+
+    out: list[Any] = []
+    if n <= 0:
+        return out
+
+    @hseed(seed)
+    @settings(
+        max_examples=n,
+        database=None,
+        deadline=None,
+        phases=[Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(strategy)
+    def collect(value: Any) -> None:
+        out.append(value)
+
+    with contextlib.suppress(
+        Unsatisfiable, FailedHealthCheck
+    ):  # a strategy that cannot produce: fewer values
+        collect()
+    return out[:n]
+
+
+def any_value(value: Any) -> Any:
+    """A value from an anyType position (TaskInfo.result) unwrapped for validation against its
+    declared type: ``{"_typeName": "ArrayOfX", "_value": [...]}`` -> ``[...]``."""
+    if isinstance(value, dict) and "_value" in value and set(value) <= {"_typeName", "_value"}:
+        return value["_value"]
+    return value
+
+
+def response_ref(contract: Contract) -> str | None:
+    """The declared type of a 200 body (a reference typed by its managed type)."""
+    if contract.response_type is None:
+        return None
+    if contract.response_moref:
+        return contract.response_moref + ("[]" if contract.response_type.endswith("[]") else "")
+    return contract.response_type

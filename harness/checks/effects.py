@@ -1,0 +1,144 @@
+"""effects: after success the contract's curated ``effects`` hold; after a failure the
+``on_failure_unchanged`` paths (default: every effect target) did not change.
+
+The properties named by the effects are read before and after the valid request (the task
+followed to its end).  A failure is provoked on a target that breaks a curated precondition (see
+:meth:`harness.run.sandbox.Sandbox.violating_target`); the unchanged paths are compared before and
+after it.  ``observable: false`` operations are skipped with the contract's note; contracts without
+effects or preconditions to break are skipped with that reason.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..client import Exchange
+from ..run.prepare import MISSING, describe, holds, read_path
+from ..vmodl.schema import validator
+from ._util import Verdict, any_value, call, guarded, outcome, target
+from .base import CheckContext, Skip, check
+
+NAME = "effects"
+
+
+def _paths(effects: list[dict[str, Any]]) -> list[str]:
+    return list(dict.fromkeys(e["target"] for e in effects if "target" in e))
+
+
+def snapshot(ctx: CheckContext, managed_type: str, moid: str, paths: list[str]) -> dict[str, Any]:
+    out = {}
+    for path in paths:
+        value, _ = read_path(ctx.client, managed_type, moid, path)
+        out[path] = value
+    return out
+
+
+def _applies(c: Any) -> bool:
+    sem = c.semantics
+    return c.kind == "method" and (
+        bool(sem.get("effects")) or sem.get("observable") is False or bool(sem.get("on_failure_unchanged"))
+    )
+
+
+@check(
+    NAME,
+    description="declared effects hold after success; nothing changes after a failure",
+    applies=_applies,
+    changes_state=True,
+)
+@guarded(NAME)
+def effects(ctx: CheckContext):
+    c = ctx.contract
+    sem = c.semantics
+    if sem.get("observable") is False:
+        raise Skip(f"not observable through the API: {sem.get('note', 'no note')}")
+    effs = c.effects
+    unchanged = list(sem.get("on_failure_unchanged") or _paths(effs))
+    if not effs and not unchanged:
+        raise Skip("the contract declares no effects (semantics not curated)")
+    v = Verdict(NAME)
+    if effs:
+        _success(v, ctx, effs)
+    if unchanged and not v.failures:
+        _failure(v, ctx, unchanged)
+    return v.result(f"{v.seen} effect(s) held")
+
+
+def _success(v: Verdict, ctx: CheckContext, effs: list[dict[str, Any]]) -> None:
+    c = ctx.contract
+    t = target(ctx)
+    paths = _paths(effs)
+    before = snapshot(ctx, t.ctx.managed_type, t.moid, paths)
+    ex = call(ctx.client, c, t.ctx)
+    kind, fault, infos = outcome(ctx.client, c, ex, ctx.timeout)
+    if kind not in ("ok", "task-ok"):
+        name = (fault or {}).get("_typeName") or ex.fault_type or ex.status
+        raise Skip(
+            f"the sandbox could not meet the preconditions of the call (it answered {name}); "
+            "effects not judged"
+        )
+    after = snapshot(ctx, t.ctx.managed_type, t.moid, paths)
+    params = ex.request_json() or {}
+    for eff in effs:
+        what = eff.get("description") or f"{eff.get('target', 'task_result')} {describe(eff)}"
+        if "task_result" in eff:
+            result = infos[-1].get("result") if infos else None
+            want = bool(eff["task_result"] == "present" or eff["task_result"] is True)
+            if (result is not None) != want:
+                state = "set" if result is not None else "unset"
+                v.fail(
+                    f"effect not seen: {what} (TaskInfo.result is {state})",
+                    ex,
+                )
+            elif (
+                result is not None
+                and c.task_result
+                and not validator(c.task_result, ctx.release).is_valid(any_value(result))
+            ):
+                v.fail(f"effect not seen: {what} (TaskInfo.result is not a {c.task_result})", ex)
+            v.seen += 1
+            continue
+        path = eff["target"]
+        value = after.get(path)
+        if before.get(path) is MISSING and value is MISSING:
+            v.note(f"{path} cannot be read here; not judged")
+            continue
+        if value is MISSING:
+            v.error(f"cannot read {path} after the call", ex)
+            continue
+        v.seen += 1
+        if not holds(eff, value, before.get(path), params):
+            v.fail(f"effect not seen: {what} ({path} is {_show(value)}, was {_show(before.get(path))})", ex)
+
+
+def _failure(v: Verdict, ctx: CheckContext, paths: list[str]) -> None:
+    c = ctx.contract
+    bad = ctx.sandbox.violating_target(c) if ctx.sandbox is not None else None
+    if bad is None:
+        v.note("no failure provoked (no curated precondition the sandbox can break)")
+        return
+    before = snapshot(ctx, bad.ctx.managed_type, bad.moid, paths)
+    ex: Exchange = call(ctx.client, c, bad.ctx)
+    kind, fault, _ = outcome(ctx.client, c, ex, ctx.timeout)
+    if kind in ("ok", "task-ok"):
+        broken = (bad.ctx.precondition or {}).get("id")
+        v.note(
+            f"the call on a {bad.ctx.state} VM (breaking {broken}) succeeded; the faults check judges that"
+        )
+        return
+    after = snapshot(ctx, bad.ctx.managed_type, bad.moid, paths)
+    for path in paths:
+        if before.get(path) is MISSING or after.get(path) is MISSING:
+            continue
+        v.seen += 1
+        if before[path] != after[path]:
+            v.fail(
+                f"after a failure ({(fault or {}).get('_typeName') or ex.fault_type}) {path} changed from "
+                f"{_show(before[path])} to {_show(after[path])}",
+                ex,
+            )
+
+
+def _show(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."

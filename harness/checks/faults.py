@@ -1,0 +1,116 @@
+"""faults: a fault is declared by the contract (or a subtype of a declared one) or a runtime fault,
+sent with HTTP 500; a success uses the contract's status (200 with a body, 204 without).
+
+Calls judged: the sandbox's valid request; requests on targets that each break one curated
+precondition (up to three; the precondition's fault is expected; success there is a violation); a call on a
+moId that does not exist (``ManagedObjectNotFound``); and ``examples - 3`` generated requests.
+For task methods the task is followed and ``TaskInfo.error`` is judged the same way.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+from ..client import Exchange
+from ..contract.model import Contract
+from ..vmodl.registry import release as registry
+from ._util import Verdict, call, fault_allowed, guarded, outcome, target
+from .base import CheckContext, check
+from .shape import generated_bodies
+
+NAME = "faults"
+MAX_BROKEN = 3  # preconditions broken per run of the check
+
+
+def judge_fault_name(
+    v: Verdict, contract: Contract, release: str, name: Any, ex: Exchange, where: str
+) -> None:
+    if not isinstance(name, str):
+        v.fail(f"{where}: a fault without _typeName", ex)
+    elif not registry(release).is_fault(name):
+        v.fail(f"{where}: {name} is not a fault type of {release}", ex)
+    elif not fault_allowed(contract, release, name):
+        declared = ", ".join(contract.faults_for(release)) or "none"
+        v.fail(
+            f"{where}: {name} is neither declared by {contract.name} (declared: {declared}) nor a runtime "
+            "fault",
+            ex,
+        )
+
+
+def judge(v: Verdict, ctx: CheckContext, ex: Exchange) -> tuple[str, str | None]:
+    """Judge one answer; ``(kind, fault type)`` of its outcome."""
+    contract, release = ctx.contract, ctx.release
+    v.seen += 1
+    if ex.fault is not None:
+        if ex.status != 500:
+            v.fail(f"fault {ex.fault_type} sent with HTTP {ex.status} (faults are sent with 500)", ex)
+        judge_fault_name(v, contract, release, ex.fault_type, ex, "response")
+        return "fault", ex.fault_type
+    if ex.status >= 300:
+        v.fail(f"HTTP {ex.status} without a fault object", ex)
+        return "fault", None
+    want = contract.status
+    optional = _returns_optional(contract, release)
+    if ex.status != want and not (ex.status == 204 and optional):
+        v.fail(f"success answered HTTP {ex.status}; the contract says {want}", ex)
+    if ex.status == 204 and ex.body:
+        v.fail("HTTP 204 with a body", ex)
+    if ex.status == 200 and contract.response_type and ex.json is None and not optional:
+        v.fail("HTTP 200 without a body", ex)
+    kind, fault, infos = outcome(ctx.client, contract, ex, ctx.timeout)
+    if kind == "task-fault":
+        judge_fault_name(v, contract, release, (fault or {}).get("_typeName"), ex, "TaskInfo.error")
+        return kind, (fault or {}).get("_typeName")
+    return kind, None
+
+
+def _returns_optional(contract: Contract, release: str) -> bool:
+    if contract.kind == "property":
+        return True  # an unset property reads as 204/null
+    try:
+        return registry(release).method(contract.declared_by, contract.name).returns_optional
+    except KeyError:
+        return False
+
+
+@check(NAME, description="faults are declared or runtime faults, with HTTP 500; success statuses as declared")
+@guarded(NAME)
+def faults(ctx: CheckContext):
+    v = Verdict(NAME)
+    t = target(ctx)
+    judge(v, ctx, call(ctx.client, ctx.contract, t.ctx))
+    # targets that each break one precondition (at most MAX_BROKEN of them)
+    broken = (
+        [] if ctx.read_only else itertools.islice(ctx.sandbox.violating_targets(ctx.contract), MAX_BROKEN)
+    )
+    for bad in broken:
+        ex = call(ctx.client, ctx.contract, bad.ctx)
+        kind, fault = judge(v, ctx, ex)
+        pre = bad.ctx.precondition or {}
+        if kind in ("ok", "task-ok"):
+            v.fail(
+                f"precondition {pre.get('id', '?')} ({pre.get('description', '')}) unmet on a "
+                f"{bad.ctx.state} VM, yet the call succeeded (expected {bad.ctx.expected_fault})",
+                ex,
+            )
+        elif fault and bad.ctx.expected_fault and fault != bad.ctx.expected_fault:
+            rel = registry(ctx.release)
+            if not (rel.exists(bad.ctx.expected_fault) and rel.is_subtype(fault, bad.ctx.expected_fault)):
+                v.note(f"unmet {pre.get('id')} answered {fault}, the contract names {bad.ctx.expected_fault}")
+    # an object that does not exist
+    if ctx.contract.managed_type not in ("ServiceInstance",) and t.ctx.managed_type not in (
+        "SessionManager",
+        "AuthorizationManager",
+    ):
+        ghost = type(t.ctx)(t.ctx.managed_type, f"{t.moid}-vsphere-harness-gone", t.ctx.body)
+        ex = call(ctx.client, ctx.contract, ghost)
+        kind, fault = judge(v, ctx, ex)
+        if kind in ("ok", "task-ok"):
+            v.fail(f"a call on {ghost.moid}, which does not exist, succeeded", ex)
+    for body in generated_bodies(ctx, t.ctx, max(0, ctx.examples - 3)):
+        if v.failures:
+            break
+        judge(v, ctx, call(ctx.client, ctx.contract, t.ctx, body))
+    return v.result(f"{v.seen} answer(s) with declared or runtime faults and the right HTTP status")

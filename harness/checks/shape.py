@@ -1,0 +1,95 @@
+"""shape: every success body and every fault body validates against the release's schema.
+
+The operation is called with the sandbox's valid request and ``examples - 1`` generated ones
+(:func:`harness.gen.strategies.requests`, seeded).  A 200 body must validate against the declared
+response type (a reference against its managed type), a fault body against ``MethodFault`` (the
+``_typeName`` discriminator picks the subtype; unknown fields are refused), and for tasks every
+``TaskInfo`` observed against ``TaskInfo`` and a success ``result`` against the task's result type.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..client import Exchange
+from ..contract.model import Contract
+from ..gen.bodies import encode_request
+from ..gen.strategies import requests
+from ..vmodl.codec import CodecError
+from ..vmodl.schema import validator
+from ._util import Verdict, any_value, call, draw, guarded, may_generate, response_ref, safe_pool, target
+from .base import CheckContext, check
+
+NAME = "shape"
+
+
+def judge_body(
+    v: Verdict, contract: Contract, release: str, ex: Exchange, client: Any, timeout: float
+) -> None:
+    """Validate one answer (and, for tasks, every TaskInfo observed) against the schema."""
+    v.seen += 1
+    if ex.fault is not None:
+        _validate(v, "MethodFault", release, ex.fault, ex, "fault body")
+        return
+    if ex.status >= 300:
+        v.fail(f"HTTP {ex.status} without a fault object in the body", ex)
+        return
+    ref = response_ref(contract)
+    if ref is None or ex.status == 204 or ex.json is None:
+        return
+    if not _validate(v, ref, release, ex.json, ex, "response body"):
+        return
+    if contract.is_task and isinstance(ex.json, dict):
+        polls: list[Exchange] = []
+        infos = client.wait_task(ex.json, timeout=timeout, exchanges=polls)
+        last_ex = polls[-1] if polls else ex
+        for info in infos:
+            if not _validate(v, "TaskInfo", release, info, last_ex, "TaskInfo"):
+                return
+        result = infos[-1].get("result")
+        if infos[-1].get("state") == "success" and result is not None and contract.task_result:
+            _validate(v, contract.task_result, release, any_value(result), last_ex, "TaskInfo.result")
+
+
+def _validate(v: Verdict, ref: str, release: str, value: Any, ex: Exchange, what: str) -> bool:
+    val = validator(ref, release)
+    if val.is_valid(value):
+        return True
+    v.fail(f"{what} is not a valid {ref}: {'; '.join(val.errors(value, limit=3))}", ex)
+    return False
+
+
+def generated_bodies(ctx: CheckContext, prepared: Any, n: int) -> list[dict[str, Any] | None]:
+    """``n`` generated request bodies for the prepared target (references from the sandbox)."""
+    contract = ctx.contract
+    if contract.kind == "property" or not contract.params_for(ctx.release) or n <= 0:
+        return []
+    if not may_generate(ctx, prepared):
+        return []
+    pool = safe_pool(ctx)
+    try:
+        drawn = draw(requests(contract, ctx.release, morefs=pool), n, ctx.seed)
+    except (KeyError, ValueError):
+        return []
+    out = []
+    for values in drawn:
+        try:
+            out.append(encode_request(contract, ctx.release, values))
+        except CodecError:
+            continue
+    return out
+
+
+@check(NAME, description="success and fault bodies validate against the release's schema")
+@guarded(NAME)
+def shape(ctx: CheckContext):
+    v = Verdict(NAME)
+    t = target(ctx)
+    ex = call(ctx.client, ctx.contract, t.ctx)
+    judge_body(v, ctx.contract, ctx.release, ex, ctx.client, ctx.timeout)
+    for body in generated_bodies(ctx, t.ctx, max(0, ctx.examples - 1)):
+        if v.failures:
+            break
+        ex = call(ctx.client, ctx.contract, t.ctx, body)
+        judge_body(v, ctx.contract, ctx.release, ex, ctx.client, ctx.timeout)
+    return v.result(f"{v.seen} answer(s) valid against the {ctx.release} schema")

@@ -1,0 +1,120 @@
+"""versions: an operation (or a parameter) absent from a release is refused by that release.
+
+For the operation under test, every release of the harness where the contract does not exist is
+asked for it (``/sdk/vim25/<that release>/...``, same session, same target and body): the answer
+must be a refusal (a fault, or a 4xx), never a 2xx.  A parameter introduced after the release under
+test (``since``) is sent to it: refused too, and so is a field a later release added to the data
+type of a parameter (``VirtualMachineConfigSpec`` grows with every release): the first such field
+is set in the prepared body.  An operation that exists with the same parameters and parameter types
+in every release is skipped with that reason.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..client import Exchange
+from ..contract.model import release_key
+from ..gen.bodies import param_ref
+from ..vmodl.codec import codec
+from ..vmodl.registry import RELEASES
+from ._util import Verdict, guarded, path_of, settle, target
+from .base import CheckContext, Skip, check
+
+NAME = "versions"
+
+
+def _refused(v: Verdict, ex: Exchange, what: str, client: Any = None) -> None:
+    v.seen += 1
+    if client is not None:
+        settle(client, ex, 30.0)
+    if 200 <= ex.status < 300 and ex.fault is None:
+        v.fail(f"{what}: served with HTTP {ex.status}", ex)
+    elif ex.status >= 500 and ex.fault is None:
+        v.fail(f"{what}: HTTP {ex.status} without a fault object", ex)
+
+
+def _later_param_value(ctx: CheckContext, name: str, since: str) -> Any:
+    """A value of a later parameter, encoded with the release that has it."""
+    from ..run.prepare import Refs, minimal
+
+    p = next(p for p in ctx.contract.params if p.name == name)
+    refs = Refs(ctx.sandbox.inventory) if ctx.sandbox is not None else None
+    value = minimal(param_ref(p), since, refs) if refs is not None else None
+    if value is None:
+        return {"_typeName": p.type} if p.type[0].isupper() else "vsphere-harness"
+    return codec(since).encode(value, param_ref(p))
+
+
+def later_fields(ctx: CheckContext) -> list[tuple[str, str, Any, str]]:
+    """``(param, field, declared type, first release)``: one field per data-typed parameter that a
+    later release added to the parameter's type."""
+    from ..vmodl.registry import release as registry
+
+    here = registry(ctx.release)
+    out = []
+    for p in ctx.contract.params_for(ctx.release):
+        ref = param_ref(p)
+        if ref.array or ref.name not in here.data:
+            continue
+        known = {f.name for f in here.fields(ref.name)}
+        for newer in (r for r in RELEASES if release_key(r) > release_key(ctx.release)):
+            rel = registry(newer)
+            if ref.name not in rel.data:
+                continue
+            added = [f for f in rel.fields(ref.name) if f.name not in known]
+            if added:
+                out.append((p.name, added[0].name, added[0].type, newer))
+                break
+    return out
+
+
+def _with_later_field(
+    ctx: CheckContext, body: dict[str, Any] | None, item: tuple[str, str, Any, str]
+) -> dict:
+    """The prepared body with a later release's field set in one parameter's data object."""
+    from ..run.prepare import Refs, minimal
+
+    pname, fname, ftype, newer = item
+    out = dict(body or {})
+    refs = Refs(ctx.sandbox.inventory) if ctx.sandbox is not None else None
+    p = next(p for p in ctx.contract.params_for(ctx.release) if p.name == pname)
+    obj = out.get(pname)
+    if not isinstance(obj, dict):
+        base = minimal(param_ref(p), ctx.release, refs) if refs is not None else None
+        obj = codec(ctx.release).encode(base, param_ref(p)) if base is not None else {"_typeName": p.type}
+    value = minimal(ftype, newer, refs) if refs is not None else None
+    if value is None:
+        value = {} if ftype.name[0].isupper() else "vsphere-harness"
+    out[pname] = {**obj, fname: codec(newer).encode(value, ftype)}
+    return out
+
+
+@check(NAME, description="an operation or parameter absent from a release is refused by that release")
+@guarded(NAME)
+def versions(ctx: CheckContext):
+    c = ctx.contract
+    absent = [r for r in RELEASES if r not in c.releases]
+    later = [p for p in c.params if p.since and release_key(p.since) > release_key(ctx.release)]
+    fields = later_fields(ctx) if c.kind == "method" else []
+    if not absent and not later and not fields:
+        raise Skip(
+            f"{c.name} exists with the same parameters and parameter types in every release "
+            f"({', '.join(RELEASES)})"
+        )
+    v = Verdict(NAME)
+    t = target(ctx)
+    body = t.ctx.body if c.kind == "method" else None
+    for rel in absent:
+        url = f"{ctx.client.base_url}/sdk/vim25/{rel}{path_of(c, t.moid)}"
+        ex = ctx.client.request(c.http_method, url, body)
+        _refused(v, ex, f"{c.name} (absent from {rel}) asked of release {rel}", ctx.client)
+    for p in later:
+        value = _later_param_value(ctx, p.name, p.since)
+        ex = ctx.client.request("POST", path_of(c, t.moid), {**(body or {}), p.name: value})
+        _refused(v, ex, f"parameter {p.name} (since {p.since}) sent to {ctx.release}", ctx.client)
+    for item in fields[: max(1, ctx.examples)]:
+        pname, fname, _, newer = item
+        ex = ctx.client.request("POST", path_of(c, t.moid), _with_later_field(ctx, body, item))
+        _refused(v, ex, f"{pname}.{fname} (since {newer}) sent to {ctx.release}", ctx.client)
+    return v.result(f"{v.seen} request(s) for what a release lacks were refused")

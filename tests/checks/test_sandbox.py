@@ -1,0 +1,153 @@
+"""The sandbox and the preparation of requests: states, targets, safety, cleanup."""
+
+from __future__ import annotations
+
+import pytest
+
+from harness.checks._util import guarded
+from harness.checks.base import CheckContext, Inconclusive, Skip
+from harness.client import TransportError
+from harness.report.model import CheckResult
+from harness.run.prepare import holds, state_meets, states_for, violating_states
+from harness.run.sandbox import Sandbox, SetupError
+
+
+def test_predicates():
+    assert holds({"equals": "poweredOn"}, "poweredOn")
+    assert holds({"not_equals": 1}, None)
+    assert holds({"in": ["a", "b"]}, "b") and not holds({"not_in": ["a"]}, "a")
+    assert holds({"present": True}, {"value": "x"}) and holds({"present": False}, [])
+    assert holds({"changed": True}, 2, before=1) and not holds({"changed": True}, 1, before=1)
+    assert holds({"equals_param": "newName"}, "vm-a", params={"newName": "vm-a"})
+    ref = {"_typeName": "ManagedObjectReference", "type": "VirtualMachineSnapshot", "value": "snapshot-1"}
+    assert holds({"equals": "snapshot-1"}, ref)
+
+
+def test_states_follow_curated_preconditions(env):
+    power_on = env.contracts.get("VirtualMachine_PowerOnVM_Task")
+    assert states_for(power_on)[0] == "poweredOff"
+    assert "poweredOn" not in states_for(power_on) and "template" not in states_for(power_on)
+    broken = dict(violating_states(power_on))
+    assert set(broken) == {"template", "poweredOn"}
+    assert state_meets("template", {"target": "config.template", "equals": False}) is False
+    assert state_meets("poweredOff", {"target": "guest.ipAddress", "present": True}) is None
+    assert states_for(env.contracts.get("VirtualMachine_MarkAsVirtualMachine")) == ["template"]
+
+
+def test_targets_meet_preconditions(env):
+    sb = env.sandbox
+    t = sb.target_for(env.contracts.get("VirtualMachine_PowerOffVM_Task"))
+    assert env.admin.get("VirtualMachine", t.moid, "runtime").json["powerState"] == "poweredOn"
+    assert sb.owns(t.moid)
+    t = sb.target_for(env.contracts.get("VirtualMachine_MakePrimaryVM_Task"))
+    assert t.ctx.body["vm"]["value"] == sb.secondaries[t.moid]
+    t = sb.target_for(env.contracts.get("VirtualMachineSnapshot_RenameSnapshot"))
+    assert t.ctx.managed_type == "VirtualMachineSnapshot" and sb.owns(t.ctx.vm)
+    bad = sb.violating_target(env.contracts.get("VirtualMachine_PowerOnVM_Task"))
+    assert bad is not None and bad.ctx.expected_fault in ("InvalidState", "InvalidPowerState")
+
+
+def test_never_touches_what_it_did_not_create(env):
+    sb = env.sandbox
+    foreign = next(vm.moid for vm in env.running.sim.inv.vms() if not sb.owns(vm.moid))
+    with pytest.raises(SetupError, match="did not create"):
+        sb.set_permission(foreign, env.users["limited"][0], -2)
+    with pytest.raises(SetupError, match="own permissions"):
+        sb.set_permission(sb.vm("poweredOff")["value"], sb.user(), -2)
+    with pytest.raises(Skip, match="host"):
+        sb.target_for(env.contracts.get("HostSystem_EnterMaintenanceMode_Task"))
+
+
+def test_cleanup_removes_everything(env):
+    sb = Sandbox(env.admin, "8.0.2.0", run_id="cleanup", timeout=10, inventory=env.sandbox.inventory)
+    vms = [sb.vm(s)["value"] for s in ("poweredOn", "template", "withSnapshot", "ftPrimary")]
+    clone = env.admin.invoke(
+        "VirtualMachine",
+        vms[0],
+        "CloneVM_Task",
+        {
+            "folder": {"_typeName": "ManagedObjectReference", "type": "Folder", "value": sb.folder},
+            "name": "made-by-a-check",
+            "spec": {
+                "_typeName": "VirtualMachineCloneSpec",
+                "location": {"_typeName": "VirtualMachineRelocateSpec"},
+                "template": False,
+                "powerOn": True,
+            },
+        },
+    )
+    env.admin.wait_task(clone.json)
+    add_role = sb.target_for(env.contracts.get("AuthorizationManager_AddAuthorizationRole"))
+    role_name = add_role.ctx.body["name"]
+    assert env.admin.invoke(
+        "AuthorizationManager", add_role.moid, "AddAuthorizationRole", add_role.ctx.body
+    ).ok
+    folder = sb.folder
+    assert sb.cleanup() == []
+    roles = env.admin.get("AuthorizationManager", add_role.moid, "roleList").json
+    assert role_name not in {r["name"] for r in roles}
+    for moid in [*vms, folder]:
+        assert env.running.sim.inv.get(moid) is None, moid
+    assert not any(vm.name == "made-by-a-check" for vm in env.running.sim.inv.vms())
+
+
+def test_guard_turns_trouble_into_error_or_skip():
+    def raising(exc):
+        @guarded("x")
+        def fn(ctx):
+            raise exc
+
+        return fn(None)
+
+    assert raising(Skip("n/a")).status == "skipped"
+    assert raising(TransportError("GET x: connection reset")).status == "error"
+    assert raising(Inconclusive("setup")).status == "error"
+    assert raising(SetupError("sandbox: no pool")).status == "error"
+    assert isinstance(raising(Skip("n/a")), CheckResult)
+
+
+def test_without_sandbox_checks_skip(env):
+    ctx = CheckContext(
+        contract=env.contracts.get("VirtualMachine_PowerOnVM_Task"), release="8.0.2.0", client=env.admin
+    )
+    assert env.checks["shape"].fn(ctx).status == "skipped"
+
+
+def test_random_requests_only_where_they_cannot_hurt(env):
+    """Against a real endpoint, generated requests reach only the sandbox's own objects; their
+    references name sandbox objects, placement objects or objects that do not exist."""
+    from harness.checks._util import draw, may_generate, safe_pool
+    from harness.gen.strategies import requests
+    from harness.vmodl.values import MoRef
+
+    sb = env.sandbox
+    real = CheckContext(
+        contract=env.contracts.get("AuthorizationManager_RemoveAuthorizationRole"),
+        release="8.0.2.0",
+        client=env.admin,
+        sandbox=sb,
+        simulated=False,
+        users=dict(env.users),
+    )
+    t = sb.target_for(real.contract)
+    assert not may_generate(real, t.ctx)
+    assert env.checks["schemathesis"].fn(real).status == "skipped"
+    real.contract = env.contracts.get("VirtualMachine_CloneVM_Task")
+    t = sb.target_for(real.contract)
+    assert may_generate(real, t.ctx)
+    inv = sb.inventory
+    placement = {inv.pool, inv.datacenter, *inv.hosts, *inv.datastores}
+
+    def refs(value):
+        if isinstance(value, MoRef):
+            yield value
+        elif isinstance(value, dict):
+            for v in value.values():
+                yield from refs(v)
+        elif isinstance(value, list):
+            for v in value:
+                yield from refs(v)
+
+    for body in draw(requests(real.contract, "8.0.2.0", morefs=safe_pool(real)), 20, 3):
+        for ref in refs(body):
+            assert sb.owns(ref.value) or ref.value in placement or ref.value.endswith("-none"), ref
