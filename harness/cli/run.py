@@ -62,12 +62,17 @@ def default_report_dir() -> Path:
 @click.option("--read-only", is_flag=True, help="Only operations and checks that change nothing.")
 @click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=30.0, show_default=True,
               help="Seconds per task and per request.")
+@click.option("--scenario", "scenarios", multiple=True, type=click.Path(path_type=Path), metavar="PATH",
+              help="Chaos scenario file or directory, run after the checks (repeatable) "
+                   "[default: the repository's scenarios/ unless --read-only].")
+@click.option("--no-scenarios", is_flag=True, help="Run no chaos scenario.")
 @click.option("--fail-on-error", is_flag=True, help="Exit 1 also when a check could not decide (error).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 def run_cmd(endpoint: str | None, user: str | None, password: str | None, limited_user: str | None,
             limited_password: str | None, insecure: bool, release: str, operations: tuple[str, ...],
             checks: tuple[str, ...], examples: int, seed: int, report_dir: Path | None, force: bool,
-            baseline: Path | None, read_only: bool, timeout: float, fail_on_error: bool, quiet: bool) -> None:
+            baseline: Path | None, read_only: bool, timeout: float, scenarios: tuple[Path, ...], no_scenarios: bool,
+            fail_on_error: bool, quiet: bool) -> None:
     """Run every check on every operation and write the reports.
 
     Exit codes: 0 every check passed (failures only as the baseline accepts); 1 contract
@@ -80,7 +85,8 @@ def run_cmd(endpoint: str | None, user: str | None, password: str | None, limite
                          limited_password=limited_password, insecure=insecure, release=release,
                          operations=operations, checks=checks, examples=examples, seed=seed,
                          read_only=read_only, timeout=timeout, baseline=baseline,
-                         report_dir=report_dir or default_report_dir(), force=force)
+                         report_dir=report_dir or default_report_dir(), force=force,
+                         scenarios=_scenarios(scenarios, no_scenarios, read_only))
     err = Console(stderr=True)
     try:
         plan = make_plan(options)
@@ -88,7 +94,8 @@ def run_cmd(endpoint: str | None, user: str | None, password: str | None, limite
             raise HarnessUsageError("nothing to run: no check applies to the chosen operations")
         with _progress(err, len(plan), quiet) as bar:
             result = run_contracts(options, plan=plan, progress=bar.advance if bar else None,
-                                   on_check=bar.starting if bar else None)
+                                   on_check=bar.starting if bar else None,
+                                   on_scenario=bar.scenario if bar else None)
     except RunError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(exc.exit_code)
@@ -99,6 +106,16 @@ def run_cmd(endpoint: str | None, user: str | None, password: str | None, limite
     if code == EXIT_OK and fail_on_error and result.errors():
         code = EXIT_VIOLATIONS
     sys.exit(code)
+
+
+def _scenarios(given: tuple[Path, ...], none: bool, read_only: bool) -> tuple[Path, ...]:
+    """The scenarios to run: those given, else the repository's scenarios/ (not in read-only runs)."""
+    if none:
+        return ()
+    if given:
+        return given
+    default = Path(__file__).resolve().parents[2] / "scenarios"
+    return () if read_only or not any(default.glob("*.yaml")) else (default,)
 
 
 class _progress:
@@ -121,6 +138,9 @@ class _progress:
 
     def starting(self, op_id: str, check: str) -> None:
         self.bar.update(self.task, description=f"{op_id}::{check}")
+
+    def scenario(self, name: str) -> None:
+        self.bar.update(self.task, description=f"chaos scenario {name}")
 
     def advance(self, op, done: int, total: int) -> None:
         self.bar.update(self.task, completed=done)
@@ -153,6 +173,9 @@ def _print_summary(result: RunResult, report_dir: Path) -> None:
         click.echo(f"  ERROR  {op_id}::{c.check}: {(c.message.splitlines() or [''])[0][:200]}")
     if len(errors) > 10:
         click.echo(f"  ... and {len(errors) - 10} more errors")
+    for sc in result.scenarios:
+        click.echo(f"  scenario {sc.name}: {sc.status.upper() if sc.status == 'failed' else sc.status}"
+                   f" - {(sc.message.splitlines() or [''])[0][:200]}")
     for x in result.leftovers:
         click.echo(f"  not cleaned up: {x}")
     click.echo(f"reports: {report_dir}/ (results.json, junit.xml, summary.md, report.html)")

@@ -95,6 +95,10 @@ class RunResult:
         """Failed checks the baseline does not accept: these fail the gate."""
         return [(op.id, c) for op in self.operations for c in op.checks if c.status == "failed" and not c.accepted]
 
+    def scenario_failures(self) -> list[ScenarioResult]:
+        """Chaos scenarios whose hypotheses the endpoint broke: these fail the gate too."""
+        return [s for s in self.scenarios if s.status == "failed"]
+
     def errors(self) -> list[tuple[str, CheckResult]]:
         return [(op.id, c) for op in self.operations for c in op.checks if c.status == "error"]
 

@@ -128,6 +128,24 @@ def render_junit(run: RunResult) -> str:
                 ET.SubElement(case, "skipped", {"message": first})
     suites = ET.Element("testsuites", {k: suite.get(k, "") for k in ("tests", "failures", "errors", "time")})
     suites.append(suite)
+    if run.scenarios:
+        chaos = ET.SubElement(suites, "testsuite", {
+            "name": "chaos scenarios", "tests": str(len(run.scenarios)),
+            "failures": str(sum(sc.status == "failed" for sc in run.scenarios)),
+            "errors": str(sum(sc.status == "error" for sc in run.scenarios)),
+            "skipped": str(sum(sc.status == "skipped" for sc in run.scenarios))})
+        for sc in run.scenarios:
+            case = ET.SubElement(chaos, "testcase", {"classname": "scenario", "name": sc.name})
+            first = _xml((sc.message.splitlines() or [""])[0])
+            timeline = "\n".join(f"{e.get('t')}s {e.get('phase')}: {e.get('what')} -> {e.get('outcome')}"
+                                  for e in sc.timeline)
+            if sc.status in ("failed", "error"):
+                el = ET.SubElement(case, "failure" if sc.status == "failed" else "error",
+                                   {"message": first, "type": "ScenarioHypothesis" if sc.status == "failed"
+                                    else "HarnessError"})
+                el.text = _xml(f"{sc.message}\n\n{timeline}")
+            elif sc.status == "skipped":
+                ET.SubElement(case, "skipped", {"message": first})
     ET.indent(suites)
     return ET.tostring(suites, encoding="unicode", xml_declaration=True) + "\n"
 

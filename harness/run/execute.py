@@ -20,6 +20,7 @@ from .options import RunOptions, UsageError
 from .plan import Plan, PlanItem, make_plan
 
 ProgressFn = Callable[[OperationResult, int, int], None]  # (result, done, total)
+ScenarioProgressFn = Callable[[str], None]  # (scenario name), before each scenario
 CheckStartFn = Callable[[str, str], None]  # (operation id, check name), before each check
 SandboxFactory = Callable[[Any, str, bool], Any]  # (admin client, release, read_only) -> sandbox
 
@@ -155,6 +156,17 @@ class Runner:
             result.accepted = True
         return result
 
+    def run_scenarios(self, scenarios: list[Any], on_scenario: ScenarioProgressFn | None = None) -> None:
+        """Run chaos scenarios (after the checks) on this run's endpoint and sandbox."""
+        from ..chaos.scenario import run_scenario
+
+        assert self.result is not None and self.conn is not None
+        for scenario in scenarios:
+            if on_scenario:
+                on_scenario(scenario.name)
+            self.result.scenarios.append(run_scenario(scenario, self.conn, self.sandbox, self.options.seed,
+                                                      self.options.timeout))
+
     def run_item(self, item: PlanItem, on_check: CheckStartFn | None = None) -> OperationResult:
         for spec in item.checks:
             if on_check:
@@ -177,12 +189,14 @@ def prepare_report_dir(options: RunOptions) -> Path | None:
 
 def run_contracts(options: RunOptions, registry: dict[str, CheckSpec] | None = None,
                   progress: ProgressFn | None = None, plan: Plan | None = None,
-                  sandbox_factory: SandboxFactory | None = None, on_check: CheckStartFn | None = None) -> RunResult:
+                  sandbox_factory: SandboxFactory | None = None, on_check: CheckStartFn | None = None,
+                  on_scenario: ScenarioProgressFn | None = None) -> RunResult:
     """Plan and run; write the reports when ``options.report_dir`` is set.  Raises :class:`RunError`
     (exit 2 for usage, 3 for an unreachable endpoint) before anything runs."""
     baseline = load_baseline(options.baseline) if options.baseline else Baseline()
     plan = plan or make_plan(options, registry)
     report_dir = prepare_report_dir(options)
+    scenarios = _load_scenarios(options)
     interrupted = False
     with Runner(options, baseline, sandbox_factory) as runner:
         try:
@@ -190,6 +204,7 @@ def run_contracts(options: RunOptions, registry: dict[str, CheckSpec] | None = N
                 op = runner.run_item(item, on_check)
                 if progress:
                     progress(op, n, len(plan))
+            runner.run_scenarios(scenarios, on_scenario)
         except KeyboardInterrupt:  # stop, but clean up the sandbox and write what was found
             interrupted = True
     result = runner.result
@@ -203,6 +218,19 @@ def run_contracts(options: RunOptions, registry: dict[str, CheckSpec] | None = N
     return result
 
 
+def _load_scenarios(options: RunOptions) -> list[Any]:
+    if not options.scenarios:
+        return []
+    if options.read_only:
+        raise UsageError("chaos scenarios change their sandbox VM: they cannot run in a read-only run")
+    from ..chaos.scenario import ScenarioError, load_scenarios
+
+    try:
+        return load_scenarios(list(options.scenarios))
+    except ScenarioError as exc:
+        raise UsageError(str(exc)) from None
+
+
 EXIT_INTERRUPTED = 130
 
 
@@ -210,4 +238,4 @@ def exit_code(result: RunResult) -> int:
     """0: every failure accepted (or none); 1: contract violations; 130: interrupted (partial results)."""
     if result.stats.get("interrupted"):
         return EXIT_INTERRUPTED
-    return 1 if result.gate_failures() else 0
+    return 1 if result.gate_failures() or result.scenario_failures() else 0

@@ -58,6 +58,7 @@ class RunOptions:
     report_dir: str | Path | None = None  # None: write no files (library use)
     force: bool = False  # allow writing into a non-empty report directory
     sim: dict[str, Any] = field(default_factory=dict)  # SimConfig overrides for the built-in simulator
+    scenarios: tuple[str | Path, ...] = ()  # chaos scenario files or directories, run after the checks
 
     def with_env(self) -> RunOptions:
         """A copy with credentials completed from the environment."""
@@ -74,4 +75,5 @@ class RunOptions:
         return {"release": self.release, "operations": list(self.operations), "checks": list(self.checks),
                 "examples": self.examples, "seed": self.seed, "read_only": self.read_only,
                 "timeout": self.timeout, "baseline": str(self.baseline) if self.baseline else None,
-                "builtin_simulator": self.endpoint is None, "limited_user": bool(self.limited_user)}
+                "builtin_simulator": self.endpoint is None, "limited_user": bool(self.limited_user),
+                "scenarios": [str(s) for s in self.scenarios]}

@@ -1,0 +1,389 @@
+"""Chaos scenarios: a steady state, faults on three layers, actions, hypotheses, a rollback.
+
+A scenario (YAML in ``scenarios/``)::
+
+    name: power-cycle-under-resets
+    description: Power operations while the connection is reset now and then.
+    vm: poweredOff                 # the sandbox VM's starting state
+    steady_state: [{content: true}, {get: runtime}]
+    faults:
+      - transport: {kind: error, probability: 0.3}            # in the client's session
+      - proxy: {type: latency, latency: 100, jitter: 20}        # a TCP proxy with Toxiproxy toxics
+      - server: {method: PowerOnVM_Task, fault: SystemError, into: task, max_count: 1}   # simulator rules
+    actions: [{invoke: PowerOnVM_Task}, {invoke: PowerOffVM_Task}]
+    repeat: 3
+    hypotheses:
+      no_task_lost: true           # every task started reaches a terminal state once the faults end
+      no_duplicate_objects: true   # no two sandbox objects share a name
+      endpoint_recovers: true      # the steady-state probes answer again after the faults end
+      answers_well_formed: true    # every answer that arrived was a value or a fault, never garbage
+      state: {runtime.powerState: {in: [poweredOn, poweredOff]}}
+    rollback: [{invoke: PowerOffVM_Task}]
+
+The verdict is decided with a clean client after the faults end: ``failed`` only when the endpoint
+broke a hypothesis, ``error`` when the harness could not set the scenario up, ``skipped`` when a
+layer is not available (server-side faults need our simulator).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import jsonschema_rs
+import yaml
+
+from ..checks.base import Skip
+from ..client import ClientError, TransportError, ViClient
+from ..report.model import ScenarioResult
+from .proxy import Toxic, ToxicProxy
+from .transport import TransportFault, install
+
+_PREDICATE = {"type": "object", "minProperties": 1, "maxProperties": 1, "additionalProperties": False,
+              "properties": {"equals": {}, "not_equals": {}, "in": {"type": "array"}, "not_in": {"type": "array"}}}
+SCENARIO_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["name", "actions"],
+    "additionalProperties": False,
+    "properties": {
+        "name": {"type": "string", "pattern": "^[a-z0-9][a-z0-9-]*$"},
+        "description": {"type": "string"},
+        "vm": {"enum": ["poweredOff", "poweredOn", "suspended", "withSnapshot", "toolsRunning"]},
+        "steady_state": {"type": "array", "items": {"$ref": "#/$defs/probe"}},
+        "faults": {"type": "array", "items": {
+            "type": "object", "minProperties": 1, "maxProperties": 1, "additionalProperties": False,
+            "properties": {"transport": {"type": "object"}, "proxy": {"type": "object"},
+                           "server": {"type": "object"}}}},
+        "actions": {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/action"}},
+        "repeat": {"type": "integer", "minimum": 1, "maximum": 1000},
+        "hypotheses": {"type": "object", "additionalProperties": False, "properties": {
+            "no_task_lost": {"type": "boolean"}, "no_duplicate_objects": {"type": "boolean"},
+            "endpoint_recovers": {"type": "boolean"}, "answers_well_formed": {"type": "boolean"},
+            "recover_within_s": {"type": "number", "minimum": 0},
+            "state": {"type": "object", "additionalProperties": _PREDICATE}}},
+        "rollback": {"type": "array", "items": {"$ref": "#/$defs/action"}},
+    },
+    "$defs": {
+        "probe": {"type": "object", "additionalProperties": False, "minProperties": 1, "maxProperties": 1,
+                  "properties": {"content": {"const": True}, "get": {"type": "string"}}},
+        "action": {"type": "object", "additionalProperties": False, "properties": {
+            "invoke": {"type": "string"}, "body": {"type": "object"}, "sleep_ms": {"type": "integer"}},
+            "oneOf": [{"required": ["invoke"]}, {"required": ["sleep_ms"]}]},
+    },
+}
+_VALIDATOR = jsonschema_rs.validator_for(SCENARIO_SCHEMA)
+
+
+class ScenarioError(ValueError):
+    """A scenario file that cannot be used (one-line message)."""
+
+
+@dataclass
+class Scenario:
+    name: str
+    actions: list[dict[str, Any]]
+    description: str = ""
+    vm: str = "poweredOff"
+    steady_state: list[dict[str, Any]] = field(default_factory=lambda: [{"content": True}, {"get": "runtime"}])
+    faults: list[dict[str, Any]] = field(default_factory=list)
+    repeat: int = 1
+    hypotheses: dict[str, Any] = field(default_factory=dict)
+    rollback: list[dict[str, Any]] = field(default_factory=list)
+    source: str = ""
+
+    @property
+    def layers(self) -> set[str]:
+        return {next(iter(f)) for f in self.faults}
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read and validate one scenario file; :class:`ScenarioError` with a precise message otherwise."""
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text())
+    except OSError as exc:
+        raise ScenarioError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    except yaml.YAMLError:
+        raise ScenarioError(f"{path}: not valid YAML") from None
+    if not isinstance(data, dict):
+        raise ScenarioError(f"{path}: a scenario is a mapping")
+    for error in _VALIDATOR.iter_errors(data):
+        where = "/".join(str(p) for p in error.instance_path) or "<root>"
+        raise ScenarioError(f"{path}: {where}: {error.message}")
+    try:
+        for f in data.get("faults", []):
+            if "transport" in f:
+                TransportFault.from_mapping(f["transport"])
+            elif "proxy" in f:
+                _toxic(f["proxy"])
+    except (TypeError, ValueError) as exc:
+        raise ScenarioError(f"{path}: faults: {exc}") from None
+    return Scenario(**data, source=str(path))
+
+
+def load_scenarios(paths: list[str | Path]) -> list[Scenario]:
+    """Scenario files, and every ``*.yaml`` of the directories among ``paths``."""
+    out: list[Scenario] = []
+    for p in map(Path, paths):
+        files = sorted(p.glob("*.yaml")) if p.is_dir() else [p]
+        out.extend(load_scenario(f) for f in files)
+    names = [s.name for s in out]
+    dupes = {n for n in names if names.count(n) > 1}
+    if dupes:
+        raise ScenarioError(f"scenario names must be unique: {', '.join(sorted(dupes))}")
+    return out
+
+
+def _toxic(spec: dict[str, Any]) -> Toxic:
+    spec = dict(spec)
+    kind = spec.pop("type", None)
+    if not kind:
+        raise ValueError("a proxy fault needs a toxic type")
+    return Toxic(spec.pop("name", kind), kind, spec.pop("stream", "downstream"), spec.pop("toxicity", 1.0), spec)
+
+
+def _path_value(data: Any, path: str) -> Any:
+    for part in path.split("."):
+        if not isinstance(data, dict):
+            return None
+        data = data.get(part)
+    return data
+
+
+def _holds(value: Any, predicate: dict[str, Any]) -> bool:
+    (op, expected), = predicate.items()
+    return {"equals": lambda: value == expected, "not_equals": lambda: value != expected,
+            "in": lambda: value in expected, "not_in": lambda: value not in expected}[op]()
+
+
+class _Timeline:
+    def __init__(self) -> None:
+        self.t0 = time.monotonic()
+        self.events: list[dict[str, Any]] = []
+
+    def add(self, phase: str, what: str, outcome: str, **extra: Any) -> None:
+        self.events.append({"t": round(time.monotonic() - self.t0, 3), "phase": phase, "what": what,
+                            "outcome": outcome, **extra})
+
+
+class ScenarioRun:
+    """One scenario against a connection (``harness.run.endpoint.Connection``) and its sandbox."""
+
+    def __init__(self, scenario: Scenario, conn: Any, sandbox: Any, seed: int = 0, timeout: float = 30.0):
+        self.s = scenario
+        self.conn = conn
+        self.sandbox = sandbox
+        self.seed = seed
+        self.timeout = timeout
+        self.timeline = _Timeline()
+        self.tasks: set[str] = set()
+        self.garbled: list[str] = []
+        self._cleanups: list[Any] = []
+
+    # --- verdict helpers ----------------------------------------------------------------------
+    def _result(self, status: str, message: str) -> ScenarioResult:
+        return ScenarioResult(self.s.name, status, message, self.timeline.events)  # type: ignore[arg-type]
+
+    def run(self) -> ScenarioResult:
+        if "server" in self.s.layers and not self.conn.simulated:
+            return self._result("skipped", "server-side faults need the built-in simulator (or `vsphere-harness sim`)")
+        if self.sandbox is None:
+            return self._result("error", "no sandbox: the scenario has no VM of its own to work on")
+        try:
+            vm = self.sandbox.fresh_vm(self.s.vm)["value"]
+        except Skip as exc:
+            return self._result("skipped", f"no {self.s.vm} sandbox VM: {exc}")
+        except Exception as exc:  # noqa: BLE001 - a setup problem is the harness's, not the endpoint's
+            return self._result("error", f"could not prepare a {self.s.vm} sandbox VM: {exc}")
+        self.vm = vm
+        clean = self.conn.admin
+        broken = self._probe(clean, "steady")
+        if broken:
+            return self._result("error", f"steady state not met before the faults: {broken}")
+        try:
+            chaos = self._inject()
+        except (ClientError, RuntimeError, ValueError, OSError) as exc:
+            self._remove()
+            return self._result("error", f"could not inject the faults: {exc}")
+        try:
+            for _ in range(self.s.repeat):
+                for action in self.s.actions:
+                    self._act(chaos, action, "action")
+        finally:
+            self._remove()
+            with contextlib.suppress(Exception):
+                chaos.close()
+        failures = self._verify(clean)
+        for action in self.s.rollback:
+            self._act(clean, action, "rollback")
+        if failures:
+            return self._result("failed", "; ".join(failures))
+        done = len([e for e in self.timeline.events if e["phase"] == "action"])
+        return self._result("passed", f"{done} actions under {', '.join(sorted(self.s.layers)) or 'no'} faults; "
+                                      f"every hypothesis held")
+
+    # --- phases --------------------------------------------------------------------------------
+    def _probe(self, client: ViClient, phase: str) -> str:
+        for probe in self.s.steady_state:
+            what = "content" if "content" in probe else f"get {probe['get']}"
+            try:
+                if "content" in probe:
+                    ex = client.request("GET", "/ServiceInstance/ServiceInstance/content", use_session=False)
+                else:
+                    ex = client.get("VirtualMachine", self.vm, probe["get"])
+            except TransportError as exc:
+                self.timeline.add(phase, what, f"transport: {exc}")
+                return f"{what}: {exc}"
+            self.timeline.add(phase, what, f"HTTP {ex.status}")
+            if not ex.ok:
+                return f"{what}: HTTP {ex.status} {ex.fault_type or ''}".strip()
+        return ""
+
+    def _inject(self) -> ViClient:
+        admin_user, admin_password = self.conn.users["admin"]
+        url = self.conn.url
+        verify = self.conn.admin.verify
+        proxy_faults = [f["proxy"] for f in self.s.faults if "proxy" in f]
+        if proxy_faults:
+            parts = urlsplit(url)
+            proxy = ToxicProxy((parts.hostname or "127.0.0.1", parts.port or (443 if parts.scheme == "https" else 80)),
+                               seed=self.seed)
+            proxy.start()
+            self._cleanups.append(proxy.stop)
+            url = f"{parts.scheme}://127.0.0.1:{proxy.port}"
+        chaos = ViClient(url, self.conn.release, verify=verify, timeout=min(self.timeout, 10.0),
+                         on_secret=self.conn.scrubber.add)
+        chaos.login(admin_user, admin_password)
+        for spec in proxy_faults:
+            toxic = _toxic(spec)
+            proxy.add_toxic(toxic.type, toxic.name, toxic.stream, toxic.toxicity, **toxic.attributes)
+            self.timeline.add("inject", f"proxy toxic {toxic.type}", "on", attributes=toxic.attributes)
+        transport = [TransportFault.from_mapping(f["transport"]) for f in self.s.faults if "transport" in f]
+        if transport:
+            adapter = install(chaos.http, transport, seed=self.seed)
+            self._cleanups.append(lambda: setattr(adapter, "enabled", False))
+            for f in transport:
+                self.timeline.add("inject", f"transport {f.kind}", "on", probability=f.probability)
+        for f in self.s.faults:
+            if "server" in f:
+                rule = {"id": f"scenario-{self.s.name}-{len(self._cleanups)}", "object": self.vm, **f["server"]}
+                self._server_rule(rule)
+                self.timeline.add("inject", f"server rule on {rule.get('method', '*')}", "on")
+        return chaos
+
+    def _server_rule(self, rule: dict[str, Any]) -> None:
+        sim = self.conn.simulator
+        if sim is not None:
+            sim.add_fault_rule(rule)
+            self._cleanups.append(sim.clear_fault_rules)
+            return
+        import requests
+
+        resp = requests.post(f"{self.conn.url}/_sim/faults", json=rule, timeout=10, verify=self.conn.admin.verify)
+        if resp.status_code != 201:
+            raise RuntimeError(f"the simulator refused the fault rule: HTTP {resp.status_code} {resp.text[:200]}")
+        self._cleanups.append(lambda: requests.delete(f"{self.conn.url}/_sim/faults", timeout=10,
+                                                      verify=self.conn.admin.verify))
+
+    def _remove(self) -> None:
+        while self._cleanups:
+            with contextlib.suppress(Exception):
+                self._cleanups.pop()()
+        self.timeline.add("recover", "faults removed", "off")
+
+    def _act(self, client: ViClient, action: dict[str, Any], phase: str) -> None:
+        if "sleep_ms" in action:
+            time.sleep(action["sleep_ms"] / 1000)
+            self.timeline.add(phase, f"sleep {action['sleep_ms']} ms", "ok")
+            return
+        method = action["invoke"]
+        try:
+            ex = client.invoke("VirtualMachine", self.vm, method, action.get("body"))
+        except TransportError as exc:
+            self.timeline.add(phase, method, f"transport: {exc}")
+            return
+        task = ex.json.get("value") if ex.ok and isinstance(ex.json, dict) and ex.json.get("type") == "Task" else None
+        if task:
+            self.tasks.add(task)
+        if ex.ok:
+            outcome = "ok" + (f" task {task}" if task else "")
+        elif ex.fault_type:
+            outcome = f"fault {ex.fault_type}"
+        else:
+            outcome = f"HTTP {ex.status} without a fault body"
+            self.garbled.append(f"{method}: {outcome}")
+        self.timeline.add(phase, method, outcome)
+        if task and phase == "rollback":
+            with contextlib.suppress(ClientError):
+                client.wait_task(task, timeout=self.timeout)
+
+    def _verify(self, clean: ViClient) -> list[str]:
+        h = self.s.hypotheses
+        failures: list[str] = []
+        if h.get("endpoint_recovers", True):
+            deadline = time.monotonic() + float(h.get("recover_within_s", 10))
+            broken = self._probe(clean, "verify")
+            while broken and time.monotonic() < deadline:
+                time.sleep(0.2)
+                broken = self._probe(clean, "verify")
+            if broken:
+                failures.append(f"the endpoint did not recover: {broken}")
+        if h.get("no_task_lost", True):
+            failures.extend(self._tasks_terminal(clean))
+        if h.get("no_duplicate_objects", True):
+            failures.extend(self._no_duplicates(clean))
+        if h.get("answers_well_formed", True) and self.garbled:
+            failures.append("answers that were neither a value nor a fault: " + "; ".join(self.garbled[:3]))
+        for path, predicate in (h.get("state") or {}).items():
+            prop, _, rest = path.partition(".")
+            ex = clean.get("VirtualMachine", self.vm, prop)
+            value = _path_value(ex.json, rest) if rest else ex.json
+            ok = ex.ok and _holds(value, predicate)
+            self.timeline.add("verify", f"state {path}", f"{value!r}: {'holds' if ok else 'broken'}")
+            if not ok:
+                failures.append(f"{path} = {value!r} breaks {predicate}")
+        return failures
+
+    def _tasks_terminal(self, clean: ViClient) -> list[str]:
+        recent = clean.get("VirtualMachine", self.vm, "recentTask")
+        known = set(self.tasks)
+        if recent.ok and isinstance(recent.json, list):
+            known |= {t.get("value") for t in recent.json if isinstance(t, dict)}
+        lost = []
+        for task in sorted(t for t in known if t):
+            try:
+                infos = clean.wait_task(task, timeout=self.timeout)
+                self.timeline.add("verify", f"task {task}", infos[-1].get("state", "?"))
+            except ClientError as exc:
+                self.timeline.add("verify", f"task {task}", f"lost: {exc}")
+                lost.append(f"task {task} never reached a terminal state ({exc})")
+        return lost
+
+    def _no_duplicates(self, clean: ViClient) -> list[str]:
+        folder = getattr(self.sandbox, "_folder", None)
+        if not folder:
+            return []
+        ex = clean.get("Folder", folder, "childEntity")
+        names: dict[str, str] = {}
+        dupes = []
+        for child in ex.json if ex.ok and isinstance(ex.json, list) else []:
+            name_ex = clean.get(child["type"], child["value"], "name")
+            name = name_ex.json if name_ex.ok else None
+            if name in names:
+                dupes.append(f"{child['value']} and {names[name]} are both named {name!r}")
+            elif name:
+                names[name] = child["value"]
+        self.timeline.add("verify", "duplicate objects", f"{len(dupes)} found")
+        return dupes
+
+
+def run_scenario(scenario: Scenario, conn: Any, sandbox: Any, seed: int = 0, timeout: float = 30.0) -> ScenarioResult:
+    """Run one scenario; never raises for what the endpoint does (the result says it)."""
+    try:
+        return ScenarioRun(scenario, conn, sandbox, seed, timeout).run()
+    except ClientError as exc:
+        return ScenarioResult(scenario.name, "error", f"{type(exc).__name__}: {exc}", [])
