@@ -215,3 +215,20 @@ def test_negative_judges_a_dropped_connection_by_its_control(env, drops, status,
         result = env.run("negative", op)
     assert result.status == status, result.message
     assert words in result.message
+
+
+@pytest.mark.parametrize(
+    ("op", "words"),
+    [
+        ("VirtualMachine_AcquireTicket", "ticketType = 'device'"),  # a param condition (in)
+        ("VirtualMachine_ReconfigVM_Task", "spec.name = "),  # a param condition (present)
+        (
+            "VirtualMachine_MigrateVM_Task",
+            "on a poweredOn VM, every privilege but Resource.HotMigrate",
+        ),  # target
+    ],
+)
+def test_privileges_shape_requests_for_conditional_privileges(env, op, words):
+    assert env.run("privileges", op, examples=5).status == "passed"
+    result = env.run("privileges", op, misbehave={"ignore_privileges"}, examples=5)
+    assert result.status == "failed" and words in result.message, result.message
