@@ -240,3 +240,30 @@ def test_network_faults_during_a_run_are_errors_never_failures(sim):
     assert "error" in statuses  # the faults were felt ...
     assert "failed" not in statuses, [(op.id, c.check, c.message) for op in result.operations
                                       for c in op.checks if c.status == "failed"]
+
+
+def test_no_duplicate_objects_judges_only_what_the_scenario_created():
+    from harness.chaos.scenario import ScenarioRun
+
+    class Answer:
+        def __init__(self, json):
+            self.ok, self.json = True, json
+
+    class Clean:
+        def __init__(self, names):
+            self.names = names
+
+        def get(self, type_name, moid, prop):
+            if prop == "childEntity":
+                return Answer([{"type": "VirtualMachine", "value": m} for m in self.names])
+            return Answer(self.names[moid])
+
+    class Sandbox:
+        _folder = "group-v1"
+
+    run = ScenarioRun(Scenario(name="s", actions=[{"sleep_ms": 0}]), conn=None, sandbox=Sandbox())
+    # an FT pair shares its name (as in vSphere) before the scenario: not the scenario's doing
+    run.before = run._children(Clean({"vm-1": "ft", "vm-2": "ft"}))
+    assert run._no_duplicates(Clean({"vm-1": "ft", "vm-2": "ft", "vm-3": "clone"})) == []
+    dupes = run._no_duplicates(Clean({"vm-1": "ft", "vm-2": "ft", "vm-3": "clone", "vm-4": "clone"}))
+    assert dupes == ["vm-4 and vm-3 are both named 'clone'"]

@@ -10,8 +10,8 @@ A scenario (YAML in ``scenarios/``)::
       - transport: {kind: error, probability: 0.3}            # in the client's session
       - proxy: {type: latency, latency: 100, jitter: 20}        # a TCP proxy with Toxiproxy toxics
       - server: {method: PowerOnVM_Task, fault: SystemError, into: task, max_count: 1}   # simulator rules
-    actions: [{invoke: PowerOnVM_Task}, {invoke: PowerOffVM_Task}]
-    repeat: 3
+    actions: [{invoke: PowerOnVM_Task}, {invoke: PowerOffVM_Task}]   # on the scenario's VM; a body may
+    repeat: 3                      # name "$vm" or "$sandbox_folder" (replaced by references)
     hypotheses:
       no_task_lost: true           # every task started reaches a terminal state once the faults end
       no_duplicate_objects: true   # no two sandbox objects share a name
@@ -71,7 +71,8 @@ SCENARIO_SCHEMA: dict[str, Any] = {
         "probe": {"type": "object", "additionalProperties": False, "minProperties": 1, "maxProperties": 1,
                   "properties": {"content": {"const": True}, "get": {"type": "string"}}},
         "action": {"type": "object", "additionalProperties": False, "properties": {
-            "invoke": {"type": "string"}, "body": {"type": "object"}, "sleep_ms": {"type": "integer"}},
+            "invoke": {"type": "string"}, "sleep_ms": {"type": "integer"},
+            "body": {"type": "object", "description": "the request; \"$vm\" and \"$sandbox_folder\" become references"}},
             "oneOf": [{"required": ["invoke"]}, {"required": ["sleep_ms"]}]},
     },
 }
@@ -202,6 +203,7 @@ class ScenarioRun:
         self.vm = vm
         clean = self.conn.admin
         broken = self._probe(clean, "steady")
+        self.before = self._children(clean) if self.s.hypotheses.get("no_duplicate_objects", True) else {}
         if broken:
             return self._result("error", f"steady state not met before the faults: {broken}")
         try:
@@ -302,7 +304,7 @@ class ScenarioRun:
             return
         method = action["invoke"]
         try:
-            ex = client.invoke("VirtualMachine", self.vm, method, action.get("body"))
+            ex = client.invoke("VirtualMachine", self.vm, method, self._body(action.get("body")))
         except TransportError as exc:
             self.timeline.add(phase, method, f"transport: {exc}")
             return
@@ -320,6 +322,18 @@ class ScenarioRun:
         if task and phase == "rollback":
             with contextlib.suppress(ClientError):
                 client.wait_task(task, timeout=self.timeout)
+
+    def _body(self, body: Any) -> Any:
+        """The request body with ``$vm`` and ``$sandbox_folder`` replaced by references."""
+        if isinstance(body, dict):
+            return {k: self._body(v) for k, v in body.items()}
+        if isinstance(body, list):
+            return [self._body(v) for v in body]
+        if body == "$vm":
+            return {"_typeName": "ManagedObjectReference", "type": "VirtualMachine", "value": self.vm}
+        if body == "$sandbox_folder":
+            return {"_typeName": "ManagedObjectReference", "type": "Folder", "value": self.sandbox.folder}
+        return body
 
     def _verify(self, clean: ViClient) -> list[str]:
         h = self.s.hypotheses
@@ -363,21 +377,31 @@ class ScenarioRun:
                 lost.append(f"task {task} never reached a terminal state ({exc})")
         return lost
 
-    def _no_duplicates(self, clean: ViClient) -> list[str]:
+    def _children(self, clean: ViClient) -> dict[str, tuple[str, str | None]]:
+        """The sandbox folder's objects: moId -> (type, name)."""
         folder = getattr(self.sandbox, "_folder", None)
         if not folder:
-            return []
+            return {}
         ex = clean.get("Folder", folder, "childEntity")
-        names: dict[str, str] = {}
-        dupes = []
+        out: dict[str, tuple[str, str | None]] = {}
         for child in ex.json if ex.ok and isinstance(ex.json, list) else []:
             name_ex = clean.get(child["type"], child["value"], "name")
-            name = name_ex.json if name_ex.ok else None
-            if name in names:
-                dupes.append(f"{child['value']} and {names[name]} are both named {name!r}")
+            out[child["value"]] = (child["type"], name_ex.json if name_ex.ok else None)
+        return out
+
+    def _no_duplicates(self, clean: ViClient) -> list[str]:
+        """Objects that appeared during the scenario must not share a name with another object
+        (a duplicated send of a create must not create twice)."""
+        after = self._children(clean)
+        new = {moid: v for moid, v in after.items() if moid not in self.before}
+        by_name: dict[str, str] = {name: moid for moid, (_, name) in self.before.items() if name}
+        dupes = []
+        for moid, (_, name) in sorted(new.items()):
+            if name in by_name:
+                dupes.append(f"{moid} and {by_name[name]} are both named {name!r}")
             elif name:
-                names[name] = child["value"]
-        self.timeline.add("verify", "duplicate objects", f"{len(dupes)} found")
+                by_name[name] = moid
+        self.timeline.add("verify", "duplicate objects", f"{len(new)} new, {len(dupes)} duplicated")
         return dupes
 
 
