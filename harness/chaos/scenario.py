@@ -39,6 +39,7 @@ import yaml
 
 from ..checks.base import Skip
 from ..client import ClientError, TransportError, ViClient
+from ..contract.semantics import holds, walk
 from ..report.model import ScenarioResult
 from .proxy import Toxic, ToxicProxy
 from .transport import TransportFault, install
@@ -145,20 +146,6 @@ def _toxic(spec: dict[str, Any]) -> Toxic:
     if not kind:
         raise ValueError("a proxy fault needs a toxic type")
     return Toxic(spec.pop("name", kind), kind, spec.pop("stream", "downstream"), spec.pop("toxicity", 1.0), spec)
-
-
-def _path_value(data: Any, path: str) -> Any:
-    for part in path.split("."):
-        if not isinstance(data, dict):
-            return None
-        data = data.get(part)
-    return data
-
-
-def _holds(value: Any, predicate: dict[str, Any]) -> bool:
-    (op, expected), = predicate.items()
-    return {"equals": lambda: value == expected, "not_equals": lambda: value != expected,
-            "in": lambda: value in expected, "not_in": lambda: value not in expected}[op]()
 
 
 class _Timeline:
@@ -355,8 +342,8 @@ class ScenarioRun:
         for path, predicate in (h.get("state") or {}).items():
             prop, _, rest = path.partition(".")
             ex = clean.get("VirtualMachine", self.vm, prop)
-            value = _path_value(ex.json, rest) if rest else ex.json
-            ok = ex.ok and _holds(value, predicate)
+            value = walk(ex.json, rest) if rest else ex.json
+            ok = ex.ok and holds(predicate, value)
             self.timeline.add("verify", f"state {path}", f"{value!r}: {'holds' if ok else 'broken'}")
             if not ok:
                 failures.append(f"{path} = {value!r} breaks {predicate}")

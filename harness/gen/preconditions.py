@@ -18,13 +18,13 @@ from typing import Any
 
 from hypothesis import strategies as st
 
+from ..contract import semantics
 from ..contract.model import Contract
+from ..contract.semantics import MISSING, PREDICATES
 from ..vmodl.codec import CodecError, codec
 from ..vmodl.registry import TypeRef
 from ..vmodl.values import DataObject
 from .bodies import param_ref
-
-_PREDICATES = ("equals", "not_equals", "in", "not_in", "present")
 
 
 def request_preconditions(contract: Contract, release: str) -> list[dict[str, Any]]:
@@ -32,25 +32,14 @@ def request_preconditions(contract: Contract, release: str) -> list[dict[str, An
     names = {p.name for p in contract.params_for(release)}
     return [p for p in contract.preconditions
             if isinstance(p.get("param"), str) and p["param"].split(".")[0] in names
-            and any(k in p for k in _PREDICATES)]
+            and any(k in p for k in PREDICATES)]
 
 
 def holds(pre: dict[str, Any], found: bool, value: Any) -> bool:
     """Whether a precondition holds for a request value (``found``: the value is given)."""
-    given = found and value not in (None, "", [])
-    if "present" in pre:
-        return given if pre["present"] else not given
-    if not found:
-        return True
-    if "equals" in pre:
-        return value == pre["equals"]
-    if "not_equals" in pre:
-        return value != pre["not_equals"]
-    if "in" in pre:
-        return value in pre["in"]
-    if "not_in" in pre:
-        return value not in pre["not_in"]
-    return True
+    if not found and "present" not in pre:
+        return True  # equals, in, ... speak of the value when given
+    return semantics.holds(pre, value if found else MISSING)
 
 
 def lookup(body: dict[str, Any], path: list[str]) -> tuple[bool, Any]:

@@ -19,7 +19,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..contract import semantics
 from ..contract.model import Contract
+from ..contract.semantics import MISSING, describe, walk  # noqa: F401 - the checks import them here
 from ..gen.bodies import param_ref
 from ..vmodl.registry import MOREF, PRIMITIVE_WIRE_NAMES, TypeRef, release
 from ..vmodl.values import AnyValue, DataObject, MoRef
@@ -243,16 +245,6 @@ def discover(client: Any) -> Inventory:
 
 
 # --- property paths and predicates ---------------------------------------------------------------
-MISSING = object()
-
-
-def walk(value: Any, rest: list[str]) -> Any:
-    """Follow the remaining segments of a dotted path into a JSON value (None when unset)."""
-    for seg in rest:
-        if not isinstance(value, dict):
-            return None
-        value = value.get(seg)
-    return value
 
 
 def read_path(client: Any, managed_type: str, moid: str, path: str) -> tuple[Any, Any]:
@@ -273,41 +265,11 @@ def _unwrap(value: Any) -> Any:
     return value
 
 
-def _present(value: Any) -> bool:
-    return value not in (None, "", [], {}) and value is not MISSING
-
-
-PREDICATES = ("equals", "not_equals", "in", "not_in", "present")
-
-
 def holds(
     pred: dict[str, Any], value: Any, before: Any = MISSING, params: dict[str, Any] | None = None
 ) -> bool:
-    """Whether ``value`` meets a semantics predicate (``equals`` ... ``changed``, ``equals_param``)."""
-    v = _unwrap(value)
-    if "equals" in pred:
-        return v == pred["equals"]
-    if "not_equals" in pred:
-        return v != pred["not_equals"]
-    if "in" in pred:
-        return v in pred["in"]
-    if "not_in" in pred:
-        return v not in pred["not_in"]
-    if "present" in pred:
-        return _present(v) == bool(pred["present"])
-    if "changed" in pred:
-        return (value != before) == bool(pred["changed"])
-    if "equals_param" in pred:
-        want = walk(params or {}, pred["equals_param"].split("."))
-        return v == _unwrap(want)
-    raise ValueError(f"no predicate in {pred!r}")
-
-
-def describe(pred: dict[str, Any]) -> str:
-    for key in (*PREDICATES, "changed", "equals_param"):
-        if key in pred:
-            return f"{key} {pred[key]!r}"
-    return repr(pred)
+    """Whether a property value read from the endpoint meets a semantics predicate."""
+    return semantics.holds(pred, _unwrap(value), before=_unwrap(before), params=params, normalize=_unwrap)
 
 
 def state_meets(state: str, pred: dict[str, Any]) -> bool | None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING, Any
 
+from ..contract import semantics
 from ..vmodl.values import AnyValue, DataObject, MoRef
 from .build import Builder
 from .faults import SimFault
@@ -63,19 +64,7 @@ def _same(a: Any, b: Any) -> bool:
 
 
 def holds(value: Any, predicate: dict[str, Any]) -> bool:
-    value = plain(value)
-    if "equals" in predicate:
-        return _same(value, predicate["equals"])
-    if "not_equals" in predicate:
-        return not _same(value, predicate["not_equals"])
-    if "in" in predicate:
-        return any(_same(value, v) for v in predicate["in"] or ())
-    if "not_in" in predicate:
-        return not any(_same(value, v) for v in predicate["not_in"] or ())
-    if "present" in predicate:
-        present = value is not None and value != [] and value != "" and value != {}
-        return present == bool(predicate["present"])
-    return True
+    return semantics.holds(predicate, plain(value), same=_same)
 
 
 def subject(call: Call, pre: dict[str, Any]) -> Any:

@@ -1,0 +1,72 @@
+"""The predicates of curated semantics (docs/semantics.md), evaluated in one place.
+
+The simulator (preconditions), the generators (request preconditions), the sandbox and the effects
+check (targets and effects) and the chaos scenarios (final state) all judge values with
+:func:`holds`; each caller only decides how it reads the value.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable
+from typing import Any
+
+
+class _Missing:
+    """A value that could not be read (distinct from an unset one, None)."""
+
+    def __repr__(self) -> str:
+        return "MISSING"
+
+
+MISSING: Any = _Missing()
+#: Predicates of preconditions (and of effects).
+PREDICATES = ("equals", "not_equals", "in", "not_in", "present")
+#: Predicates only effects use: compare with the value before, or with a request value.
+EFFECT_PREDICATES = ("changed", "equals_param")
+
+
+def is_present(value: Any) -> bool:
+    """Set and not empty."""
+    return value is not MISSING and value not in (None, "", [], {})
+
+
+def walk(data: Any, path: str | list[str]) -> Any:
+    """The value at a dotted path of JSON-ish data (None where a step is absent)."""
+    for part in path.split(".") if isinstance(path, str) else path:
+        if not isinstance(data, dict):
+            return None
+        data = data.get(part)
+    return data
+
+
+def holds(pred: dict[str, Any], value: Any, *, before: Any = MISSING, params: dict[str, Any] | None = None,
+          same: Callable[[Any, Any], bool] = operator.eq, normalize: Callable[[Any], Any] = lambda v: v) -> bool:
+    """Whether ``value`` meets the predicate of ``pred``.
+
+    ``same`` compares a value with an expected one (the simulator compares references by id);
+    ``normalize`` is applied to a request value read for ``equals_param``.
+    """
+    if "equals" in pred:
+        return same(value, pred["equals"])
+    if "not_equals" in pred:
+        return not same(value, pred["not_equals"])
+    if "in" in pred:
+        return any(same(value, v) for v in pred["in"] or ())
+    if "not_in" in pred:
+        return not any(same(value, v) for v in pred["not_in"] or ())
+    if "present" in pred:
+        return is_present(value) == bool(pred["present"])
+    if "changed" in pred:
+        return (value != before) == bool(pred["changed"])
+    if "equals_param" in pred:
+        return same(value, normalize(walk(params or {}, pred["equals_param"])))
+    raise ValueError(f"no predicate in {pred!r}")
+
+
+def describe(pred: dict[str, Any]) -> str:
+    """``equals 'poweredOn'`` — the predicate of ``pred`` in words."""
+    for key in (*PREDICATES, *EFFECT_PREDICATES):
+        if key in pred:
+            return f"{key} {pred[key]!r}"
+    return repr(pred)
