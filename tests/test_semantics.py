@@ -276,7 +276,10 @@ def _effect(c: Contract, eff: Any) -> list[str]:
             out += _values(rel, leaf, eff)
             if "equals_param" in eff:
                 pleaf = resolve_param(rel, c, eff["equals_param"])
-                if pleaf is not None and (pleaf[0].name, pleaf[0].array) != (leaf[0].name, leaf[0].array):
+                integers = {"byte", "short", "int", "long"}  # the same JSON numbers: comparable
+                kinds = [("integer" if t.name in integers else t.name, t.array) for t in (pleaf[0], leaf[0])] \
+                    if pleaf is not None else []
+                if pleaf is not None and kinds[0] != kinds[1]:
                     out.append(f"equals_param: the parameter is a {pleaf[0]}, the property a {leaf[0]}")
         except PathError as exc:
             out.append(str(exc))

@@ -60,7 +60,10 @@ def holds(pred: dict[str, Any], value: Any, *, before: Any = MISSING, params: di
     if "changed" in pred:
         return (value != before) == bool(pred["changed"])
     if "equals_param" in pred:
-        return same(value, normalize(walk(params or {}, pred["equals_param"])))
+        wanted = walk(params or {}, pred["equals_param"])
+        # the value equals the request's value *when the request gives one*: an optional
+        # request value left out says nothing about the property
+        return wanted is None or same(value, normalize(wanted))
     raise ValueError(f"no predicate in {pred!r}")
 
 
