@@ -192,7 +192,9 @@ def targets() -> list[tuple[str, str, str, bool]]:
 
 
 def load_curated_privileges() -> dict[str, Any]:
-    return yaml.safe_load(CURATED_PRIVILEGES_FILE.read_text()) or {}
+    from .store import read_contract_file
+
+    return read_contract_file(CURATED_PRIVILEGES_FILE)  # one-line ContractError when unreadable
 
 
 def generate(root: Path) -> list[Path]:
