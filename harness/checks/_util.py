@@ -240,6 +240,26 @@ def any_value(value: Any) -> Any:
     return value
 
 
+def task_result_ref(contract: Contract) -> str | None:
+    """The declared type of a task's ``TaskInfo.result`` (a reference typed by its managed type)."""
+    if contract.task_result is None:
+        return None
+    if contract.task_result_moref:
+        return contract.task_result_moref + ("[]" if contract.task_result.endswith("[]") else "")
+    return contract.task_result
+
+
+def response_optional(contract: Contract, release_name: str) -> bool:
+    """Whether a success may come without a value (204, or 200 with ``null``): an optional property
+    (``response_optional``) or a method whose result is optional."""
+    if contract.kind == "property":
+        return contract.response_optional
+    try:
+        return registry(release_name).method(contract.declared_by, contract.name).returns_optional
+    except KeyError:
+        return contract.response_optional
+
+
 def response_ref(contract: Contract) -> str | None:
     """The declared type of a 200 body (a reference typed by its managed type)."""
     if contract.response_type is None:
@@ -247,3 +267,61 @@ def response_ref(contract: Contract) -> str | None:
     if contract.response_moref:
         return contract.response_moref + ("[]" if contract.response_type.endswith("[]") else "")
     return contract.response_type
+
+
+# --- refused calls change nothing ------------------------------------------------------------------
+def watched_paths(contract: Contract) -> list[str]:
+    """The properties a refused call must leave alone: ``on_failure_unchanged``, else the effect targets."""
+    if contract.kind != "method" or not contract.changes_state:
+        return []
+    sem = contract.semantics
+    paths = sem.get("on_failure_unchanged") or [e["target"] for e in contract.effects if "target" in e]
+    return list(dict.fromkeys(paths))
+
+
+class Watch:
+    """The watched properties of one object, read before a call that must be refused; :meth:`changes`
+    reads them again (first waiting for tasks the object gained meanwhile: an endpoint may refuse a
+    call and still run it) and says what changed."""
+
+    def __init__(self, ctx: CheckContext, managed_type: str, moid: str):
+        from ..run.prepare import read_path
+
+        self._read_path = read_path
+        self.client, self.timeout = ctx.client, ctx.timeout
+        self.managed_type, self.moid = managed_type, moid
+        self.paths = watched_paths(ctx.contract)
+        self.tasks = self._recent() if self.paths else set()
+        self.before = self._read() if self.paths else {}
+
+    def _read(self) -> dict[str, Any]:
+        return {p: self._read_path(self.client, self.managed_type, self.moid, p)[0] for p in self.paths}
+
+    def _recent(self) -> set[str]:
+        ex = self.client.get(self.managed_type, self.moid, "recentTask")
+        if not ex.ok or not isinstance(ex.json, list):
+            return set()
+        return {r["value"] for r in ex.json if isinstance(r, dict) and isinstance(r.get("value"), str)}
+
+    def changes(self) -> list[str]:
+        from ..run.prepare import MISSING
+
+        if not self.paths:
+            return []
+        for task in sorted(self._recent() - self.tasks):
+            with contextlib.suppress(ClientError):
+                self.client.wait_task(task, timeout=self.timeout)
+        after = self._read()
+        return [
+            f"{p} changed from {show(self.before[p])} to {show(after[p])}"
+            for p in self.paths
+            if self.before[p] is not MISSING and after[p] is not MISSING and self.before[p] != after[p]
+        ]
+
+
+def show(value: Any, limit: int = 80) -> str:
+    """A short text of a JSON value for a message (a reference by its moId)."""
+    if isinstance(value, dict) and value.get("_typeName") == "ManagedObjectReference":
+        value = value.get("value")
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -15,7 +15,7 @@ from typing import Any
 from ..client import Exchange
 from ..run.prepare import MISSING, describe, holds, read_path
 from ..vmodl.schema import validator
-from ._util import Verdict, any_value, call, guarded, outcome, target
+from ._util import Verdict, any_value, call, guarded, outcome, target, task_result_ref
 from .base import CheckContext, Skip, check
 
 NAME = "effects"
@@ -92,10 +92,10 @@ def _success(v: Verdict, ctx: CheckContext, effs: list[dict[str, Any]]) -> None:
                 )
             elif (
                 result is not None
-                and c.task_result
-                and not validator(c.task_result, ctx.release).is_valid(any_value(result))
+                and (ref := task_result_ref(c))
+                and not validator(ref, ctx.release).is_valid(any_value(result))
             ):
-                v.fail(f"effect not seen: {what} (TaskInfo.result is not a {c.task_result})", ex)
+                v.fail(f"effect not seen: {what} (TaskInfo.result is not a {ref})", ex)
             v.seen += 1
             continue
         path = eff["target"]

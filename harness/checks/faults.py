@@ -14,13 +14,26 @@ from typing import Any
 
 from ..client import Exchange
 from ..contract.model import Contract
+from ..run.prepare import MISSING, holds, read_path
 from ..vmodl.registry import release as registry
-from ._util import Verdict, call, fault_allowed, guarded, outcome, target
+from ._util import (
+    Verdict,
+    call,
+    fault_allowed,
+    guarded,
+    is_fault_type,
+    outcome,
+    response_optional,
+    show,
+    target,
+)
 from .base import CheckContext, check
-from .shape import generated_bodies
+from .shape import generated_bodies, validate
 
 NAME = "faults"
 MAX_BROKEN = 3  # preconditions broken per run of the check
+#: faults an endpoint answers for many reasons, not only for the precondition that names them
+GENERIC = frozenset({"InvalidState", "InvalidArgument", "NotSupported", "InvalidRequest", "VimFault"})
 
 
 def judge_fault_name(
@@ -47,32 +60,49 @@ def judge(v: Verdict, ctx: CheckContext, ex: Exchange) -> tuple[str, str | None]
         if ex.status != 500:
             v.fail(f"fault {ex.fault_type} sent with HTTP {ex.status} (faults are sent with 500)", ex)
         judge_fault_name(v, contract, release, ex.fault_type, ex, "response")
+        if is_fault_type(release, ex.fault_type):
+            validate(v, "MethodFault", release, ex.fault, ex, "fault body")
         return "fault", ex.fault_type
     if ex.status >= 300:
         v.fail(f"HTTP {ex.status} without a fault object", ex)
         return "fault", None
     want = contract.status
-    optional = _returns_optional(contract, release)
+    optional = response_optional(contract, release)
     if ex.status != want and not (ex.status == 204 and optional):
         v.fail(f"success answered HTTP {ex.status}; the contract says {want}", ex)
     if ex.status == 204 and ex.body:
         v.fail("HTTP 204 with a body", ex)
     if ex.status == 200 and contract.response_type and ex.json is None and not optional:
-        v.fail("HTTP 200 without a body", ex)
+        v.fail(f"HTTP 200 without a value (no body or null); {contract.name} is not optional", ex)
     kind, fault, infos = outcome(ctx.client, contract, ex, ctx.timeout)
     if kind == "task-fault":
         judge_fault_name(v, contract, release, (fault or {}).get("_typeName"), ex, "TaskInfo.error")
+        if is_fault_type(release, (fault or {}).get("_typeName")):
+            validate(v, "MethodFault", release, fault, ex, "TaskInfo.error.fault")
         return kind, (fault or {}).get("_typeName")
     return kind, None
 
 
-def _returns_optional(contract: Contract, release: str) -> bool:
-    if contract.kind == "property":
-        return True  # an unset property reads as 204/null
-    try:
-        return registry(release).method(contract.declared_by, contract.name).returns_optional
-    except KeyError:
-        return False
+def _held_preconditions(ctx: CheckContext, prepared: Any) -> dict[str, str]:
+    """Fault -> description, for each fault that only curated ``target`` preconditions name and all of
+    them hold on the prepared target right now (refusing the call with that fault is then wrong).
+    Runtime faults and generic ones (InvalidState ...) are left out: an endpoint has other reasons for them."""
+    rel = registry(ctx.release)
+    by_fault: dict[str, list[dict[str, Any]]] = {}
+    for pre in ctx.contract.preconditions:
+        name = pre.get("fault")
+        if name and name not in GENERIC and rel.exists(name) and not rel.is_runtime_fault(name):
+            by_fault.setdefault(pre["fault"], []).append(pre)
+    out = {}
+    for fault, pres in by_fault.items():
+        if not all("target" in p for p in pres):
+            continue
+        values = [read_path(ctx.client, prepared.managed_type, prepared.moid, p["target"])[0] for p in pres]
+        if all(value is not MISSING and holds(p, value) for p, value in zip(pres, values, strict=True)):
+            out[fault] = "; ".join(
+                f"{p['target']} is {show(value, 60)}" for p, value in zip(pres, values, strict=True)
+            )
+    return out
 
 
 @check(NAME, description="faults are declared or runtime faults, with HTTP 500; success statuses as declared")
@@ -80,7 +110,15 @@ def _returns_optional(contract: Contract, release: str) -> bool:
 def faults(ctx: CheckContext):
     v = Verdict(NAME)
     t = target(ctx)
-    judge(v, ctx, call(ctx.client, ctx.contract, t.ctx))
+    held = _held_preconditions(ctx, t.ctx)
+    ex = call(ctx.client, ctx.contract, t.ctx)
+    kind, fault = judge(v, ctx, ex)
+    if kind in ("fault", "task-fault") and fault and fault in held:
+        v.fail(
+            f"the valid request was refused with {fault}, yet the precondition naming it holds "
+            f"({held[fault]})",
+            ex,
+        )
     # targets that each break one precondition (at most MAX_BROKEN of them)
     broken = (
         [] if ctx.read_only else itertools.islice(ctx.sandbox.violating_targets(ctx.contract), MAX_BROKEN)

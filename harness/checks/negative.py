@@ -17,7 +17,19 @@ from __future__ import annotations
 from typing import Any
 
 from ..client import TransportError
-from ._util import Verdict, call, draw, guarded, may_generate, path_of, safe_pool, settle, target
+from ._util import (
+    Verdict,
+    Watch,
+    call,
+    draw,
+    guarded,
+    is_fault_type,
+    may_generate,
+    path_of,
+    safe_pool,
+    settle,
+    target,
+)
 from .base import CheckContext, check
 
 NAME = "negative"
@@ -75,6 +87,8 @@ def negative(ctx: CheckContext):
     else:
         cases = wire_cases(ctx, t.ctx.body)
         cases += generated_cases(ctx, t.ctx, max(0, ctx.examples))
+    watch = Watch(ctx, t.ctx.managed_type, t.moid) if c.kind == "method" else None
+    last = None
     for label, body in cases:
         if c.kind == "property":
             path = path_of(c, f"{t.moid}-vsphere-harness-gone")
@@ -87,13 +101,20 @@ def negative(ctx: CheckContext):
             _dropped(v, ctx, t, label, send, exc)
             continue
         v.seen += 1
+        last = ex
         settle(ctx.client, ex, ctx.timeout)
         if 200 <= ex.status < 300 and ex.fault is None:
             v.fail(f"{label}: accepted with HTTP {ex.status}", ex)
         elif ex.fault is None:
             v.fail(f"{label}: HTTP {ex.status} without a fault object (a crash?)", ex)
+        elif not is_fault_type(ctx.release, ex.fault_type):
+            v.fail(f"{label}: refused with a {ex.fault_type}, which is not a fault type", ex)
         elif ex.status != 500:
             v.fail(f"{label}: fault {ex.fault_type} with HTTP {ex.status} (expected 500)", ex)
+    if watch is not None and last is not None and not v.failures and not v.errors:
+        # every invalid request was refused (and no control request was sent): nothing may have changed
+        for change in watch.changes():
+            v.fail(f"{v.seen} invalid request(s) were refused, yet {change}", last)
     return v.result(f"{v.seen} invalid request(s) refused with a fault")
 
 

@@ -26,7 +26,7 @@ from typing import Any
 from ..client import Exchange
 from ..contract.model import ConditionalPrivilege, Contract
 from ..run.prepare import MISSING, STATES, holds, read_path, state_meets, walk
-from ._util import Verdict, call, guarded, settle, target
+from ._util import Verdict, Watch, call, guarded, settle, target
 from .base import CheckContext, Skip, check
 
 NAME = "privileges"
@@ -248,10 +248,12 @@ def _granted(v: Verdict, ctx: CheckContext, plans: list[Scenario], user: str) ->
             role = sb.create_role([p for p in every if p != priv])
             try:
                 sb.set_permission(entity[1], user, role, entity_type=entity[0])
+                watch = Watch(ctx, sc.prepared.managed_type, sc.prepared.moid)
                 ex = call(ctx.limited_client, ctx.contract, sc.prepared, sc.body)
                 settle(ctx.client, ex, ctx.timeout)
                 v.seen += 1
                 _judge_exact(v, ex, priv, {sc.prepared.moid, entity[1]}, sc.on_params, sc.label)
+                _judge_unchanged(v, ex, watch, f"{sc.label}, every privilege but {priv}")
             finally:
                 sb.remove_permission(entity[1], user, entity_type=entity[0])
                 sb.remove_role(role)
@@ -264,6 +266,7 @@ def _judge_exact(
     if ex.fault_type != "NoPermission":
         v.fail(f"{what}: answered {ex.fault_type or f'HTTP {ex.status}'} instead of NoPermission", ex)
         return
+    _judge_status(v, ex, what)
     entries = _missing(ex)
     if not entries:
         v.fail(f"{what}: NoPermission without missingPrivileges", ex)
@@ -280,14 +283,29 @@ def _judge_exact(
         v.fail(f"{what}: NoPermission names {on_target[0]} on the target, expected exactly [{priv!r}]", ex)
 
 
+def _judge_unchanged(v: Verdict, ex: Exchange, watch: Watch, what: str) -> None:
+    """A refused call changes nothing."""
+    if ex.fault is not None:
+        for change in watch.changes():
+            v.fail(f"{what}: refused with {ex.fault_type}, yet {change}", ex)
+
+
+def _judge_status(v: Verdict, ex: Exchange, what: str) -> None:
+    if ex.status != 500:
+        v.fail(f"{what}: NoPermission sent with HTTP {ex.status} (faults are sent with 500)", ex)
+
+
 def _as_is(v: Verdict, ctx: CheckContext, plans: list[Scenario]) -> None:
     for sc in plans[: max(1, ctx.examples)]:
         label, on_target = sc.label, sc.on_target
         allowed = set(on_target) | sc.on_params | ALWAYS
+        watch = Watch(ctx, sc.prepared.managed_type, sc.prepared.moid)
         ex = call(ctx.limited_client, ctx.contract, sc.prepared, sc.body)
         settle(ctx.client, ex, ctx.timeout)
         v.seen += 1
         if ex.fault_type == "NoPermission":
+            _judge_status(v, ex, label)
+            _judge_unchanged(v, ex, watch, label)
             entries = _missing(ex)
             if not entries:
                 v.fail(f"{label}: NoPermission without missingPrivileges", ex)

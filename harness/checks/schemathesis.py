@@ -22,6 +22,7 @@ import requests
 
 from ..client import SESSION_HEADER
 from ..client.exchange import Exchange, _decode
+from ..client.session import pin_environment
 from ..contract import load_contracts
 from ..report.model import Evidence
 from ..vmodl.registry import release as registry
@@ -172,11 +173,12 @@ def schemathesis_check(ctx: CheckContext):
         response_schema_conformance,
         vi_json_conventions(ctx.release),
     ]
+    http = requests.Session()
+    http.verify = ctx.client.verify
+    pin_environment(http, base, ctx.client.verify)
     try:
         strategy = op.as_strategy(path_parameters={"moId": t.moid}, auth_storage=storage)
         cases = draw(strategy, max(1, ctx.examples), ctx.seed)
-        http = requests.Session()
-        http.verify = ctx.client.verify
         for case in cases:
             try:
                 resp = case.call(base_url=base, session=http, timeout=ctx.client.timeout)
@@ -192,6 +194,7 @@ def schemathesis_check(ctx: CheckContext):
                 v.fail(text, _evidence(resp, ctx.release, text))
                 break
     finally:
+        http.close()
         for s in sessions:
             with contextlib.suppress(Exception):
                 s.logout()

@@ -3,10 +3,12 @@
 On the sandbox's valid request:
 
 * the state moves forward only (queued -> running -> success | error) and stays terminal on a
-  later read; ``progress`` never falls; a terminal state is reached within ``--timeout``;
-* success carries a ``result`` of the declared type (none for a void task), error a declared or
-  runtime fault;
-* ``entity`` is the target, ``descriptionId`` is set, ``queueTime <= startTime <= completeTime``;
+  later read; ``progress`` stays within 0..100 and never falls; a terminal state is reached within
+  ``--timeout``;
+* success carries a ``result`` of the declared type (none for a void task), no ``error`` and is not
+  ``cancelled``; error a declared or runtime fault and no ``result``;
+* ``entity`` is the target (type and moId), ``task`` the task itself, ``descriptionId`` ends in the
+  method's VMODL name (``VirtualMachine.powerOn``), ``queueTime <= startTime <= completeTime``;
 * the task appears in the target's ``recentTask`` (read right after the call, and after the end);
 * where the contract says ``cancelable``: a second run cancelled at once ends in ``error`` with
   ``RequestCanceled`` (or in success, noted, when it finished first);
@@ -20,10 +22,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from ..client import Exchange, TaskTimeout
+from ..client import Exchange, Fault, TaskTimeout
 from ..vmodl.registry import release as registry
 from ..vmodl.schema import validator
-from ._util import Verdict, any_value, call, fault_allowed, guarded, target, task_fault
+from ._util import Verdict, any_value, call, fault_allowed, guarded, target, task_fault, task_result_ref
 from .base import CheckContext, Skip, check
 
 NAME = "tasks"
@@ -56,8 +58,16 @@ def judge_sequence(v: Verdict, infos: list[dict[str, Any]], ex: Exchange) -> Non
         last_rank = RANK[state]
         if RANK[state] == 2:
             terminal = state
+        else:
+            early = [k for k in ("completeTime", "result", "error") if info.get(k) is not None]
+            if early:
+                v.fail(f"a {state} task already carries {', '.join(early)}", ex)
+                return
         progress = info.get("progress")
         if isinstance(progress, int | float):
+            if not 0 <= progress <= 100:
+                v.fail(f"TaskInfo.progress is {progress}, outside 0..100", ex)
+                return
             if last_progress is not None and progress < last_progress:
                 v.fail(f"TaskInfo.progress fell from {last_progress} to {progress}", ex)
                 return
@@ -65,17 +75,29 @@ def judge_sequence(v: Verdict, infos: list[dict[str, Any]], ex: Exchange) -> Non
 
 
 def judge_terminal(
-    v: Verdict, ctx: CheckContext, info: dict[str, Any], entity: str | None, ex: Exchange
+    v: Verdict,
+    ctx: CheckContext,
+    info: dict[str, Any],
+    entity: str | None,
+    ex: Exchange,
+    entity_type: str,
+    task: str,
 ) -> None:
+    """The terminal TaskInfo: result or error as declared; entity, task, descriptionId and times."""
     c = ctx.contract
     if info.get("state") == "success":
         result = any_value(info.get("result"))
-        if c.task_result and result is not None:
-            val = validator(c.task_result, ctx.release)
+        ref = task_result_ref(c)
+        if ref and result is not None:
+            val = validator(ref, ctx.release)
             if not val.is_valid(result):
-                v.fail(f"TaskInfo.result is not a {c.task_result}: {'; '.join(val.errors(result, 2))}", ex)
-        elif not c.task_result and result is not None:
+                v.fail(f"TaskInfo.result is not a {ref}: {'; '.join(val.errors(result, 2))}", ex)
+        elif not ref and result is not None:
             v.fail("a void task carries a result", ex)
+        if info.get("error") is not None:
+            v.fail("a task in state success carries an error", ex)
+        if info.get("cancelled") is True:
+            v.fail("a task in state success says it was cancelled", ex)
     else:
         fault = task_fault(info)
         name = (fault or {}).get("_typeName")
@@ -83,13 +105,21 @@ def judge_terminal(
             v.fail("a task in state error without error.fault", ex)
         elif not fault_allowed(c, ctx.release, name):
             v.fail(f"TaskInfo.error is {name}, neither declared by {c.name} nor a runtime fault", ex)
+        if info.get("result") is not None:
+            v.fail("a task in state error carries a result", ex)
     ent = info.get("entity")
-    if isinstance(ent, dict) and entity and ent.get("value") != entity:
-        v.fail(f"TaskInfo.entity is {ent.get('value')}, the call was on {entity}", ex)
+    if isinstance(ent, dict) and entity and (ent.get("value"), ent.get("type")) != (entity, entity_type):
+        v.fail(
+            f"TaskInfo.entity is {ent.get('type')}:{ent.get('value')}, the call was on {entity_type}:{entity}",
+            ex,
+        )
     elif ent is None:
         v.fail("TaskInfo.entity is not set", ex)
-    if not info.get("descriptionId"):
-        v.fail("TaskInfo.descriptionId is not set", ex)
+    task_ref = info.get("task")
+    named = task_ref.get("value") if isinstance(task_ref, dict) else task_ref
+    if named != task:
+        v.fail(f"TaskInfo.task is {named!r}, not {task}", ex)
+    _judge_description(v, ctx, info.get("descriptionId"), ex)
     q, s, e = (_time(info.get(k)) for k in ("queueTime", "startTime", "completeTime"))
     if q is None:
         v.fail("TaskInfo.queueTime is not set", ex)
@@ -101,6 +131,44 @@ def judge_terminal(
             f"TaskInfo times out of order: queue {info.get('queueTime')}, start {info.get('startTime')}, "
             f"complete {info.get('completeTime')}",
             ex,
+        )
+
+
+def _judge_result_exists(v: Verdict, ctx: CheckContext, info: dict[str, Any], ex: Exchange) -> None:
+    """A reference in ``TaskInfo.result`` (the new VM, the new snapshot ...) names an object that exists:
+    reading its properties (``name`` first; the first one served decides) must not answer
+    ``ManagedObjectNotFound``."""
+    refs = any_value(info.get("result")) if info.get("state") == "success" else None
+    for ref in (refs if isinstance(refs, list) else [refs])[:3]:
+        if not (isinstance(ref, dict) and ref.get("_typeName") == "ManagedObjectReference"):
+            continue
+        mt, moid = ref.get("type"), ref.get("value")
+        rel = registry(ctx.release)
+        if mt not in rel.managed or not isinstance(moid, str):
+            continue  # the type is judged against the declared result type
+        props = sorted((p.name for p in rel.properties(mt)), key=lambda n: n != "name")
+        for prop in props[:4]:  # the first property the endpoint serves decides
+            read = ctx.client.get(mt, moid, prop)
+            if read.fault_type == "ManagedObjectNotFound":
+                v.fail(f"TaskInfo.result names {mt}:{moid}, which does not exist", read)
+            if read.ok or read.fault_type == "ManagedObjectNotFound":
+                break
+
+
+def _judge_description(v: Verdict, ctx: CheckContext, description: Any, ex: Exchange) -> None:
+    """``descriptionId`` is ``<type>.<vmodl method name>`` (``VirtualMachine.powerOn``,
+    ``vm.Snapshot.remove``): its last part names the method called."""
+    if not description or not isinstance(description, str):
+        v.fail("TaskInfo.descriptionId is not set", ex)
+        return
+    c = ctx.contract
+    try:
+        vmodl = registry(ctx.release).method(c.declared_by, c.name).vmodl_name
+    except KeyError:
+        return
+    if description.rsplit(".", 1)[-1].lower() != vmodl.lower():
+        v.fail(
+            f"TaskInfo.descriptionId is {description!r}; a {c.name} task is described as '<type>.{vmodl}'", ex
         )
 
 
@@ -145,16 +213,24 @@ def tasks(ctx: CheckContext):
         judge_sequence(v, exc.infos, polls[-1] if polls else ex)
         v.fail(f"{exc}", polls[-1] if polls else ex)
         return v.result("")
-    # a later read must not move the task away from its terminal state
+    except Fault as exc:
+        if exc.exchange.fault is None:
+            raise  # not an answer of the endpoint's own (a proxy, the network): error
+        v.fail(f"Task.info of {task}, which the call returned, answered {exc.type_name}", exc.exchange)
+        return v.result("")
+    # a later read must not move the task away from its terminal state (nor forget the task)
     for _ in range(2):
         again = ctx.client.task_info(task)
         polls.append(again)
         if again.ok and isinstance(again.json, dict):
             infos.append(again.json)
+        elif again.fault is not None:
+            v.fail(f"Task.info of the finished task {task} answered {again.fault_type}", again)
     last_ex = polls[-1] if polls else ex
     v.seen += len(infos)
     judge_sequence(v, infos, last_ex)
-    judge_terminal(v, ctx, infos[-1], entity, last_ex)
+    judge_terminal(v, ctx, infos[-1], entity, last_ex, entity_type, task)
+    _judge_result_exists(v, ctx, infos[-1], last_ex)
     if entity and not recent_early:
         late = _in_recent(ctx, entity_type, entity, task)
         if late is False and recent_early is False:
