@@ -63,6 +63,7 @@ class Folder(Managed):
         super().__init__(moid, name, parent)
         self.children: list[Managed] = []
         self.child_types = child_types
+        self.busy_task: MoRef | None = None  # a Destroy_Task running on it
 
 
 class Datacenter(Managed):

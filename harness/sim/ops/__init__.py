@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from ...vmodl.registry import release
 from ...vmodl.values import MoRef
 from ..faults import SimFault, task_in_progress
-from ..model import VM, Host, Managed, Snapshot
+from ..model import VM, Folder, Host, Managed, Snapshot
 
 if TYPE_CHECKING:
     from ..build import Builder
@@ -120,11 +120,11 @@ class Call:
         target = obj.vm if isinstance(obj, Snapshot) else obj
         names = self.spec.contract.semantics.get("locks")
         if names is None:
-            return [target] if isinstance(target, VM | Host) else []
+            return [target] if isinstance(target, VM | Host | Folder) else []
         out: list[Managed] = []
         for name in names:
             if name == "target":
-                if isinstance(target, VM | Host):
+                if isinstance(target, VM | Host | Folder):
                     out.append(target)
             else:
                 other = self.ref_obj(name)
