@@ -28,7 +28,7 @@ from harness.contract.store import read_contract_file
 from harness.vmodl.registry import RELEASES, TypeRef, release
 
 PREDICATES = ("equals", "not_equals", "in", "not_in", "present")
-EFFECT_PREDICATES = (*PREDICATES, "changed", "equals_param")
+EFFECT_PREDICATES = (*PREDICATES, "changed", "equals_param", "equals_task_result")
 SUBJECTS = ("target", "param", "object")
 SEMANTICS_KEYS = {"curated", "summary", "read_only", "observable", "note", "cancelable", "locks",
                   "preconditions", "effects", "on_failure_unchanged"}

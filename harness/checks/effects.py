@@ -107,7 +107,8 @@ def _success(v: Verdict, ctx: CheckContext, effs: list[dict[str, Any]]) -> None:
             v.error(f"cannot read {path} after the call", ex)
             continue
         v.seen += 1
-        if not holds(eff, value, before.get(path), params):
+        result = infos[-1].get("result") if infos else MISSING
+        if not holds(eff, value, before.get(path), params, result):
             v.fail(f"effect not seen: {what} ({path} is {_show(value)}, was {_show(before.get(path))})", ex)
 
 

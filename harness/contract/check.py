@@ -38,7 +38,7 @@ from .store import ContractError, default_contracts_dir, read_contract_file
 
 SCHEMA_FILE = Path(__file__).with_name("contract.schema.json")
 PREDICATES = ("equals", "not_equals", "in", "not_in", "present")
-EFFECT_PREDICATES = (*PREDICATES, "changed", "equals_param")
+EFFECT_PREDICATES = (*PREDICATES, "changed", "equals_param", "equals_task_result")
 
 
 @dataclass(frozen=True, order=True)
@@ -595,6 +595,8 @@ class _Checker:
                 if ref is None:
                     continue
                 self._values(r, loc, ref, eff)
+                if "equals_task_result" in eff and not (c.is_task and c.task_result):
+                    self.problem(f"{loc}.equals_task_result", f"{c.name}'s task has no result to compare with")
                 if "equals_param" in eff:
                     pref = self._resolve(r, f"{loc}.equals_param", "param", eff["equals_param"])
                     if pref is not None and not _comparable(pref, ref):

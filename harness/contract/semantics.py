@@ -23,7 +23,7 @@ MISSING: Any = _Missing()
 #: Predicates of preconditions (and of effects).
 PREDICATES = ("equals", "not_equals", "in", "not_in", "present")
 #: Predicates only effects use: compare with the value before, or with a request value.
-EFFECT_PREDICATES = ("changed", "equals_param")
+EFFECT_PREDICATES = ("changed", "equals_param", "equals_task_result")
 
 
 def is_present(value: Any) -> bool:
@@ -41,11 +41,13 @@ def walk(data: Any, path: str | list[str]) -> Any:
 
 
 def holds(pred: dict[str, Any], value: Any, *, before: Any = MISSING, params: dict[str, Any] | None = None,
-          same: Callable[[Any, Any], bool] = operator.eq, normalize: Callable[[Any], Any] = lambda v: v) -> bool:
+          result: Any = MISSING, same: Callable[[Any, Any], bool] = operator.eq,
+          normalize: Callable[[Any], Any] = lambda v: v) -> bool:
     """Whether ``value`` meets the predicate of ``pred``.
 
-    ``same`` compares a value with an expected one (the simulator compares references by id);
-    ``normalize`` is applied to a request value read for ``equals_param``.
+    ``result`` is the task's result (for ``equals_task_result``); ``same`` compares a value with an
+    expected one (the simulator compares references by id); ``normalize`` is applied to a request
+    value or a task result before the comparison.
     """
     if "equals" in pred:
         return same(value, pred["equals"])
@@ -64,6 +66,8 @@ def holds(pred: dict[str, Any], value: Any, *, before: Any = MISSING, params: di
         # the value equals the request's value *when the request gives one*: an optional
         # request value left out says nothing about the property
         return wanted is None or same(value, normalize(wanted))
+    if "equals_task_result" in pred:
+        return result is not MISSING and same(value, normalize(result))
     raise ValueError(f"no predicate in {pred!r}")
 
 

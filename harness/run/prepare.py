@@ -266,10 +266,12 @@ def _unwrap(value: Any) -> Any:
 
 
 def holds(
-    pred: dict[str, Any], value: Any, before: Any = MISSING, params: dict[str, Any] | None = None
+    pred: dict[str, Any], value: Any, before: Any = MISSING, params: dict[str, Any] | None = None,
+    result: Any = MISSING,
 ) -> bool:
     """Whether a property value read from the endpoint meets a semantics predicate."""
-    return semantics.holds(pred, _unwrap(value), before=_unwrap(before), params=params, normalize=_unwrap)
+    return semantics.holds(pred, _unwrap(value), before=_unwrap(before), params=params, result=result,
+                           normalize=_unwrap)
 
 
 def state_meets(state: str, pred: dict[str, Any]) -> bool | None:

@@ -137,6 +137,12 @@ def missing_privileges(fn: Callable[[list[dict[str, Any]]], Any]) -> Rule:
     return edit("POST", r"/PowerOnVM_Task$", edit_fault, when=is_fault("NoPermission"))
 
 
+def _other_current_snapshot(info: Any) -> None:
+    """The VM's current snapshot is reported as another snapshot than the one just created."""
+    if isinstance(info, dict) and isinstance(info.get("currentSnapshot"), dict):
+        info["currentSnapshot"]["value"] += "-other"
+
+
 def other_vm(entries: list[dict[str, Any]]) -> None:
     for e in entries:
         e["entity"] = {"_typeName": MOREF, "type": "VirtualMachine", "value": "vm-100"}
@@ -740,6 +746,13 @@ BREAKS: list[tuple[str, str, str, Callable[[], list[Rule]], tuple[str, ...]]] = 
         "VirtualMachine_CreateSnapshot_Task",
         lambda: [frozen(r"/VirtualMachine/[^/]+/snapshot$")],
         ("effect not seen",),
+    ),
+    (
+        "snapshot-result-is-not-the-current-snapshot",
+        "effects",
+        "VirtualMachine_CreateSnapshot_Task",
+        lambda: [edit("GET", r"/VirtualMachine/[^/]+/snapshot$", _other_current_snapshot)],
+        ("the one the task returned",),
     ),
     (
         "rename-to-another-name",
