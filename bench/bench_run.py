@@ -1,7 +1,8 @@
-"""Benchmark: the default run against the built-in simulator, and schemathesis alone on the same
-exported OpenAPI against the same simulator; prints requests checked per second and their ratio.
+"""Benchmark: the default run against the built-in simulator (every check, then the repository's
+chaos scenarios, as ``vsphere-harness run`` does), and schemathesis alone on the same exported OpenAPI
+against the same simulator (same settings); prints wall time, requests per second and their ratio.
 
-    .venv/bin/python bench/bench_run.py [--examples N] [--operations GLOB] [--release R]
+    .venv/bin/python bench/bench_run.py [--examples N] [--operations GLOB] [--release R] [--no-scenarios]
 
 Not part of the test suite.  The goal (issue 4): at least as fast per request as schemathesis
 while checking more.
@@ -13,6 +14,7 @@ import argparse
 import fnmatch
 import time
 import warnings
+from pathlib import Path
 
 import requests
 from hypothesis import HealthCheck, given, settings
@@ -21,12 +23,16 @@ from harness.client import SESSION_HEADER, ViClient
 from harness.contract import load_contracts
 from harness.contract.openapi import export_openapi
 from harness.run import RunOptions, run_contracts
+from harness.run.endpoint import BUILTIN_SIM
 from harness.sim import SimConfig, running_simulator
 
+SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
 
-def bench_harness(release: str, examples: int, operations: tuple[str, ...]) -> dict:
+
+def bench_harness(release: str, examples: int, operations: tuple[str, ...], scenarios: bool = True) -> dict:
     start = time.perf_counter()
-    result = run_contracts(RunOptions(release=release, examples=examples, operations=operations))
+    chosen = (SCENARIOS,) if scenarios and not operations and any(SCENARIOS.glob("*.yaml")) else ()
+    result = run_contracts(RunOptions(release=release, examples=examples, operations=operations, scenarios=chosen))
     wall = time.perf_counter() - start
     s = result.summary()
     return {"wall_s": wall, "requests": result.stats["requests"], "checks": s["checks"], "summary": s,
@@ -39,7 +45,7 @@ def bench_schemathesis(release: str, examples: int, operations: tuple[str, ...])
     doc = export_openapi(load_contracts(), release)
     schema = schemathesis.openapi.from_dict(doc)
     globs = operations or ("VirtualMachine_*",)
-    with running_simulator(SimConfig()) as sim:
+    with running_simulator(SimConfig(**BUILTIN_SIM)) as sim:  # the simulator the run starts
         client = ViClient(sim.url, release)
         client.login(*sim.users["admin"])
         base_url = f"{sim.url}/sdk/vim25/{release}"
@@ -78,10 +84,11 @@ def main() -> None:
     parser.add_argument("--examples", type=int, default=5)
     parser.add_argument("--operations", action="append", default=[])
     parser.add_argument("--release", default="8.0.2.0")
+    parser.add_argument("--no-scenarios", action="store_true", help="the checks only, no chaos scenario")
     args = parser.parse_args()
     ops = tuple(args.operations)
 
-    h = bench_harness(args.release, args.examples, ops)
+    h = bench_harness(args.release, args.examples, ops, scenarios=not args.no_scenarios)
     h_rps = h["requests"] / h["run_s"] if h["run_s"] else 0.0
     print(f"harness run:     {h['wall_s']:6.2f} s wall ({h['run_s']:.2f} s run), {h['requests']} requests, "
           f"{h_rps:8.1f} requests/s, {h['checks']} checks: {h['summary']}")

@@ -18,6 +18,11 @@ from .errors import Fault, LoginRefused, TaskTimeout, TransportError
 from .exchange import SESSION_HEADER, Exchange, _decode, curl_line, request_record
 
 TERMINAL_TASK_STATES = frozenset({"success", "error"})
+#: Task polling: the first pause, its growth per poll and its ceiling (seconds).  Short first pauses
+#: keep the overshoot past a short task's end small; the ceiling keeps long tasks cheap to watch.
+POLL_FIRST_S = 0.005
+POLL_GROWTH = 1.5
+POLL_MAX_S = 0.5
 
 
 _COUNT = [0]
@@ -69,6 +74,7 @@ class ViClient:
         self.timeout = timeout
         self.http = session or requests.Session()
         self.http.verify = verify
+        pin_environment(self.http, self.root, verify)
         self.on_secret = on_secret
         self.user: str | None = None
         self._session_id: str | None = None
@@ -227,7 +233,7 @@ class ViClient:
         limit = self.timeout if timeout is None else timeout
         deadline = time.monotonic() + limit
         infos: list[dict[str, Any]] = []
-        delay = 0.01
+        delay = POLL_FIRST_S
         while True:
             ex = self.task_info(task)
             if exchanges is not None:
@@ -242,10 +248,24 @@ class ViClient:
             if now >= deadline:
                 raise TaskTimeout(_moid(task), limit, infos)
             time.sleep(min(delay, max(0.0, deadline - now)))
-            delay = min(delay * 1.6, 0.5)
+            delay = min(delay * POLL_GROWTH, POLL_MAX_S)
 
     def cancel_task(self, task: str | dict[str, Any]) -> Exchange:
         return self.invoke("Task", task, "CancelTask")
+
+
+def pin_environment(http: requests.Session, url: str, verify: bool) -> None:
+    """Read the proxy and CA bundle settings of the environment once, for the endpoint's URL.
+
+    With ``trust_env`` requests looks them up again on every request (a noticeable share of a
+    request to a local endpoint); every request of a client goes to the same scheme and host, so
+    the answer is the same each time."""
+    if not http.trust_env:
+        return
+    env = http.merge_environment_settings(url, {}, None, verify, None)
+    http.proxies.update({k: v for k, v in env["proxies"].items() if v})
+    http.verify = env["verify"]
+    http.trust_env = False
 
 
 def _reason(exc: requests.RequestException) -> str:

@@ -13,8 +13,11 @@ from ..client import ClientError, Fault, LoginRefused, TransportError, ViClient,
 from ..report.secrets import Scrubber
 from .options import EndpointError, RunOptions, UsageError
 
-#: The built-in simulator of a run: short tasks (the tasks check still sees them run).
-BUILTIN_SIM = {"task_delay_ms": 50}
+#: The built-in simulator of a run: short tasks.  The tasks check must still find a task queued or
+#: running a few requests after the call (a second call on the busy target, a cancel): ~3x margin at
+#: 15 ms.  A default run waits for about 1,400 tasks one after another, so their length sets much of
+#: its wall time (measured on 2 cores: 50 ms ~150 s, 20 ms ~95-105 s, 10 ms ~88 s).
+BUILTIN_SIM = {"task_delay_ms": 15}
 
 
 @dataclass
