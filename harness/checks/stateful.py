@@ -149,6 +149,13 @@ def machine(
             return self.step(label, "VirtualMachine", self.vm, method, body, expect, apply, loose)
 
         # --- power ------------------------------------------------------------------------------------
+        def _from_running(self) -> str:
+            """What PowerOff and Reset must answer: ok when on; either when suspended; else a fault."""
+            m = self.model
+            if m.power == "poweredOn" and not m.template:
+                return "ok"
+            return "either" if m.power == "suspended" else "fault"
+
         @rule()
         def power_on(self) -> None:
             m = self.model
@@ -157,13 +164,8 @@ def machine(
 
         @rule()
         def power_off(self) -> None:
-            m = self.model
-            expect = (
-                "ok"
-                if m.power == "poweredOn" and not m.template
-                else ("either" if m.power == "suspended" else "fault")
-            )
-            self.vm_step("PowerOffVM_Task", "PowerOffVM_Task", None, expect, _set(power="poweredOff"))
+            self.vm_step("PowerOffVM_Task", "PowerOffVM_Task", None, self._from_running(),
+                         _set(power="poweredOff"))
 
         @rule()
         def suspend(self) -> None:
@@ -173,13 +175,7 @@ def machine(
 
         @rule()
         def reset(self) -> None:
-            m = self.model
-            expect = (
-                "ok"
-                if m.power == "poweredOn" and not m.template
-                else ("either" if m.power == "suspended" else "fault")
-            )
-            self.vm_step("ResetVM_Task", "ResetVM_Task", None, expect, _set(power="poweredOn"))
+            self.vm_step("ResetVM_Task", "ResetVM_Task", None, self._from_running(), _set(power="poweredOn"))
 
         # --- snapshots --------------------------------------------------------------------------------
         @rule()
