@@ -35,12 +35,12 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import jsonschema_rs
-import yaml
 
 from ..checks.base import Skip
 from ..client import ClientError, TransportError, ViClient
 from ..contract.semantics import holds, walk
 from ..report.model import ScenarioResult
+from ..yamlfile import read_yaml
 from .proxy import Toxic, ToxicProxy
 from .transport import TransportFault, install
 
@@ -105,12 +105,7 @@ class Scenario:
 def load_scenario(path: str | Path) -> Scenario:
     """Read and validate one scenario file; :class:`ScenarioError` with a precise message otherwise."""
     path = Path(path)
-    try:
-        data = yaml.safe_load(path.read_text())
-    except OSError as exc:
-        raise ScenarioError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    except yaml.YAMLError:
-        raise ScenarioError(f"{path}: not valid YAML") from None
+    data = read_yaml(path, "scenario", ScenarioError)
     if not isinstance(data, dict):
         raise ScenarioError(f"{path}: a scenario is a mapping")
     for error in _VALIDATOR.iter_errors(data):

@@ -16,9 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from ..vmodl.values import DataObject
+from ..yamlfile import read_yaml
 from .build import Builder
 from .model import Managed, now
 
@@ -94,12 +93,7 @@ def load_users(path: str | Path | None) -> list[User]:
     """The default users, or those of a YAML users file (see docs/simulator.md)."""
     if path is None:
         return [User(**u.__dict__) for u in DEFAULT_USERS]
-    try:
-        data = yaml.safe_load(Path(path).read_text())
-    except OSError as exc:
-        raise AuthError(f"{path}: cannot read users file: {exc.strerror or exc}") from None
-    except yaml.YAMLError:
-        raise AuthError(f"{path}: users file is not valid YAML") from None
+    data = read_yaml(path, "users file", AuthError)
     items = data.get("users") if isinstance(data, dict) else data
     if not isinstance(items, list) or not items:
         raise AuthError(f"{path}: a users file holds a non-empty list under 'users'")

@@ -16,9 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import yaml
-
 from ..vmodl.values import MoRef
+from ..yamlfile import read_yaml
 from .faults import SimFault
 
 if TYPE_CHECKING:
@@ -126,12 +125,7 @@ def _value(value: Any) -> Any:
 
 
 def load_rules(path: str | Path) -> list[Rule]:
-    try:
-        data = yaml.safe_load(Path(path).read_text())
-    except OSError as exc:
-        raise RuleError(f"{path}: cannot read fault rules: {exc.strerror or exc}") from None
-    except yaml.YAMLError:
-        raise RuleError(f"{path}: fault rules file is not valid YAML") from None
+    data = read_yaml(path, "fault rules file", RuleError)
     items = data.get("rules") if isinstance(data, dict) else data
     if items is None:
         items = []

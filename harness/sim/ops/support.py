@@ -84,14 +84,20 @@ def add_role(call: Call):
     return lambda: auth.add_role(name, privs).id
 
 
-@op("AuthorizationManager", "UpdateAuthorizationRole")
-def update_role(call: Call):
-    auth = call.sim.auth
-    role = auth.roles.get(call.p("roleId"))
+def _custom_role(call: Call, verb: str):
+    """The role ``roleId`` names: NotFound when there is none, InvalidArgument for a system role."""
+    role = call.sim.auth.roles.get(call.p("roleId"))
     if role is None:
         raise SimFault("NotFound", f"no role {call.p('roleId')}", sync=True)
     if role.system:
-        raise invalid_argument("roleId", "a system role cannot be changed")
+        raise invalid_argument("roleId", f"a system role cannot be {verb}")
+    return role
+
+
+@op("AuthorizationManager", "UpdateAuthorizationRole")
+def update_role(call: Call):
+    auth = call.sim.auth
+    role = _custom_role(call, "changed")
     name, privs = call.p("newName"), call.p("privIds")
     other = auth.role_by_name(name)
     if other is not None and other.id != role.id:
@@ -114,11 +120,7 @@ def update_role(call: Call):
 @op("AuthorizationManager", "RemoveAuthorizationRole")
 def remove_role(call: Call):
     auth = call.sim.auth
-    role = auth.roles.get(call.p("roleId"))
-    if role is None:
-        raise SimFault("NotFound", f"no role {call.p('roleId')}", sync=True)
-    if role.system:
-        raise invalid_argument("roleId", "a system role cannot be removed")
+    role = _custom_role(call, "removed")
     used = any(p.role_id == role.id for perms in auth.permissions.values() for p in perms)
     if used and call.p("failIfUsed"):
         raise SimFault("RemoveFailed", f"role {role.name} is in use", sync=True)
