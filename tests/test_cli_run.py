@@ -87,7 +87,7 @@ def test_refused_login_is_exit_3(fake_checks):
 def test_run_writes_reports_and_gates_with_a_baseline(fake_checks, tmp_path):
     out = tmp_path / "r1"
     args = ["run", "--endpoint", URL, "--user", "admin", "--password", PASSWORD, "-q", "-o",
-            "VirtualMachine_PowerOnVM_Task", "-o", "VirtualMachine_getName", "-c", "ok,power"]
+            "VirtualMachine_PowerOnVM_Task", "-o", "VirtualMachine_getName", "-c", "ok,power", "--no-scenarios"]
     with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
         fake_endpoint(rsps)
         first = invoke(*args, "--report-dir", str(out))
@@ -118,12 +118,32 @@ def test_run_writes_reports_and_gates_with_a_baseline(fake_checks, tmp_path):
                    "cannot read")
 
 
+def test_a_run_that_could_not_decide_fails_closed_with_exit_4(fake_checks, tmp_path):
+    args = ["run", "--endpoint", URL, "--user", "admin", "--password", PASSWORD, "-q", "--no-scenarios",
+            "-o", "VirtualMachine_UnregisterVM", "-o", "VirtualMachine_getName", "-c", "ok,boom"]
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        fake_endpoint(rsps)
+        undecided = invoke(*args, "--report-dir", str(tmp_path / "r1"))
+        allowed = invoke(*args, "--report-dir", str(tmp_path / "r2"), "--allow-errors")
+        old_flag = invoke(*args, "--report-dir", str(tmp_path / "r3"), "--fail-on-error")
+    assert undecided.exit_code == 4, undecided.output
+    assert "undecided: 1 check(s) and 0 scenario(s) could not decide" in undecided.stderr
+    data = json.loads((tmp_path / "r1" / "results.json").read_text())
+    assert data["gate"] == {"verdict": "undecided", "exit_code": 4}
+    assert (tmp_path / "r1" / "summary.md").read_text().startswith("# vsphere-harness: UNDECIDED")
+    junit = (tmp_path / "r1" / "junit.xml").read_text()
+    assert "<error " in junit and "<failure " not in junit
+    assert allowed.exit_code == 0, allowed.output
+    assert json.loads((tmp_path / "r2" / "results.json").read_text())["gate"]["verdict"] == "passed"
+    assert old_flag.exit_code == 4  # --fail-on-error is the default now
+
+
 def test_default_report_dir_is_a_utc_timestamp(fake_checks, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
         fake_endpoint(rsps)
         result = invoke("run", "--endpoint", URL, "--user", "admin", "--password", PASSWORD, "-o",
-                        "VirtualMachine_getName", "-c", "ok")  # with the progress bar
+                        "VirtualMachine_getName", "-c", "ok", "--no-scenarios")  # with the progress bar
     assert result.exit_code == 0, result.output
     (made,) = (tmp_path / "reports").iterdir()
     assert len(made.name) == len("20261127T141500Z") and made.name.endswith("Z")

@@ -12,6 +12,7 @@ import responses
 
 from harness.client import (
     SESSION_HEADER,
+    BadAnswer,
     Fault,
     LoginRefused,
     TaskTimeout,
@@ -200,16 +201,21 @@ def test_evidence_redacts_password_and_session_and_has_a_curl_line(mocked):
     assert login.evidence().response["headers"][SESSION_HEADER] == "<redacted>"
 
 
-def test_invalid_json_on_2xx_is_a_transport_error_but_not_on_500(mocked):
+def test_a_complete_non_json_body_is_a_bad_answer_not_a_network_error(mocked):
     mocked.get(f"{ROOT}/VirtualMachine/vm-1/config", body='{"_typeName": "VirtualMachineConf',
                content_type="application/json")
     mocked.post(f"{ROOT}/VirtualMachine/vm-1/PowerOnVM_Task", status=500, body="Traceback (most recent call last)")
     c = logged_in()
-    with pytest.raises(TransportError, match="truncated or invalid JSON") as err:
+    seen = []
+    c.observers.append(seen.append)
+    with pytest.raises(BadAnswer, match="the body is not JSON") as err:
         c.get("VirtualMachine", "vm-1", "config")
+    assert not isinstance(err.value, TransportError)
     assert err.value.evidence()[0].response["status"] == 200
     crash = c.invoke("VirtualMachine", "vm-1", "PowerOnVM_Task")
     assert crash.status == 500 and crash.json is None and crash.fault is None and not crash.ok
+    assert crash.defect == "the body is not JSON"
+    assert [ex.status for ex in seen] == [200, 500]  # observers see every answer, the bad ones too
     assert crash.evidence().response["body"].startswith("Traceback")
 
 

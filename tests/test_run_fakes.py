@@ -39,8 +39,9 @@ def fake_endpoint(rsps: responses.RequestsMock, refuse: bool = False) -> None:
 
     rsps.add_callback(responses.POST, f"{ROOT}/SessionManager/SessionManager/Login", callback=login)
     rsps.post(f"{ROOT}/SessionManager/SessionManager/Logout", status=204)
+    # a valid runtime fault (the run's auditor judges every answer) that quotes the session id
     rsps.get(f"{ROOT}/VirtualMachine/vm-1/runtime", status=500,
-             json={"_typeName": "InvalidState", "faultMessage": [], "note": f"session {SID}"})
+             json={"_typeName": "SystemError", "faultMessage": [], "reason": f"session {SID}"})
 
 
 def spec(name: str, fn, applies=lambda c: True, changes_state: bool = False) -> CheckSpec:

@@ -29,6 +29,8 @@ class Verdict:
         self.seen = 0  # exchanges judged
 
     def _keep(self, ex: Exchange | Evidence | None, note: str) -> None:
+        if isinstance(ex, Exchange):
+            ex.judged = True  # this check's verdict on it stands; the run's auditor leaves it alone
         if ex is None or len(self.evidence) >= MAX_EVIDENCE:
             return
         self.evidence.append(ex if isinstance(ex, Evidence) else ex.evidence(note=note))

@@ -11,6 +11,7 @@ EXIT_OK = 0
 EXIT_VIOLATIONS = 1
 EXIT_USAGE = 2
 EXIT_UNREACHABLE = 3
+EXIT_UNDECIDED = 4  # no violation, but some check could not decide (the gate fails closed)
 
 
 class HarnessUsageError(click.ClickException):

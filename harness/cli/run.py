@@ -61,22 +61,27 @@ def default_report_dir() -> Path:
               help="YAML/JSON list of accepted deviations {id, check[, message]}.")
 @click.option("--read-only", is_flag=True, help="Only operations and checks that change nothing.")
 @click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=30.0, show_default=True,
-              help="Seconds per task and per request.")
+              help="Seconds per task, and per HTTP exchange (connect, headers and body together).")
+@click.option("--max-body", type=click.IntRange(min=1), default=64 * 1024 * 1024, show_default=True, metavar="BYTES",
+              help="Largest answer body read; a larger one is refused unread and judged failed.")
 @click.option("--scenario", "scenarios", multiple=True, type=click.Path(path_type=Path), metavar="PATH",
               help="Chaos scenario file or directory, run after the checks (repeatable) "
                    "[default: the repository's scenarios/ unless --read-only].")
 @click.option("--no-scenarios", is_flag=True, help="Run no chaos scenario.")
-@click.option("--fail-on-error", is_flag=True, help="Exit 1 also when a check could not decide (error).")
+@click.option("--allow-errors", is_flag=True,
+              help="Exit 0, not 4, when checks could not decide (error) but none failed.")
+@click.option("--fail-on-error", is_flag=True, hidden=True, help="The default now (exit 4 on error); kept for old scripts.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 def run_cmd(endpoint: str | None, user: str | None, password: str | None, limited_user: str | None,
             limited_password: str | None, insecure: bool, release: str, operations: tuple[str, ...],
             checks: tuple[str, ...], examples: int, seed: int, report_dir: Path | None, force: bool,
-            baseline: Path | None, read_only: bool, timeout: float, scenarios: tuple[Path, ...], no_scenarios: bool,
-            fail_on_error: bool, quiet: bool) -> None:
+            baseline: Path | None, read_only: bool, timeout: float, max_body: int, scenarios: tuple[Path, ...],
+            no_scenarios: bool, allow_errors: bool, fail_on_error: bool, quiet: bool) -> None:
     """Run every check on every operation and write the reports.
 
     Exit codes: 0 every check passed (failures only as the baseline accepts); 1 contract
-    violations; 2 usage or configuration error; 3 endpoint unreachable or login refused; 130
+    violations; 2 usage or configuration error; 3 endpoint unreachable or login refused; 4 no
+    violation, but some check could not decide (the gate fails closed; --allow-errors: 0); 130
     interrupted (Ctrl-C: the sandbox is cleaned up and the partial reports written).
     """
     from rich.console import Console
@@ -84,7 +89,8 @@ def run_cmd(endpoint: str | None, user: str | None, password: str | None, limite
     options = RunOptions(endpoint=endpoint, user=user, password=password, limited_user=limited_user,
                          limited_password=limited_password, insecure=insecure, release=release,
                          operations=operations, checks=checks, examples=examples, seed=seed,
-                         read_only=read_only, timeout=timeout, baseline=baseline,
+                         read_only=read_only, timeout=timeout, max_body=max_body, allow_errors=allow_errors,
+                         baseline=baseline,
                          report_dir=report_dir or default_report_dir(), force=force,
                          scenarios=_scenarios(scenarios, no_scenarios, read_only))
     err = Console(stderr=True)
@@ -102,10 +108,11 @@ def run_cmd(endpoint: str | None, user: str | None, password: str | None, limite
     _print_summary(result, Path(options.report_dir))  # type: ignore[arg-type]
     if result.stats.get("interrupted"):
         click.echo("interrupted: the results are partial (the sandbox was cleaned up)", err=True)
-    code = exit_code(result)
-    if code == EXIT_OK and fail_on_error and result.errors():
-        code = EXIT_VIOLATIONS
-    sys.exit(code)
+    if result.gate()["verdict"] == "undecided":
+        scenarios = sum(sc.status == "error" for sc in result.scenarios)
+        click.echo(f"undecided: {len(result.errors())} check(s) and {scenarios} scenario(s) could not decide; "
+                   "the gate fails closed (exit 4; --allow-errors to pass it)", err=True)
+    sys.exit(exit_code(result))
 
 
 def _scenarios(given: tuple[Path, ...], none: bool, read_only: bool) -> tuple[Path, ...]:

@@ -6,9 +6,9 @@
 >>> infos = c.wait_task(ex.json)
 """
 
-from .errors import ClientError, Fault, LoginRefused, TaskTimeout, TransportError
+from .errors import BadAnswer, ClientError, Fault, LoginRefused, TaskTimeout, TransportError
 from .exchange import SESSION_HEADER, Exchange
 from .session import TERMINAL_TASK_STATES, ViClient, normalize_endpoint, requests_sent
 
-__all__ = ["SESSION_HEADER", "TERMINAL_TASK_STATES", "ClientError", "Exchange", "Fault", "LoginRefused",
+__all__ = ["SESSION_HEADER", "TERMINAL_TASK_STATES", "BadAnswer", "ClientError", "Exchange", "Fault", "LoginRefused",
            "TaskTimeout", "TransportError", "ViClient", "normalize_endpoint", "requests_sent"]

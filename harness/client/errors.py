@@ -17,7 +17,7 @@ class ClientError(Exception):
 
 
 class TransportError(ClientError):
-    """No usable answer: connection refused or reset, timeout, truncated or invalid JSON on a 2xx."""
+    """No usable answer: connection refused or reset, no complete answer within the timeout, a body cut short."""
 
     def __init__(self, message: str, request: dict[str, Any] | None = None, curl: str = "",
                  exchange: Exchange | None = None):
@@ -47,6 +47,19 @@ class Fault(ClientError):
     @property
     def json(self) -> Any:
         return self.exchange.json
+
+    def evidence(self) -> list[Evidence]:
+        return [self.exchange.evidence(note=str(self))]
+
+
+class BadAnswer(ClientError):
+    """The endpoint answered something that is not a VI/JSON answer: a 2xx body that is not JSON,
+    or a body over the size limit.  Not a network problem: the run's auditor judges the exchange
+    ``failed`` on the operation that answered; the check that needed the value cannot decide."""
+
+    def __init__(self, exchange: Exchange, message: str):
+        super().__init__(message)
+        self.exchange = exchange
 
     def evidence(self) -> list[Evidence]:
         return [self.exchange.evidence(note=str(self))]

@@ -33,6 +33,11 @@ class Exchange:
     release: str = ""
     json: Any = None  # the decoded body; None for an empty or non-JSON body
     is_json: bool = False
+    #: what makes the answer no VI/JSON answer at all (a body that is not JSON, one over the size
+    #: limit and so not read); empty for a well-formed answer
+    defect: str = ""
+    #: a check judged this exchange itself (the run's auditor leaves it alone)
+    judged: bool = False
     _fault: Any = field(default=None, repr=False)
 
     @property
@@ -41,8 +46,8 @@ class Exchange:
 
     @property
     def ok(self) -> bool:
-        """A 2xx answer that is not a fault."""
-        return 200 <= self.status < 300 and self.fault is None
+        """A well-formed 2xx answer that is not a fault."""
+        return 200 <= self.status < 300 and self.fault is None and not self.defect
 
     @property
     def fault(self) -> dict[str, Any] | None:

@@ -14,7 +14,8 @@ import urllib3
 from requests.structures import CaseInsensitiveDict
 
 from ..vmodl.registry import DEFAULT_RELEASE
-from .errors import Fault, LoginRefused, TaskTimeout, TransportError
+from .deadline import Deadline, DeadlineAdapter, bounded
+from .errors import BadAnswer, Fault, LoginRefused, TaskTimeout, TransportError
 from .exchange import SESSION_HEADER, Exchange, _decode, curl_line, request_record
 
 TERMINAL_TASK_STATES = frozenset({"success", "error"})
@@ -25,7 +26,19 @@ POLL_GROWTH = 1.5
 POLL_MAX_S = 0.5
 
 
+#: Default cap on an answer's body (bytes); a larger one is refused without being read.
+MAX_BODY = 64 * 1024 * 1024
+
 _COUNT = [0]
+
+
+def _session() -> requests.Session:
+    """A ``requests.Session`` whose exchanges obey one deadline each (see :mod:`.deadline`)."""
+    http = requests.Session()
+    adapter = DeadlineAdapter()
+    http.mount("http://", adapter)
+    http.mount("https://", adapter)
+    return http
 
 
 def requests_sent() -> int:
@@ -59,20 +72,24 @@ def _moid(ref: str | dict[str, Any]) -> str:
 class ViClient:
     """A VI/JSON session against ``{base_url}/sdk/vim25/{release}``.
 
-    ``invoke`` and ``get`` return an :class:`Exchange` whatever the answer (faults included);
-    network problems raise :class:`TransportError`.  After a successful :meth:`login`, a call
+    ``invoke`` and ``get`` return an :class:`Exchange` whatever the answer (faults, redirects and
+    non-JSON error pages included); network problems and answers not complete within ``timeout``
+    seconds (the whole exchange) raise :class:`TransportError`; a 2xx body that is not JSON, or any
+    body over ``max_body`` bytes, raises :class:`BadAnswer`.  Every exchange is passed to each of
+    ``observers`` first.  After a successful :meth:`login`, a call
     answered ``NotAuthenticated`` (the session expired) logs in again once and is repeated.
     """
 
     def __init__(self, base_url: str, release: str = DEFAULT_RELEASE, verify: bool = True,
                  timeout: float = 30.0, session: requests.Session | None = None,
-                 on_secret: Callable[[str], None] | None = None):
+                 on_secret: Callable[[str], None] | None = None, max_body: int = MAX_BODY):
         self.base_url = normalize_endpoint(base_url)
         self.release = release
         self.root = f"{self.base_url}/sdk/vim25/{release}"
         self.verify = verify
         self.timeout = timeout
-        self.http = session or requests.Session()
+        self.max_body = max_body
+        self.http = session or _session()
         self.http.verify = verify
         pin_environment(self.http, self.root, verify)
         self.on_secret = on_secret
@@ -81,6 +98,8 @@ class ViClient:
         self._credentials: tuple[str, str] | None = None
         self._content: dict[str, Any] | None = None
         self.relogins = 0
+        #: called with every exchange this client makes (the run's auditor judges them)
+        self.observers: list[Callable[[Exchange], None]] = []
 
     def __repr__(self) -> str:
         state = f"user={self.user!r}" if self._session_id else "no session"
@@ -94,7 +113,10 @@ class ViClient:
 
     def new(self) -> ViClient:
         """A fresh client with the same settings, not logged in."""
-        return ViClient(self.base_url, self.release, self.verify, self.timeout, on_secret=self.on_secret)
+        fresh = ViClient(self.base_url, self.release, self.verify, self.timeout, on_secret=self.on_secret,
+                         max_body=self.max_body)
+        fresh.observers = list(self.observers)
+        return fresh
 
     # --- session -------------------------------------------------------------------------------
     @property
@@ -201,11 +223,17 @@ class ViClient:
         _COUNT[0] += 1
         start = time.perf_counter()
         try:
-            with warnings.catch_warnings():
+            with warnings.catch_warnings(), bounded(self.timeout) as deadline:
                 if not self.verify:
                     warnings.simplefilter("ignore", urllib3.exceptions.InsecureRequestWarning)
-                resp = self.http.request(method, url, data=data, headers=sent, timeout=self.timeout)
-                content = resp.content
+                try:
+                    resp = self.http.request(method, url, data=data, headers=sent, timeout=self.timeout,
+                                             stream=True, allow_redirects=False)
+                    content, oversized = self._read_body(resp, deadline)
+                except requests.RequestException as exc:
+                    if deadline.expired:
+                        raise requests.Timeout(f"no complete answer within {self.timeout:g} s") from exc
+                    raise
         except requests.RequestException as exc:
             raise TransportError(f"{method} {url}: {_reason(exc)}", request_record(method, url, sent, data),
                                  curl_line(method, url, sent, data)) from exc
@@ -213,10 +241,33 @@ class ViClient:
         decoded, is_json = _decode(content)
         ex = Exchange(method, url, sent, data, resp.status_code, CaseInsensitiveDict(resp.headers), content, elapsed,
                       self.release, decoded, is_json)
-        if 200 <= resp.status_code < 300 and content and not is_json:
-            raise TransportError(f"{method} {url}: HTTP {resp.status_code} with a truncated or invalid JSON body",
-                                 exchange=ex)
+        if oversized:
+            ex.defect = oversized
+        elif content and not is_json:
+            ex.defect = "the body is not JSON"
+        for observe in self.observers:
+            observe(ex)
+        if ex.defect and (oversized or 200 <= resp.status_code < 300):
+            raise BadAnswer(ex, f"{method} {url}: HTTP {resp.status_code}: {ex.defect}")
         return ex
+
+    def _read_body(self, resp: requests.Response, deadline: Deadline) -> tuple[bytes, str]:
+        """The body, read within the exchange's deadline and at most ``max_body`` bytes.  A body
+        announced or found larger is not read (``b""``, and the reason as the second value)."""
+        with resp:
+            announced = resp.headers.get("Content-Length", "")
+            if announced.isdigit() and int(announced) > self.max_body:
+                return b"", f"a body of {int(announced)} bytes announced, over the {self.max_body}-byte limit"
+            chunks: list[bytes] = []
+            size = 0
+            for chunk in resp.iter_content(65536):
+                size += len(chunk)
+                if size > self.max_body:
+                    return b"", f"a body of more than {self.max_body} bytes, over the limit"
+                chunks.append(chunk)
+                if deadline.expired:
+                    raise requests.Timeout("deadline")
+            return b"".join(chunks), ""
 
     # --- tasks ---------------------------------------------------------------------------------
     def task_info(self, task: str | dict[str, Any]) -> Exchange:

@@ -16,6 +16,9 @@ STATUSES: tuple[Status, ...] = ("passed", "failed", "error", "skipped")
 SEVERITY: dict[str, int] = {"failed": 3, "error": 2, "passed": 1, "skipped": 0}
 SCHEMA_VERSION = 1
 
+#: The gate's verdicts and exit codes (the CLI's documented exit codes for them).
+GATE_EXIT = {"passed": 0, "failed": 1, "undecided": 4, "interrupted": 130}
+
 
 def worst(statuses: list[str]) -> Status:
     """The worst status of a list (``skipped`` when empty)."""
@@ -102,6 +105,22 @@ class RunResult:
     def errors(self) -> list[tuple[str, CheckResult]]:
         return [(op.id, c) for op in self.operations for c in op.checks if c.status == "error"]
 
+    def gate(self) -> dict[str, Any]:
+        """The gate's verdict: ``failed`` on a contract violation the baseline does not accept (or a
+        scenario whose hypotheses the endpoint broke); else ``undecided`` when any check or scenario
+        could not decide (the gate fails closed) unless the run allows errors; ``interrupted`` for a
+        partial run.  ``exit_code`` is what ``vsphere-harness run`` exits with."""
+        if self.stats.get("interrupted"):
+            verdict = "interrupted"
+        elif self.gate_failures() or self.scenario_failures():
+            verdict = "failed"
+        elif (self.errors() or any(s.status == "error" for s in self.scenarios)) and \
+                not self.options.get("allow_errors"):
+            verdict = "undecided"
+        else:
+            verdict = "passed"
+        return {"verdict": verdict, "exit_code": GATE_EXIT[verdict]}
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "schema_version": SCHEMA_VERSION,
@@ -111,6 +130,7 @@ class RunResult:
             "finished_at": self.finished_at,
             "seed": self.seed,
             "summary": self.summary(),
+            "gate": self.gate(),
             "operations": [
                 {"id": op.id, "status": op.status, "checks": [asdict(c) for c in op.checks]}
                 for op in self.operations

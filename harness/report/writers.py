@@ -161,9 +161,10 @@ def render_markdown(run: RunResult) -> str:
     s = run.summary()
     ep = run.endpoint
     gate = run.gate_failures()
-    verdict = "FAILED" if gate else "passed"
-    if not gate and s["error"]:
-        verdict += f" ({s['error']} undecided)"
+    verdict = {"failed": "FAILED", "undecided": f"UNDECIDED ({s['error']} check(s) could not decide)",
+               "passed": "passed", "interrupted": "INTERRUPTED (partial results)"}[run.gate()["verdict"]]
+    if run.gate()["verdict"] == "passed" and s["error"]:
+        verdict += f" ({s['error']} undecided, allowed)"
     lines = [f"# vsphere-harness: {verdict}", "",
              f"Endpoint `{ep.get('url')}` release `{ep.get('release')}`"
              f"{' (built-in simulator)' if ep.get('simulated') else ''}, seed {run.seed}, "

@@ -86,7 +86,7 @@ def connect(options: RunOptions, url: str, users: dict[str, tuple[str, str]] | N
 
     def client() -> ViClient:
         return ViClient(url, options.release, verify=not options.insecure, timeout=options.timeout,
-                        on_secret=scrubber.add)
+                        on_secret=scrubber.add, max_body=options.max_body)
 
     admin = client()
     try:

@@ -10,10 +10,11 @@ from pathlib import Path
 from typing import Any
 
 from .. import __version__
+from ..checks.audit import Auditor, Finding
 from ..checks.base import CheckContext, CheckSpec, Inconclusive, Skip
 from ..client import ClientError, requests_sent
 from ..contract.model import Contract
-from ..report.model import CheckResult, OperationResult, RunResult
+from ..report.model import SEVERITY, CheckResult, OperationResult, RunResult
 from .baseline import Baseline, load_baseline
 from .endpoint import Connection, open_endpoint
 from .options import RunOptions, UsageError
@@ -77,6 +78,10 @@ class Runner:
         self._t0 = 0.0
         self._requests0 = 0
         self._ops: dict[str, OperationResult] = {}
+        self.auditor: Auditor | None = None
+        self._reported: set[tuple[str, str]] = set()  # (operation, check) results handed out by run_one
+        #: audit findings that landed on a result already handed out (the pytest plugin reports them)
+        self.late: list[tuple[str, CheckResult]] = []
 
     # --- lifecycle -------------------------------------------------------------------------------
     def __enter__(self) -> Runner:
@@ -85,13 +90,18 @@ class Runner:
         started = utc_now()
         self._endpoint_cm = open_endpoint(self.options)
         self.conn = self._endpoint_cm.__enter__()
+        self.result = RunResult(__version__, self.conn.describe(), started, seed=self.options.seed,
+                                options=self.options.public())
+        self.auditor = Auditor(self.options.release)
+        for client in (self.conn.admin, self.conn.limited):
+            if client is not None:
+                self.auditor.attach(client)
         try:
             self.sandbox = self._make_sandbox()
         except BaseException:
             self._endpoint_cm.__exit__(None, None, None)
             raise
-        self.result = RunResult(__version__, self.conn.describe(), started, seed=self.options.seed,
-                                options=self.options.public())
+        self.audit("sandbox set-up")
         return self
 
     def _make_sandbox(self) -> Any:
@@ -121,6 +131,7 @@ class Runner:
                     self.result.leftovers = list(self.sandbox.cleanup())
                 except Exception as err:  # noqa: BLE001 - report, never crash at the end
                     self.result.leftovers = [f"sandbox cleanup failed: {type(err).__name__}: {err}"]
+                self.audit("sandbox clean-up")
         finally:
             self._endpoint_cm.__exit__(*exc)
         self.result.finished_at = utc_now()
@@ -130,6 +141,8 @@ class Runner:
                              "requests_per_s": round(sent / duration, 1) if duration else 0.0}
         if self.sandbox_error:
             self.result.stats["sandbox"] = self.sandbox_error
+        if self.auditor is not None:
+            self.result.stats["answers_judged"] = self.auditor.judged
         self.baseline.apply(self.result)
 
     # --- execution -------------------------------------------------------------------------------
@@ -144,17 +157,76 @@ class Runner:
                                     "secrets": self.conn.scrubber})
 
     def run_one(self, contract: Contract, spec: CheckSpec) -> CheckResult:
-        """Run one check on one operation and record it in the result."""
+        """Run one check on one operation and record it in the result; then judge every answer the
+        check's exchanges brought (a violation lands on the operation that answered)."""
         assert self.result is not None
         result = run_check(spec, self.context(contract))
-        op = self._ops.get(contract.id)
-        if op is None:
-            op = self._ops[contract.id] = OperationResult(contract.id)
-            self.result.operations.append(op)
-        op.checks.append(result)
-        if result.status == "failed" and self.baseline.accepts(contract.id, spec.name, result.message):
-            result.accepted = True
+        result = self._record(contract.id, result)
+        elsewhere = self.audit(f"{contract.id}::{spec.name}", current=(contract.id, result))
+        if result.status == "error" and elsewhere:
+            result.message += f" (meanwhile {', '.join(sorted(elsewhere))} broke its contract: see there)"
+        self._reported.add((contract.id, spec.name))
         return result
+
+    def _operation(self, op_id: str) -> OperationResult:
+        assert self.result is not None
+        op = self._ops.get(op_id)
+        if op is None:
+            op = self._ops[op_id] = OperationResult(op_id)
+            self.result.operations.append(op)
+        return op
+
+    def _record(self, op_id: str, result: CheckResult) -> CheckResult:
+        """Add a check's result, merged with what the auditor already found for that check."""
+        op = self._operation(op_id)
+        found = next((c for c in op.checks if c.check == result.check), None)
+        if found is None:
+            op.checks.append(result)
+            found = result
+        elif SEVERITY[result.status] > SEVERITY[found.status]:
+            found.status, found.message = result.status, result.message
+            found.evidence = result.evidence + found.evidence
+        elif result.status == found.status == "failed":
+            _append(found, result.message, result.evidence)
+        found.duration_ms += result.duration_ms
+        self._accept(op_id, found)
+        return found
+
+    def _accept(self, op_id: str, result: CheckResult) -> None:
+        if result.status == "failed" and self.baseline.accepts(op_id, result.check, result.message):
+            result.accepted = True
+
+    def audit(self, during: str, current: tuple[str, CheckResult] | None = None) -> set[str]:
+        """Judge the exchanges observed since the last audit; record each violation on the operation
+        that answered.  Returns the operations other than ``current``'s that broke their contract."""
+        if self.auditor is None:
+            return set()
+        others: set[str] = set()
+        for finding in self.auditor.judge():
+            if current is not None and (finding.operation, finding.check) == (current[0], current[1].check):
+                if current[1].status == "failed":
+                    continue  # the check judged this itself; its own verdict stands
+            else:
+                others.add(finding.operation)
+            self._add_finding(finding, during)
+        if current is not None:
+            others.discard(current[0])
+        return others
+
+    def _add_finding(self, finding: Finding, during: str) -> None:
+        message = f"{finding.message} (answered during {during})"
+        op = self._operation(finding.operation)
+        found = next((c for c in op.checks if c.check == finding.check), None)
+        if found is None:
+            found = CheckResult(finding.check, "failed", message, [finding.evidence])
+            op.checks.append(found)
+        elif found.status != "failed":
+            found.status, found.message, found.evidence = "failed", message, [finding.evidence]
+        else:
+            _append(found, message, [finding.evidence])
+        self._accept(finding.operation, found)
+        if (finding.operation, finding.check) in self._reported:
+            self.late.append((finding.operation, found))
 
     def run_scenarios(self, scenarios: list[Any], on_scenario: ScenarioProgressFn | None = None) -> None:
         """Run chaos scenarios (after the checks) on this run's endpoint and sandbox."""
@@ -166,6 +238,7 @@ class Runner:
                 on_scenario(scenario.name)
             self.result.scenarios.append(run_scenario(scenario, self.conn, self.sandbox, self.options.seed,
                                                       self.options.timeout))
+            self.audit(f"scenario {scenario.name}")
 
     def run_item(self, item: PlanItem, on_check: CheckStartFn | None = None) -> OperationResult:
         for spec in item.checks:
@@ -173,6 +246,17 @@ class Runner:
                 on_check(item.id, spec.name)
             self.run_one(item.contract, spec)
         return self._ops[item.id]
+
+
+MAX_MESSAGE = 1500
+MAX_EVIDENCE = 6
+
+
+def _append(result: CheckResult, message: str, evidence: list[Any]) -> None:
+    """Add a further violation to a failed result (bounded: an endpoint may break every answer)."""
+    if message not in result.message and len(result.message) < MAX_MESSAGE:
+        result.message += f"; {message}"
+    result.evidence.extend(evidence[: max(0, MAX_EVIDENCE - len(result.evidence))])
 
 
 def prepare_report_dir(options: RunOptions) -> Path | None:
@@ -231,11 +315,7 @@ def _load_scenarios(options: RunOptions) -> list[Any]:
         raise UsageError(str(exc)) from None
 
 
-EXIT_INTERRUPTED = 130
-
-
 def exit_code(result: RunResult) -> int:
-    """0: every failure accepted (or none); 1: contract violations; 130: interrupted (partial results)."""
-    if result.stats.get("interrupted"):
-        return EXIT_INTERRUPTED
-    return 1 if result.gate_failures() or result.scenario_failures() else 0
+    """0: passed (every failure accepted, or none); 1: contract violations; 4: some check could not
+    decide and the run does not allow errors; 130: interrupted (partial results)."""
+    return int(result.gate()["exit_code"])

@@ -53,7 +53,9 @@ class RunOptions:
     examples: int = 5
     seed: int = 0
     read_only: bool = False
-    timeout: float = 30.0  # per task (and per HTTP request)
+    timeout: float = 30.0  # per task, and per HTTP exchange (connect, headers and body together)
+    max_body: int = 64 * 1024 * 1024  # bytes; a larger answer is refused unread and judged failed
+    allow_errors: bool = False  # exit 0 (not 4) when checks could not decide but none failed
     baseline: str | Path | None = None
     report_dir: str | Path | None = None  # None: write no files (library use)
     force: bool = False  # allow writing into a non-empty report directory
@@ -74,6 +76,7 @@ class RunOptions:
         """The options as recorded in results.json: no credentials."""
         return {"release": self.release, "operations": list(self.operations), "checks": list(self.checks),
                 "examples": self.examples, "seed": self.seed, "read_only": self.read_only,
-                "timeout": self.timeout, "baseline": str(self.baseline) if self.baseline else None,
+                "timeout": self.timeout, "max_body": self.max_body, "allow_errors": self.allow_errors,
+                "baseline": str(self.baseline) if self.baseline else None,
                 "builtin_simulator": self.endpoint is None, "limited_user": bool(self.limited_user),
                 "scenarios": [str(s) for s in self.scenarios]}

@@ -1,0 +1,201 @@
+"""Every answer judged: the run's auditor validates each exchange the harness makes with an
+operation that has a contract — preparation reads, sandbox set-up and clean-up, task polls,
+stateful steps, scenario actions — not only those a check sends on purpose.
+
+A client passes each exchange to :meth:`Auditor.observe`; after each check (and after set-up
+and clean-up) the run calls :meth:`Auditor.judge`, which applies the rules every VI/JSON answer
+must keep (:func:`answer_problems`) to the exchanges the running check did not judge itself and
+returns :class:`Finding`s: a violation on the operation that answered, under the check whose rule
+it breaks (``shape`` for bodies and formats, ``faults`` for fault types and statuses).
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from ..client import Exchange
+from ..contract.model import Contract
+from ..contract.store import load_contracts
+from ..report.model import Evidence
+from ..vmodl.codec import CodecError, codec
+from ..vmodl.registry import release as registry
+from ..vmodl.schema import validator
+from ._util import any_value, fault_allowed, response_optional, response_ref, task_fault, task_result_ref
+
+
+def schema_problem(ref: str, release: str, value: Any) -> str | None:
+    """Why ``value`` is not a valid ``ref`` of ``release`` (None when it is): the schema first, then
+    the one codec's strict decoding, which also refuses what the schema's patterns let through (a
+    dateTime of month 13, base64 of a wrong length)."""
+    val = validator(ref, release)
+    if not val.is_valid(value):
+        return f"is not a valid {ref}: {'; '.join(val.errors(value, limit=3))}"
+    try:
+        codec(release).decode(value, ref, strict=True)
+    except CodecError as exc:
+        return f"does not decode as a {ref}: {exc}"
+    return None
+
+
+def fault_problem(contract: Contract, release: str, name: Any) -> str | None:
+    """Why a fault named ``name`` may not be answered by ``contract`` (None when it may)."""
+    if not isinstance(name, str):
+        return "a fault without _typeName"
+    if not registry(release).is_fault(name):
+        return f"{name} is not a fault type of {release}"
+    if not fault_allowed(contract, release, name):
+        declared = ", ".join(contract.faults_for(release)) or "none"
+        return f"{name} is neither declared by {contract.name} (declared: {declared}) nor a runtime fault"
+    return None
+
+
+def _first_bytes(body: bytes, n: int = 60) -> str:
+    return repr(body[:n]) + ("..." if len(body) > n else "")
+
+
+def answer_problems(contract: Contract, release: str, ex: Exchange) -> list[tuple[str, str]]:
+    """``(check, message)`` for each rule of the contract ``ex``'s answer breaks, by itself (no
+    other request needed).  An operation absent from the release must still answer a valid fault."""
+    if ex.defect:
+        return [("shape", f"HTTP {ex.status}: {ex.defect} (it begins {_first_bytes(ex.body)})")]
+    if 300 <= ex.status < 400:
+        where = ex.headers.get("location", "")
+        return [("shape", f"HTTP {ex.status} redirect{f' to {where}' if where else ''} instead of an answer "
+                          "(VI/JSON answers 200, 204 or 500)")]
+    media = (ex.headers.get("content-type") or "").split(";")[0].strip().lower()
+    out: list[tuple[str, str]] = []
+    if ex.body and not (media == "application/json" or media.endswith("+json")):
+        out.append(("shape", f"HTTP {ex.status} body sent as {media or 'no Content-Type'}, not application/json"))
+    fault = ex.fault
+    if fault is not None:
+        if ex.status != 500:
+            out.append(("faults", f"fault {ex.fault_type} sent with HTTP {ex.status} (faults are sent with 500)"))
+        if contract.in_release(release):
+            problem = fault_problem(contract, release, ex.fault_type)
+            if problem:
+                out.append(("faults", problem))
+        if registry(release).is_fault(ex.fault_type or ""):
+            problem = schema_problem("MethodFault", release, fault)
+            if problem:
+                out.append(("shape", f"fault body {problem}"))
+        return out
+    if ex.status >= 300:
+        return [*out, ("shape", f"HTTP {ex.status} without a fault object in the body")]
+    if not contract.in_release(release):
+        return [*out, ("versions", f"HTTP {ex.status}: {contract.name} does not exist in {release}, "
+                                   "yet the call was accepted")]
+    optional = response_optional(contract, release)
+    if ex.status != contract.status and not (ex.status == 204 and optional):
+        out.append(("faults", f"success answered HTTP {ex.status}; the contract says {contract.status}"))
+    if ex.status == 204 and ex.body:
+        out.append(("shape", "HTTP 204 with a body"))
+    ref = response_ref(contract)
+    if ref is None or ex.status == 204:
+        return out
+    if ex.json is None:
+        if not optional:
+            out.append(("shape", f"HTTP {ex.status} without a value: {contract.name} is not optional (a {ref})"))
+        return out
+    problem = schema_problem(ref, release, ex.json)
+    if problem:
+        out.append(("shape", f"response body {problem}"))
+    return out
+
+
+@dataclass
+class Finding:
+    """A contract violation the auditor found in an answer of ``operation``."""
+
+    operation: str
+    check: str
+    message: str
+    evidence: Evidence
+
+
+class Auditor:
+    """Collects the exchanges of a run's clients and judges them against their contracts."""
+
+    def __init__(self, release: str):
+        self.release = release
+        contracts = load_contracts()
+        self._by_call: dict[tuple[str, str, str], Contract] = {
+            (c.http_method, c.managed_type, c.name): c for c in contracts}
+        self._pending: list[Exchange] = []
+        self._lock = threading.Lock()
+        self._task_owner: dict[str, Contract] = {}  # task moId -> the operation that started it
+        self.judged = 0
+
+    def attach(self, client: Any) -> None:
+        """Judge every exchange ``client`` (and each client made from it by ``new()``) makes."""
+        if self.observe not in client.observers:
+            client.observers.append(self.observe)
+
+    def observe(self, ex: Exchange) -> None:
+        with self._lock:
+            self._pending.append(ex)
+
+    def contract_of(self, ex: Exchange) -> Contract | None:
+        """The contract of the operation an exchange called (by HTTP method and path)."""
+        parts = urlsplit(ex.url).path.split("/")
+        try:
+            i = parts.index("vim25")
+        except ValueError:
+            return None
+        rest = parts[i + 2:]
+        if len(rest) != 3:
+            return None
+        return self._by_call.get((ex.method, rest[0], unquote(rest[2])))
+
+    def judge(self) -> list[Finding]:
+        """Judge what was observed since the last call, except the exchanges a check judged itself
+        (``Exchange.judged``).  Each exchange is judged once."""
+        with self._lock:
+            pending, self._pending = self._pending, []
+        findings: list[Finding] = []
+        for ex in pending:
+            contract = self.contract_of(ex)
+            if contract is None:
+                continue
+            self.judged += 1
+            release = ex.release or self.release
+            self._remember_task(contract, ex)
+            if ex.judged:
+                continue
+            problems = answer_problems(contract, release, ex)
+            if not problems and contract.managed_type == "Task" and contract.name == "info" and ex.ok:
+                problems = self._task_problems(ex, release)
+            for check, message, *owner in problems:
+                op = owner[0] if owner else contract
+                findings.append(Finding(op.id, check, message, ex.evidence(note=message)))
+        return findings
+
+    def _remember_task(self, contract: Contract, ex: Exchange) -> None:
+        if contract.is_task and ex.ok and isinstance(ex.json, dict) and ex.json.get("type") == "Task":
+            moid = ex.json.get("value")
+            if isinstance(moid, str):
+                self._task_owner[moid] = contract
+
+    def _task_problems(self, ex: Exchange, release: str) -> list[tuple[Any, ...]]:
+        """What a well-formed ``TaskInfo`` says against the contract of the operation that started
+        the task: a result of another type, a fault it may not throw."""
+        info = ex.json
+        owner = self._task_owner.get(str(info.get("key") or "")) if isinstance(info, dict) else None
+        if owner is None:
+            task = info.get("task") if isinstance(info, dict) else None
+            owner = self._task_owner.get(task.get("value")) if isinstance(task, dict) else None
+        if owner is None:
+            return []
+        out: list[tuple[Any, ...]] = []
+        if info.get("state") == "success" and info.get("result") is not None and task_result_ref(owner):
+            problem = schema_problem(task_result_ref(owner), release, any_value(info["result"]))  # type: ignore[arg-type]
+            if problem:
+                out.append(("shape", f"TaskInfo.result of {info.get('key')} {problem}", owner))
+        if info.get("state") == "error":
+            fault = task_fault(info)
+            problem = fault_problem(owner, release, (fault or {}).get("_typeName"))
+            if problem:
+                out.append(("faults", f"TaskInfo.error of {info.get('key')}: {problem}", owner))
+        return out
