@@ -163,11 +163,16 @@ def path_of(contract: Contract, moid: str) -> str:
 
 # --- faults --------------------------------------------------------------------------------------
 def fault_allowed(contract: Contract, release_name: str, fault: str) -> bool:
-    """A fault may be answered when the contract declares it (or a supertype), or it is a runtime fault."""
+    """A fault may be answered when the contract declares it (or a supertype), it is a runtime fault,
+    or it is ``TaskInProgress`` from an operation that changes state: vCenter refuses a change to an
+    object busy with another task that way, whether or not the method declares it (the curated
+    ``locks`` say which objects a task holds)."""
     rel = registry(release_name)
     if not rel.is_fault(fault):
         return False
     if rel.is_runtime_fault(fault):
+        return True
+    if fault == "TaskInProgress" and contract.changes_state:
         return True
     return any(
         rel.is_subtype(fault, declared)

@@ -7,8 +7,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-import requests
-
 from ..client import ClientError, Fault, LoginRefused, TransportError, ViClient, normalize_endpoint
 from ..report.secrets import Scrubber
 from .options import EndpointError, RunOptions, UsageError
@@ -42,13 +40,14 @@ class Connection:
         return {"url": self.url, "release": self.release, "simulated": self.simulated, "about": self.about}
 
 
-def probe_simulated(url: str, verify: bool, timeout: float) -> dict[str, Any] | None:
-    """The simulator's ``/_sim/about`` when the endpoint is our simulator, else None."""
+def probe_simulated(client: ViClient) -> dict[str, Any] | None:
+    """The simulator's ``/_sim/about`` when the endpoint is our simulator, else None (read with the
+    client's deadline and body cap: a hostile endpoint cannot stall the probe)."""
     try:
-        resp = requests.get(f"{url}/_sim/about", timeout=min(timeout, 10.0), verify=verify)
-        data = resp.json() if resp.status_code == 200 else None
-    except (requests.RequestException, ValueError):
+        ex = client.request("GET", f"{client.base_url}/_sim/about", use_session=False)
+    except ClientError:
         return None
+    data = ex.json if ex.status == 200 else None
     return data if isinstance(data, dict) and data.get("simulated") is True else None
 
 
@@ -101,7 +100,7 @@ def connect(options: RunOptions, url: str, users: dict[str, tuple[str, str]] | N
     if limited_cred[0]:
         limited = client()
         _login(limited, limited_cred[0], limited_cred[1], "limited user")  # type: ignore[arg-type]
-    simulated = simulator is not None or probe_simulated(url, not options.insecure, options.timeout) is not None
+    simulated = simulator is not None or probe_simulated(admin) is not None
     users = {"admin": (admin_cred[0], admin_cred[1])}
     if limited_cred[0]:
         users["limited"] = (limited_cred[0], limited_cred[1])

@@ -222,7 +222,7 @@ class Runner:
             op.checks.append(found)
         elif found.status != "failed":
             found.status, found.message, found.evidence = "failed", message, [finding.evidence]
-        else:
+        elif finding.message not in found.message:  # the same violation again adds nothing
             _append(found, message, [finding.evidence])
         self._accept(finding.operation, found)
         if (finding.operation, finding.check) in self._reported:
