@@ -321,14 +321,39 @@ def test_null_is_absent():
 
 
 # --- faults ---------------------------------------------------------------------------------------
-def test_fault_body_with_localized_cause():
+def test_fault_body_with_a_method_fault_cause():
+    """``faultCause`` is a MethodFault: the cause is the fault object itself (VMware's VI/JSON)."""
     fault = DataObject("InvalidPowerState", requestedState="poweredOn", existingState="poweredOff",
-                       faultCause=DataObject("LocalizedMethodFault", localizedMessage="boom",
-                                             fault=DataObject("SystemError", reason="x")),
+                       faultCause=DataObject("SystemError", reason="x",
+                                             faultCause=DataObject("NotSupported")),
                        faultMessage=[DataObject("LocalizableMessage", key="k", message="m")])
     out = C.encode(fault, "MethodFault")
-    assert out["faultCause"]["_typeName"] == "LocalizedMethodFault"
-    assert out["faultCause"]["fault"] == {"_typeName": "SystemError", "reason": "x"}
+    assert out["faultCause"] == {"_typeName": "SystemError", "reason": "x",
+                                 "faultCause": {"_typeName": "NotSupported"}}
     assert C.decode(out, "MethodFault") == fault
+    wrapped = DataObject("LocalizedMethodFault", localizedMessage="boom", fault=DataObject("SystemError", reason="x"))
+    e = error(C.encode, DataObject("InvalidPowerState", requestedState="poweredOn", existingState="poweredOff",
+                                   faultCause=wrapped), "MethodFault")
+    assert e.path == "faultCause" and e.reason == "LocalizedMethodFault is not a MethodFault"
+    e = error(C.decode, {**out, "faultCause": C.encode(wrapped, "LocalizedMethodFault")}, "MethodFault")
+    assert e.path == "faultCause" and e.reason == "LocalizedMethodFault is not a MethodFault"
+    e = error(C.decode, {"_typeName": "InvalidPowerState", "existingState": "poweredOff", "requestedState": "poweredOn",
+                         "dynamicType": "x"}, "MethodFault")
+    assert e.path == "dynamicType" and "has no field" in e.reason  # faults derive from Any, not DynamicData
     e = error(C.decode, {"_typeName": "TaskInfo"}, "MethodFault", strict=False)
     assert e.reason == "TaskInfo is not a MethodFault"
+
+
+def test_task_info_error_is_the_fault_object():
+    info = {"_typeName": "TaskInfo", "key": "task-1", "task": {"_typeName": "ManagedObjectReference", "type": "Task",
+                                                                "value": "task-1"},
+            "descriptionId": "VirtualMachine.powerOn", "state": "error", "cancelled": False, "cancelable": False,
+            "queueTime": "2024-05-01T12:00:00Z", "eventChainId": 1, "reason": {"_typeName": "TaskReasonUser",
+                                                                               "userName": "u"},
+            "error": {"_typeName": "InvalidPowerState", "existingState": "poweredOn",
+                      "faultMessage": [{"_typeName": "LocalizableMessage", "key": "k", "message": "m"}]}}
+    decoded = C.decode(info, "TaskInfo")
+    assert decoded["error"].type_name == "InvalidPowerState" and decoded["error"]["existingState"] == "poweredOn"
+    assert C.encode(decoded, "TaskInfo") == info
+    e = error(C.decode, {**info, "error": {"_typeName": "LocalizedMethodFault", "fault": info["error"]}}, "TaskInfo")
+    assert e.path == "error" and e.reason == "LocalizedMethodFault is not a MethodFault"

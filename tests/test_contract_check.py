@@ -99,6 +99,15 @@ def _conditional(when: dict) -> Callable[[dict], None]:
     return fn
 
 
+def _on(on: object) -> Callable[[dict], None]:
+    def fn(d: dict) -> None:
+        d["privileges"]["conditional"] = [{"when": {"target": "config.hardware.device", "present": True},
+                                           "on": on, "privileges": ["Datastore.FileManagement"]}]
+    return fn
+
+
+DISKS = {"target": "config.hardware.device", "each": "VirtualDisk", "path": "backing.datastore"}
+
 # file -> (how it is broken, [(location, expected message fragment), ...])
 BREAKAGES: dict[str, tuple[Callable[[dict], None], list[tuple[str, str]]]] = {
     "VirtualMachine/PowerOnVM_Task.yaml": (
@@ -193,6 +202,21 @@ BREAKAGES: dict[str, tuple[Callable[[dict], None], list[tuple[str, str]]]] = {
     "VirtualMachine/Destroy_Task.yaml": (
         _priv(["VirtualMachine.Inventory.Remove"]),
         [("privileges", "differs from curated_privileges.yaml: run `vsphere-harness contracts generate`")]),
+    "VirtualMachine/AttachDisk_Task.yaml": (
+        _on({**DISKS, "each": "VirtualCdrom2"}),
+        [("privileges.conditional[0].on.each", "'VirtualCdrom2' is not VirtualDevice nor one of its subtypes")]),
+    "VirtualMachine/DetachDisk_Task.yaml": (
+        _on({**DISKS, "path": "backing.datastor"}),
+        [("privileges.conditional[0].on.path", "VirtualDeviceBackingInfo has no field 'datastor'")]),
+    "VirtualMachine/PromoteDisks_Task.yaml": (
+        _on({**DISKS, "path": "backing.fileName"}),
+        [("privileges.conditional[0].on", "leads to a string, not to managed object references")]),
+    "VirtualMachine/EstimateStorageForConsolidateSnapshots_Task.yaml": (
+        _on({**DISKS, "target": "runtime.host"}),
+        [("privileges.conditional[0].on.each", "'runtime.host' is a HostSystem, not an array")]),
+    "VirtualMachine/QueryChangedDiskAreas.yaml": (
+        _on({**DISKS, "per": "disk"}),
+        [("privileges.conditional[0].on", "{target: <property path>, each: <type>, path: <path>}")]),
     "HostSystem/EnterMaintenanceMode_Task.yaml": (
         _bool_key, [("privileges.conditional[0]", "key True is not a string")]),
 }

@@ -103,17 +103,50 @@ def test_diff_hand_made_documents(tmp_path: Path) -> None:
                 "VirtualMachine/get/runtime.yaml", "VirtualMachine/get/guestHeartbeatStatus.yaml"):
         (root / rel).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(default_contracts_dir() / rel, root / rel)
-    equal = run("diff-openapi", str(FIXTURES / "vi_json_equal.json"), "--contracts-dir", str(root))
+    # these documents sketch their schemas: their operations are what they are about
+    equal = run("diff-openapi", str(FIXTURES / "vi_json_equal.json"), "--contracts-dir", str(root), "--operations-only")
     assert equal.exit_code == 0, equal.output
+    assert run("diff-openapi", str(FIXTURES / "vi_json_equal.json"), "--contracts-dir", str(root)).exit_code == 1
     different = run("diff-openapi", str(FIXTURES / "vi_json_different.json"), "--contracts-dir", str(root),
-                    "--format", "json")
+                    "--format", "json", "--operations-only")
     assert different.exit_code == 1
     aspects = {d["aspect"] for d in json.loads(different.output)}
     assert aspects == {"missing", "extra", "operationId", "method", "status", "request", "response",
                        "privileges", "faults"}
-    text = run("diff-openapi", str(FIXTURES / "vi_json_different.json"), "--contracts-dir", str(root))
+    text = run("diff-openapi", str(FIXTURES / "vi_json_different.json"), "--contracts-dir", str(root),
+               "--operations-only")
     assert text.exit_code == 1
     assert "VirtualMachine_MarkAsTemplate: status: contract 204, document 200" in text.output.splitlines()
+
+
+def test_diff_vmware_document_reports_refinements_and_passes(tmp_path: Path) -> None:
+    root = tmp_path / "contracts"
+    for rel in ("VirtualMachine/PowerOnVM_Task.yaml", "VirtualMachine/RepairVmDiskChains_Task.yaml",
+                "VirtualMachine/QueryFaultToleranceCompatibility.yaml", "VirtualMachine/get/recentTask.yaml"):
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(default_contracts_dir() / rel, root / rel)
+    spec = FIXTURES / "vi_json_vmware_9.1.0.0.json"
+    quiet = run("diff-openapi", str(spec), "--contracts-dir", str(root))  # the release comes from the document
+    assert quiet.exit_code == 0, quiet.output
+    assert quiet.output.splitlines() == [
+        "9 documented refinements of the contracts, not differences (conditional-privileges: 1, "
+        "default-privileges: 1, typed-reference: 7); --refinements lists them",
+        f"no differences between the contracts of 9.1.0.0 and {spec}"]
+    listed = run("diff-openapi", str(spec), "--contracts-dir", str(root), "--refinements")
+    assert listed.exit_code == 0
+    assert ("VirtualMachine_RepairVmDiskChains_Task: privileges: the document states no required privileges; the "
+            "contract requires Datastore.FileManagement on each config.hardware.device[VirtualDisk].backing.datastore "
+            "when config.hardware.device present True [refinement: conditional-privileges]") in listed.output.splitlines()
+    as_json = json.loads(run("diff-openapi", str(spec), "--contracts-dir", str(root), "--format", "json").output)
+    assert len(as_json) == 9 and all(d["refinement"] for d in as_json)
+    changed = json.loads(spec.read_text())
+    changed["components"]["schemas"]["TaskInfo"]["allOf"][1]["properties"]["error"] = {
+        "$ref": "#/components/schemas/LocalizedMethodFault"}
+    (tmp_path / "changed.json").write_text(json.dumps(changed))
+    broken = run("diff-openapi", str(tmp_path / "changed.json"), "--contracts-dir", str(root))
+    assert broken.exit_code == 1
+    assert ("TaskInfo: schema: field 'error': release 9.1.0.0 MethodFault, document LocalizedMethodFault"
+            in broken.output.splitlines())
 
 
 @pytest.mark.parametrize("args, fragment", [

@@ -131,22 +131,41 @@ def test_faults_and_runtime_faults():
     assert all(rel.is_fault(f) for m in rel.methods("VirtualMachine") for f in m.faults)
 
 
-def test_faults_in_data_positions_are_localized():
+def test_faults_in_data_positions_are_method_faults():
+    """VMware's VI/JSON document and pyVmomi type every fault inside data as MethodFault, sent as the
+    fault object itself; LocalizedMethodFault is a type of its own that nothing refers to."""
+    for r in RELEASES:
+        rel = release(r)
+        info = {f.name: f for f in rel.fields("TaskInfo")}
+        assert info["error"].type == TypeRef("MethodFault") and info["error"].optional
+        cause = {f.name: f for f in rel.fields("MethodFault")}["faultCause"]
+        assert cause.type == TypeRef("MethodFault") and cause.optional
+        for name in ("QueryFaultToleranceCompatibility", "QueryFaultToleranceCompatibilityEx"):
+            ft = rel.method("VirtualMachine", name)
+            assert ft.returns == TypeRef("MethodFault", True) and ft.returns_optional, (r, name)
+        lmf = {f.name: f for f in rel.fields("LocalizedMethodFault")}
+        assert lmf["fault"].type == TypeRef("MethodFault") and not lmf["fault"].optional
+        assert lmf["localizedMessage"].optional
+        assert not rel.is_fault("LocalizedMethodFault")
+        # nothing refers to LocalizedMethodFault: no field, parameter, result or property
+        assert not [(n, f.name) for n in rel.data for f in rel.fields(n) if f.type.name == "LocalizedMethodFault"]
+        for mt in rel.managed:
+            for m in rel.methods(mt):
+                refs = [p.type for p in m.params] + [m.returns, m.task_result]
+                assert TypeRef("LocalizedMethodFault") not in [TypeRef(t.name) for t in refs if t], (mt, m.name)
+            assert not [p for p in rel.properties(mt) if p.type.name == "LocalizedMethodFault"], mt
+
+
+def test_fault_types_derive_from_any_not_data_object():
+    """MethodFault is a root (``allOf Any`` in VMware's document): no DynamicData fields on faults."""
     rel = release("8.0.2.0")
-    info = {f.name: f for f in rel.fields("TaskInfo")}
-    assert info["error"].type == TypeRef("LocalizedMethodFault")
-    cause = {f.name: f for f in rel.fields("MethodFault")}["faultCause"]
-    assert cause.type == TypeRef("LocalizedMethodFault")
-    lmf = {f.name: f for f in rel.fields("LocalizedMethodFault")}
-    assert lmf["fault"].type == TypeRef("MethodFault") and not lmf["fault"].optional
-    assert lmf["localizedMessage"].optional
-    assert not rel.is_fault("LocalizedMethodFault")
-    ft = rel.method("VirtualMachine", "QueryFaultToleranceCompatibility")
-    assert ft.returns == TypeRef("LocalizedMethodFault", True)
-    # no data field anywhere is typed by a fault directly
-    for name in rel.data:
-        if name != "LocalizedMethodFault":
-            assert not any(rel.is_fault(f.type.name) for f in rel.fields(name)), name
+    assert rel.data["MethodFault"].base is None and rel.data["DataObject"].base is None
+    assert rel.ancestors("InvalidPowerState") == ["InvalidPowerState", "InvalidState", "VimFault", "MethodFault"]
+    assert [f.name for f in rel.fields("MethodFault")] == ["faultCause", "faultMessage"]
+    assert not rel.is_subtype("InvalidPowerState", "DynamicData")
+    assert not rel.is_subtype("InvalidPowerState", "DataObject")
+    assert "InvalidPowerState" not in rel.subtypes("DynamicData")
+    assert rel.is_subtype("TaskInfo", "DynamicData") and rel.is_subtype("TaskInfo", "DataObject")
 
 
 def test_kinds():

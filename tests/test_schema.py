@@ -192,15 +192,21 @@ def test_any_type_rejects_unwrapped_or_mistyped_values(result):
 # --- faults ---------------------------------------------------------------------------------------
 def test_fault_body_under_method_fault():
     fault = {"_typeName": "InvalidPowerState", "requestedState": "poweredOn", "existingState": "poweredOff",
-             "faultCause": {"_typeName": "LocalizedMethodFault",
-                            "fault": {"_typeName": "SystemError", "reason": "disk"},
-                            "localizedMessage": "A general system error occurred"},
+             "faultCause": {"_typeName": "SystemError", "reason": "disk",
+                            "faultCause": {"_typeName": "NotSupported"}},
              "faultMessage": [{"_typeName": "LocalizableMessage", "key": "msg.k", "message": "m"}]}
     assert valid("MethodFault", fault)
     assert not valid("MethodFault", {**fault, "existingState": "on"})
     no_existing = {k: v for k, v in fault.items() if k != "existingState"}
     assert not valid("MethodFault", no_existing)
-    assert not valid("MethodFault", {**fault, "faultCause": {"_typeName": "SystemError", "reason": "x"}})
+    # faultCause is a MethodFault: the SOAP wrapper is refused there, and the cause is judged as a fault
+    assert not valid("MethodFault", {**fault, "faultCause": {"_typeName": "LocalizedMethodFault",
+                                                             "fault": {"_typeName": "SystemError", "reason": "x"},
+                                                             "localizedMessage": "x"}})
+    assert not valid("MethodFault", {**fault, "faultCause": {"_typeName": "SystemError"}})  # reason is required
+    assert not valid("MethodFault", {**fault, "faultCause": {"_typeName": "TaskInfo"}})
+    # faults derive from Any, not DynamicData: no dynamicType on a fault
+    assert not valid("MethodFault", {**fault, "dynamicType": "x"})
 
 
 def test_no_permission_with_missing_privileges():
@@ -213,11 +219,25 @@ def test_no_permission_with_missing_privileges():
     assert not valid("MethodFault", {"_typeName": "TaskInfo"})
 
 
-def test_task_info_error_is_localized():
-    error = {"_typeName": "LocalizedMethodFault", "fault": {"_typeName": "InvalidPowerState",
-                                                            "existingState": "poweredOn"}}
+def test_task_info_error_is_the_fault_object():
+    error = {"_typeName": "InvalidPowerState", "existingState": "poweredOn",
+             "faultMessage": [{"_typeName": "LocalizableMessage", "key": "k", "message": "m"}]}
     assert valid("TaskInfo", task_info(state="error", error=error))
-    assert not valid("TaskInfo", task_info(state="error", error=error["fault"]))
+    assert valid("TaskInfo", task_info(state="error", error={"_typeName": "RequestCanceled"}))
+    wrapped = {"_typeName": "LocalizedMethodFault", "fault": error, "localizedMessage": "x"}
+    assert not valid("TaskInfo", task_info(state="error", error=wrapped))
+    assert not valid("TaskInfo", task_info(state="error", error={**error, "existingState": "on"}))
+    assert not valid("TaskInfo", task_info(state="error", error={k: v for k, v in error.items() if k != "_typeName"}))
+    assert not valid("TaskInfo", task_info(state="error", error={"_typeName": "TaskInfo"}))
+
+
+def test_fault_tolerance_compatibility_items_are_method_faults():
+    issue = {"_typeName": "VmFaultToleranceConfigIssue", "reason": "hasSnapshots", "entityName": "vm"}
+    assert valid("MethodFault[]", [issue, {"_typeName": "NotSupported"}])
+    assert not valid("MethodFault[]", [{"_typeName": "LocalizedMethodFault", "fault": issue}])
+    # LocalizedMethodFault stays a type of its own
+    assert valid("LocalizedMethodFault", {"_typeName": "LocalizedMethodFault", "fault": issue})
+    assert not valid("LocalizedMethodFault", {"_typeName": "LocalizedMethodFault"})
 
 
 # --- documents ------------------------------------------------------------------------------------

@@ -368,7 +368,9 @@ def privilege_problems(curated: dict[Any, Any]) -> list[str]:
                     if leaf is not None:
                         out += [f"{loc}: {m}" for m in _values(rel, leaf, when)]
                     on = cond.get("on", "target")
-                    if on != "target":
+                    if isinstance(on, dict):
+                        out += [f"{loc}: on {m}" for m in _objects_on_problems(rel, c, on)]
+                    elif on != "target":
                         on_leaf = resolve_param(rel, c, on)
                         if on_leaf is not None and rel.kind(on_leaf[0].name) != "managed":
                             out.append(f"{loc}: on {on!r} is not an object reference")
@@ -376,6 +378,25 @@ def privilege_problems(curated: dict[Any, Any]) -> list[str]:
                     out.append(f"{loc}: {exc}")
         out += [f"{op_id}: {p!r} is not a privilege id" for p in privs if not PRIVILEGE_ID.match(str(p))]
     return sorted(set(out))
+
+
+def _objects_on_problems(rel, c: Contract, on: dict[str, Any]) -> list[str]:
+    """``on: {target, each, path}``: a property path of the target, an array when ``each`` selects its
+    items by type, then a field path within an item, ending at managed object references."""
+    if set(on) - {"target", "each", "path"} or "target" not in on:
+        return [f"{on!r} must be {{target: PATH, each: TYPE, path: PATH}}"]
+    ref, _, _ = resolve_property(rel, c.managed_type, on["target"])
+    item = ref.name
+    if "each" in on:
+        if not ref.array:
+            return [f"{on['target']!r} is not an array: `each` selects array items"]
+        if on["each"] not in rel.data or not rel.is_subtype(on["each"], item):
+            return [f"{on['each']!r} is not a {item}"]
+        item = on["each"]
+    leaf = TypeRef(item, ref.array and "each" not in on)
+    if on.get("path"):
+        leaf = _walk(rel, TypeRef(item), item, on["path"].split("."), on["path"])[0]
+    return [] if leaf.name in rel.managed else [f"{on!r} leads to a {leaf}, not to object references"]
 
 
 def curated_privileges() -> dict[Any, Any]:
@@ -496,6 +517,13 @@ PRIVILEGE_BREAKS = {
                          "'delete' is not a privilege id"),
     "on a value": (lambda p: p["VirtualMachine_CloneVM_Task"]["conditional"][3].update(on="name"),
                    "is not an object reference"),
+    "on each of a wrong type": (lambda p: p["VirtualMachine_RepairVmDiskChains_Task"]["conditional"][0]["on"].update(
+        each="VirtualMachineConfigSpec"), "'VirtualMachineConfigSpec' is not a VirtualDevice"),
+    "on each to a value": (lambda p: p["VirtualMachine_RepairVmDiskChains_Task"]["conditional"][0]["on"].update(
+        path="backing.fileName"), "leads to a string, not to object references"),
+    "on each through a missing field": (
+        lambda p: p["VirtualMachine_RepairVmDiskChains_Task"]["conditional"][0]["on"].update(path="backing.store"),
+        "has no field 'store'"),
 }
 
 

@@ -186,12 +186,11 @@ def is_fault_type(release_name: str, name: Any) -> bool:
 
 
 def task_fault(info: dict[str, Any]) -> dict[str, Any] | None:
-    """The fault object of a TaskInfo in state error (``info.error.fault``)."""
+    """The fault object of a TaskInfo in state error: ``info.error`` itself, typed ``MethodFault``
+    (VMware's VI/JSON sends the fault object there, not a ``LocalizedMethodFault`` wrapper; an
+    answer that wraps it fails ``shape``/``tasks`` on its ``_typeName``, it is not unwrapped here)."""
     err = info.get("error")
-    if isinstance(err, dict):
-        inner = err.get("fault")
-        return inner if isinstance(inner, dict) else err
-    return None
+    return err if isinstance(err, dict) else None
 
 
 def outcome(

@@ -78,7 +78,7 @@ def judge(v: Verdict, ctx: CheckContext, ex: Exchange) -> tuple[str, str | None]
     if kind == "task-fault":
         judge_fault_name(v, contract, release, (fault or {}).get("_typeName"), ex, "TaskInfo.error")
         if is_fault_type(release, (fault or {}).get("_typeName")):
-            validate(v, "MethodFault", release, fault, ex, "TaskInfo.error.fault")
+            validate(v, "MethodFault", release, fault, ex, "TaskInfo.error")
         return kind, (fault or {}).get("_typeName")
     return kind, None
 

@@ -102,7 +102,7 @@ def judge_terminal(
         fault = task_fault(info)
         name = (fault or {}).get("_typeName")
         if not name:
-            v.fail("a task in state error without error.fault", ex)
+            v.fail("a task in state error without error (TaskInfo.error holds no fault object)", ex)
         elif not fault_allowed(c, ctx.release, name):
             v.fail(f"TaskInfo.error is {name}, neither declared by {c.name} nor a runtime fault", ex)
         if info.get("result") is not None:

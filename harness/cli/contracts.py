@@ -146,19 +146,28 @@ def export_openapi_cmd(release: str, output: Path | None, force: bool, validate:
               help="VI/JSON release to compare (default: the document's release variable, else "
                    f"{DEFAULT_RELEASE}).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-@click.option("--all", "everything", is_flag=True, help="Compare every path, not only /VirtualMachine/ ones.")
+@click.option("--all", "everything", is_flag=True,
+              help="Compare every path, not only /VirtualMachine/ ones, and every schema of the document.")
+@click.option("--operations-only", is_flag=True, help="Compare the operations only, not the component schemas.")
+@click.option("--refinements", "show_refinements", is_flag=True,
+              help="List each documented refinement of the contracts (text format; JSON always lists them).")
 @contracts_dir_option
 @user_errors(ContractError, UnknownRelease, SpecError)
-def diff_openapi_cmd(spec: Path, release: str | None, fmt: str, everything: bool,
-                     contracts_dir: Path | None) -> None:
-    """Compare the contracts with a VI/JSON OpenAPI document (exit 1 when they differ)."""
-    from ..contract.openapi_diff import diff_openapi, document_release, render_json, render_text
+def diff_openapi_cmd(spec: Path, release: str | None, fmt: str, everything: bool, operations_only: bool,
+                     show_refinements: bool, contracts_dir: Path | None) -> None:
+    """Compare the contracts with a VI/JSON OpenAPI document (exit 1 when they differ).
+
+    Where the contracts only refine the document (typed references MoRef<Type>, curated, conditional
+    or default privileges: `info.x-vsphere-harness-refinements` of `export-openapi`), the item is
+    reported as a refinement, not as a difference."""
+    from ..contract.openapi_diff import diff_openapi, differences, document_release, render_json, render_text
 
     if release is not None:
         check_release(release)
     doc = load_spec(spec)
     release = release or document_release(doc) or DEFAULT_RELEASE
-    diffs = diff_openapi(load_contracts(contracts_dir), doc, release, everything=everything)
-    click.echo(render_json(diffs) if fmt == "json" else render_text(diffs, release, str(spec)))
-    if diffs:
+    diffs = diff_openapi(load_contracts(contracts_dir), doc, release, everything=everything,
+                         schemas=not operations_only)
+    click.echo(render_json(diffs) if fmt == "json" else render_text(diffs, release, str(spec), show_refinements))
+    if differences(diffs):
         sys.exit(EXIT_VIOLATIONS)

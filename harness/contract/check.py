@@ -525,10 +525,42 @@ class _Checker:
             for r in listed:
                 self._condition(r, f"{loc}.when", cond["when"])
                 on = cond.get("on", "target")
-                if on != "target":
+                if isinstance(on, dict):
+                    self._objects_on_target(r, f"{loc}.on", on)
+                elif on != "target":
                     on_ref = self._resolve(r, f"{loc}.on", "param", on)
                     if on_ref is not None and on_ref.name not in release(r).managed:
                         self.problem(f"{loc}.on", f"{on!r} is a {on_ref}, not a managed object reference")
+
+    def _objects_on_target(self, r: str, loc: str, on: dict[str, str]) -> None:
+        """``on: {target, each, path}`` leads from a property of the target to managed object references."""
+        rel = release(r)
+        ref = self._resolve(r, f"{loc}.target", "target", on["target"])
+        if ref is None:
+            return
+        item = ref.name
+        each = on.get("each")
+        if each is not None:
+            if not ref.array:
+                self.problem(f"{loc}.each", f"{on['target']!r} is a {ref}, not an array: `each` selects array items")
+                return
+            if item not in rel.data or each not in rel.data or not rel.is_subtype(each, item):
+                self.problem(f"{loc}.each", f"{each!r} is not {item} nor one of its subtypes in release {r}"
+                                            .replace(f"release {r}", "{rel}"), r)
+                return
+            item = each
+        end = ref
+        if on.get("path"):
+            if item not in rel.data:
+                self.problem(f"{loc}.path", f"{on['target']!r} is a {ref}: it has no field to follow")
+                return
+            got = resolve_path(rel, rel.fields(item), on["path"], f"a field of {item}")
+            if isinstance(got, str):
+                self.problem(f"{loc}.path", got.replace(f"release {r}", "{rel}"), r)
+                return
+            end = got
+        if end.name not in rel.managed:
+            self.problem(loc, f"leads to a {end}, not to managed object references")
 
     def _condition(self, r: str, loc: str, when: dict[str, Any]) -> None:
         if "all" in when:

@@ -39,12 +39,15 @@ class ConditionalPrivilege:
     ``when`` is a small condition mapping, for example ``{param: spec.template, equals: true}``,
     ``{target: config.template, equals: true}``, ``{param: ticketType, in: [webmks, mks]}``,
     ``{param: spec.numCPUs, present: true}``.  ``on`` names where the privilege is checked:
-    ``target`` (default) or a parameter (``folder``, ``spec.pool``).
+    ``target`` (default), a parameter (``folder``, ``spec.pool``), or every object found on the
+    target: ``{target: config.hardware.device, each: VirtualDisk, path: backing.datastore}`` (the
+    references at a property path; through each item of an array, only items of type ``each`` when
+    given; then at ``path`` within an item) - the privilege is required on each of them.
     """
 
     when: dict[str, Any]
     privileges: tuple[str, ...]
-    on: str = "target"
+    on: str | dict[str, str] = "target"
     description: str = ""
 
 

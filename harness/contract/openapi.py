@@ -1,4 +1,4 @@
-"""Export the contracts of a release as an OpenAPI 3.0 document in the style of VMware's VI/JSON one.
+"""Export the contracts of a release as an OpenAPI 3.0 document in the shape of VMware's VI/JSON one.
 
 Server ``https://{vcenter-host}/sdk/vim25/{release}``; apiKey scheme ``Session`` in the header
 ``vmware-api-session-id``; every path has the ``moId`` path parameter; a method's body is its
@@ -8,29 +8,67 @@ is a ``MethodFault``.  Privileges and faults are written in prose as VMware does
 (``x-vsphere-privileges``, ``x-vsphere-faults``, ``x-vsphere-task-result``,
 ``x-vsphere-conditional-privileges``).
 
-Schemas come from the type registry, as :mod:`harness.vmodl.schema` builds them, but in OpenAPI 3.0
-terms: data types inherit through ``allOf``; the root ``DataObject`` carries the ``_typeName``
-discriminator with a mapping of every type; ``_typeName`` of a type is restricted to the type and
-its subtypes (``enum``); managed object references are ``MoRef<Type>``; enums are ``<Enum>_enum``.
+Schemas come from the type registry and carry VMware's names: ``Any`` is the root with the
+``_typeName`` discriminator (mapping every type a value in an ``anyType`` position may have); data
+types inherit through ``allOf`` from ``DataObject``, fault types from ``MethodFault``, both of which
+derive from ``Any``; every fault inside data (``TaskInfo.error``, ``faultCause`` ...) is a
+``MethodFault``; enums are ``<Enum>_enum``, the managed-type enum ``MoTypes_enum``; boxed values are
+``<Name>`` (the ``_typeName`` they travel with) with ``_value``, arrays ``ArrayOf<Name>``; array
+results of methods are ``nullable: true``.
+
+Where the export says more than VMware's document it is a *refinement*, listed (with what it means)
+under ``info.x-vsphere-harness-refinements`` and marked ``x-vsphere-harness-refinement`` on the
+schema or operation that carries it: typed references ``MoRef<Type>`` (VMware:
+``ManagedObjectReference``), curated, conditional and default privileges; two keyword-level ones
+(``_typeName`` restricted to the type and its subtypes, integer ranges) are listed only.
+``contracts diff-openapi`` reports a difference that is one of these as a refinement, not as a
+difference.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from pathlib import Path
 from typing import Any
 
-from ..vmodl.codec import INT_RANGES
+from ..vmodl.codec import INT_RANGES, array_type_name
 from ..vmodl.registry import MOREF, PRIMITIVE_WIRE_NAMES, Release, TypeRef, release
 from .model import Contract
-from .store import ContractError, ContractSet, check_release, read_contract_file
+from .store import ContractSet, check_release
 
 SESSION_HEADER = "vmware-api-session-id"
 SCHEMA_PREFIX = "#/components/schemas/"
 ANONYMOUS = "System.Anonymous"
 #: VMware's ``***Required privileges:*** X`` (tolerating the colon outside the stars, or no stars)
 PRIVILEGES_RE = re.compile(r"(?:\*\*\*)?Required privileges:?(?:\*\*\*)?:?[ \t]*(.*)")
+#: VMware's root schema (the ``_typeName`` discriminator) and managed-type enum.
+ANY = "Any"
+MO_TYPES = "MoTypes_enum"
+
+#: The marker of a refined schema or operation, and the refinements it may name.
+REFINEMENT = "x-vsphere-harness-refinement"
+REFINEMENTS: dict[str, str] = {
+    "typed-reference": (
+        "A reference typed MoRef<Type> (a ManagedObjectReference whose `type` is <Type> or one of its "
+        "subtypes, from pyVmomi's metadata) where VMware's document says ManagedObjectReference. Marked on "
+        "each MoRef<Type> schema."),
+    "curated-privileges": (
+        "Required privileges curated from VMware's reference (harness/contract/curated_privileges.yaml) "
+        "where pyVmomi's metadata names none or only part of them. Marked on the operation."),
+    "conditional-privileges": (
+        "Privileges required only when a condition holds, on the target or on objects a parameter or the "
+        "target names (x-vsphere-conditional-privileges), where VMware's document says `dynamic`, states them "
+        "in prose or says nothing. Marked on the operation."),
+    "default-privileges": (
+        "A property read requires System.Read where pyVmomi's metadata names no privilege for the property. "
+        "Marked on the operation."),
+    "typename-subtypes": (
+        "`_typeName` of a data object, fault or boxed value is restricted to the type and its subtypes "
+        "(VMware's document: any string). Keyword-level, not marked per schema."),
+    "integer-range": (
+        "byte, short, int and long carry their value range (minimum/maximum). Keyword-level, not marked "
+        "per schema."),
+}
 
 _PRIMITIVES: dict[str, dict[str, Any]] = {
     "boolean": {"type": "boolean"},
@@ -61,13 +99,25 @@ def enum_schema_name(enum: str) -> str:
     return f"{enum}_enum"
 
 
+def operation_refinements(c: Contract) -> list[str]:
+    """The refinements an operation's privileges carry (see :data:`REFINEMENTS`)."""
+    out = []
+    if c.privileges_source == "curated" and c.privileges:
+        out.append("curated-privileges")
+    if c.conditional_privileges:
+        out.append("conditional-privileges")
+    if c.privileges_source == "default":
+        out.append("default-privileges")
+    return out
+
+
 class OpenApiSchemas:
     """The ``components/schemas`` of one release, built on demand from the type registry."""
 
     def __init__(self, rel: Release):
         self.release = rel
         self.schemas: dict[str, Any] = {}
-        self._data_types: set[str] = set()
+        self._mapping: dict[str, str] = {}  # _typeName -> schema name: Any's discriminator mapping
 
     def position(self, type_ref: TypeRef | str, moref: str | None = None) -> dict[str, Any]:
         """The schema of a value whose declared type is ``type_ref`` (a wire type string or a TypeRef);
@@ -83,8 +133,8 @@ class OpenApiSchemas:
         if name in PRIMITIVE_WIRE_NAMES:
             return dict(_PRIMITIVES[name])
         if name == "anyType":
-            self._data("DataObject")
-            return ref("DataObject")
+            self._any()
+            return ref(ANY)
         if name in (MOREF, "ManagedObject") or name in rel.managed:
             return ref(self._moref(name))
         if name in rel.enums:
@@ -96,6 +146,77 @@ class OpenApiSchemas:
             return ref(name)
         raise KeyError(f"type {name!r} does not exist in release {rel.name}")
 
+    def named(self, key: str) -> dict[str, Any] | None:
+        """Our schema of a component name as VMware's document names it (``TaskInfo``, ``Any``,
+        ``MoTypes_enum``, ``VirtualMachinePowerState_enum``, ``ArrayOfString``, a boxed ``int`` ...);
+        None when the release has no such type."""
+        rel = self.release
+        if key == ANY:
+            self._any()
+        elif key in (MOREF, MO_TYPES):
+            self._moref(MOREF)
+        elif key.startswith("MoRef") and key[5:] in rel.managed:
+            self._moref(key[5:])
+        elif key.endswith("_enum") and key[:-5] in rel.enums:
+            self._one(key[:-5])
+        elif key in rel.data:
+            self._data(key)
+        elif key in rel.enums or key in PRIMITIVE_WIRE_NAMES:
+            self._boxed(key)
+        elif key.startswith("ArrayOf") and (item := _array_item(rel, key)) is not None:
+            self._array_of(item)
+        return self.schemas.get(key)
+
+    def _any(self) -> None:
+        """``Any``, and every type a value in an ``anyType`` position may have: data objects, faults,
+        references, boxed primitives and enums, and arrays of each (``ArrayOf<Name>``)."""
+        if ANY in self.schemas:
+            return
+        rel = self.release
+        self.schemas[ANY] = {
+            "type": "object",
+            "description": "The root of every VI/JSON value that carries a `_typeName`: data objects, faults, "
+                           "and boxed values (`{\"_typeName\": \"int\", \"_value\": 1}`) in `anyType` positions.",
+            "properties": {"_typeName": {"type": "string"}},
+            "required": ["_typeName"],
+        }
+        self._data("DataObject")
+        self._data("MethodFault")
+        self._moref(MOREF)
+        self._mapping[MOREF] = MOREF
+        for name in [*sorted(PRIMITIVE_WIRE_NAMES), *sorted(rel.enums)]:
+            self._boxed(name)
+        for name in [*sorted(PRIMITIVE_WIRE_NAMES), MOREF, "anyType", *sorted(rel.data), *sorted(rel.enums)]:
+            self._array_of(name)
+
+    def _boxed(self, name: str) -> None:
+        """A primitive or an enum value in an ``anyType`` position: ``<Name>`` with ``_value``."""
+        if name in self.schemas:
+            return
+        self.schemas[name] = {}
+        self.schemas[name] = {"allOf": [ref(ANY), {
+            "type": "object",
+            "properties": {"_typeName": {"type": "string", "enum": [name]}, "_value": self._one(name)},
+            "required": ["_value"],
+        }]}
+        self._mapping[name] = name
+        self._any()
+
+    def _array_of(self, item: str) -> None:
+        """An array in an ``anyType`` position: ``ArrayOf<Name>`` with ``_value``."""
+        key = array_type_name(item)
+        if key in self.schemas:
+            return
+        self.schemas[key] = {}
+        self.schemas[key] = {"allOf": [ref(ANY), {
+            "type": "object",
+            "properties": {"_typeName": {"type": "string", "enum": [key]},
+                           "_value": {"type": "array", "items": self._one(item)}},
+            "required": ["_value"],
+        }]}
+        self._mapping[key] = key
+        self._any()
+
     def _moref(self, name: str) -> str:
         rel = self.release
         if MOREF not in self.schemas:
@@ -104,18 +225,20 @@ class OpenApiSchemas:
                 "description": "A reference to a managed object: its managed type and its moId.",
                 "properties": {
                     "_typeName": {"type": "string", "enum": [MOREF]},
-                    "type": {"$ref": SCHEMA_PREFIX + "MoTypesEnum"},
+                    "type": ref(MO_TYPES),
                     "value": {"type": "string", "minLength": 1},
                 },
                 "required": ["type", "value"],
             }
-            self.schemas["MoTypesEnum"] = {"type": "string", "enum": sorted(rel.managed)}
+            self.schemas[MO_TYPES] = {"type": "string", "enum": sorted(rel.managed)}
         key = moref_schema_name(name)
         if key not in self.schemas:
             self.schemas[key] = {
-                "description": f"A reference to a {name}.",
+                "description": f"A reference to a {name} (a refinement: VMware's document says "
+                               f"{MOREF}).",
                 "allOf": [ref(MOREF), {"type": "object",
                                        "properties": {"type": {"type": "string", "enum": rel.subtypes(name)}}}],
+                REFINEMENT: "typed-reference",
             }
         return key
 
@@ -124,7 +247,7 @@ class OpenApiSchemas:
             return
         rel = self.release
         self.schemas[name] = {}  # placeholder against recursion
-        self._data_types.add(name)
+        self._mapping[name] = name
         dt = rel.data[name]
         own: dict[str, Any] = {"type": "object"}
         props: dict[str, Any] = {}
@@ -137,9 +260,6 @@ class OpenApiSchemas:
             props[f.name] = self.position(f.type)
             if not f.optional:
                 required.append(f.name)
-        if name == "DataObject":
-            props["_typeName"] = {"type": "string"}
-            required.append("_typeName")
         if props:
             own["properties"] = props
         if required:
@@ -147,19 +267,61 @@ class OpenApiSchemas:
         if dt.base:
             self._data(dt.base)
             self.schemas[name] = {"allOf": [ref(dt.base), own]}
-        else:
-            self.schemas[name] = own
+        else:  # DataObject and MethodFault: in VMware's document both derive from Any
+            self.schemas[name] = {"allOf": [ref(ANY), own]}
+            self._any()
         for sub in rel.subtypes(name, include_self=False):
             self._data(sub)
 
     def finish(self) -> dict[str, Any]:
-        """Every schema, with the ``_typeName`` discriminator on ``DataObject``."""
-        if "DataObject" in self.schemas:
-            self.schemas["DataObject"]["discriminator"] = {
+        """Every schema, with the ``_typeName`` discriminator on ``Any``."""
+        if ANY in self.schemas:
+            self.schemas[ANY]["discriminator"] = {
                 "propertyName": "_typeName",
-                "mapping": {n: SCHEMA_PREFIX + n for n in sorted(self._data_types)},
+                "mapping": {n: SCHEMA_PREFIX + k for n, k in sorted(self._mapping.items())},
             }
         return dict(sorted(self.schemas.items()))
+
+
+def _array_item(rel: Release, key: str) -> str | None:
+    """The item type of an ``ArrayOf<Name>`` (``ArrayOfString`` -> ``string``), None if unknown."""
+    for name in [*PRIMITIVE_WIRE_NAMES, MOREF, "anyType", *rel.data, *rel.enums]:
+        if array_type_name(name) == key:
+            return name
+    return None
+
+
+def response_schema(c: Contract, schemas: OpenApiSchemas) -> dict[str, Any]:
+    """The schema of an operation's 200 body: array results of methods (and optional arrays) are
+    ``nullable: true`` as in VMware's document; another optional value is ``nullable`` through
+    ``allOf``."""
+    schema = schemas.position(c.response_type or "", c.response_moref)
+    if schema.get("type") == "array":
+        if c.kind == "method" or c.response_optional:
+            schema = {**schema, "nullable": True}
+    elif c.response_optional:
+        schema = {"nullable": True, "allOf": [schema]}
+    return schema
+
+
+def conditional_text(cp: Any) -> str:
+    """``Datastore.FileManagement on each config.hardware.device[VirtualDisk].backing.datastore when
+    config.hardware.device present True`` - one conditional privilege in words."""
+    from .semantics import describe
+
+    def when_text(when: dict[str, Any]) -> str:
+        if "all" in when:
+            return " and ".join(when_text(w) for w in when["all"])
+        subject = when["target"] if "target" in when else f"parameter {when.get('param')}"
+        return f"{subject} {describe(when)}"
+
+    on = cp.on
+    if isinstance(on, dict):
+        on = "each " + on["target"] + (f"[{on['each']}]" if on.get("each") else "") + (
+            f".{on['path']}" if on.get("path") else "")
+    elif on != "target":
+        on = f"parameter {on}"
+    return f"{', '.join(cp.privileges)} on {on} when {when_text(cp.when)}"
 
 
 def privileges_text(privileges: Iterable[str], conditional: bool) -> str:
@@ -212,13 +374,10 @@ def _operation(c: Contract, r: str, schemas: OpenApiSchemas, request_schemas: di
         op["requestBody"] = {"required": bool(required),
                              "content": {"application/json": {"schema": ref(c.request_type)}}}
     responses: dict[str, Any] = {}
-    raw = _raw_response(c)
     if c.status == 204 or not c.response_type:
         responses["204"] = {"description": "The method returns nothing."}
     else:
-        schema = schemas.position(c.response_type, c.response_moref)
-        if raw.get("optional"):
-            schema = {"nullable": True, "allOf": [schema]}
+        schema = response_schema(c, schemas)
         text = ("This method returns a Task object with which to monitor the operation." if c.is_task
                 else f"The {'value of the property' if c.kind == 'property' else 'result'}.")
         responses["200"] = {"description": text, "content": {"application/json": {"schema": schema}}}
@@ -238,21 +397,13 @@ def _operation(c: Contract, r: str, schemas: OpenApiSchemas, request_schemas: di
     op["x-vsphere-faults"] = faults
     if c.is_task:
         result: dict[str, Any] = {"type": c.task_result or "void"}
-        moref = raw.get("task_result_moref")
-        if moref:
-            result["moref"] = moref
+        if c.task_result_moref:
+            result["moref"] = c.task_result_moref
         op["x-vsphere-task-result"] = result
+    refined = operation_refinements(c)
+    if refined:
+        op[REFINEMENT] = refined
     return op
-
-
-def _raw_response(c: Contract) -> dict[str, Any]:
-    """The file's ``response`` section: it says what the model does not (optional, task_result_moref)."""
-    if not c.source_file:
-        return {}
-    try:
-        return read_contract_file(Path(c.source_file)).get("response") or {}
-    except ContractError:
-        return {}
 
 
 def export_openapi(contracts: ContractSet, release_name: str) -> dict[str, Any]:
@@ -275,8 +426,13 @@ def export_openapi(contracts: ContractSet, release_name: str) -> dict[str, Any]:
         "info": {
             "title": "vSphere VI/JSON API (contracts of vsphere-harness)",
             "version": release_name,
-            "description": "Generated by `vsphere-harness contracts export-openapi` from the contract files. "
-                           "Faults travel as HTTP 500 with the fault object as the body.",
+            "description": "Generated by `vsphere-harness contracts export-openapi` from the contract files, "
+                           "with VMware's VI/JSON schema names. Faults travel as HTTP 500 with the fault object "
+                           "as the body; a fault inside data (TaskInfo.error, faultCause ...) is the fault "
+                           "object itself, typed MethodFault. Where this document says more than VMware's, "
+                           f"the schema or operation is marked `{REFINEMENT}`; "
+                           "`x-vsphere-harness-refinements` lists the refinements.",
+            "x-vsphere-harness-refinements": dict(REFINEMENTS),
         },
         "servers": [{
             "url": "https://{vcenter-host}/sdk/vim25/{release}",

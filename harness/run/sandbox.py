@@ -193,7 +193,7 @@ class Sandbox:
         task = self._ok(self.invoke_when_idle(managed_type, moid, method, body), what)
         info = self.client.wait_task(task, timeout=self.timeout)[-1]
         if info.get("state") != "success":
-            fault = ((info.get("error") or {}).get("fault") or {}).get("_typeName", "an error")
+            fault = (info.get("error") or {}).get("_typeName", "an error")
             raise SetupError(f"sandbox: cannot {what}: task ended with {fault}")
         return info
 
@@ -387,7 +387,7 @@ class Sandbox:
             )
         info = self.client.wait_task(ex.json, timeout=self.timeout)[-1]
         if info.get("state") != "success":
-            fault = ((info.get("error") or {}).get("fault") or {}).get("_typeName", "an error")
+            fault = (info.get("error") or {}).get("_typeName", "an error")
             raise Skip(f"cannot make a Fault Tolerance primary (needs an FT-capable host pair): {fault}")
         secondary = walk(info.get("result"), ["vm", "value"])
         if not secondary:

@@ -23,7 +23,9 @@ class SimFault(Exception):
         self.sync = sync
 
     def render(self, b: Builder) -> DataObject:
-        """The fault object, valid in ``b``'s release."""
+        """The fault object, valid in ``b``'s release: the body of an HTTP 500, and what travels in
+        every fault position inside data (``TaskInfo.error``, ``faultCause``, the items of
+        QueryFaultToleranceCompatibility's result), typed ``MethodFault`` as in VMware's VI/JSON."""
         type_name = self.type_name if b.has_type(self.type_name) else "SystemError"
         fields = {k: _render(v, b) for k, v in self.fields.items()}
         if type_name == "SystemError" and "reason" not in fields:
@@ -31,13 +33,10 @@ class SimFault(Exception):
         msg = b.obj("LocalizableMessage", key=f"vim.fault.{self.type_name}", message=self.message)
         return b.obj(type_name, faultMessage=[msg], **fields)
 
-    def localized(self, b: Builder) -> DataObject:
-        return b.obj("LocalizedMethodFault", fault=self.render(b), localizedMessage=self.message)
-
 
 def _render(value: Any, b: Builder) -> Any:
-    if isinstance(value, SimFault):
-        return value.localized(b)
+    if isinstance(value, SimFault):  # a fault inside data (faultCause ...) is the fault object itself
+        return value.render(b)
     if isinstance(value, list):
         return [_render(v, b) for v in value]
     if isinstance(value, DataObject):

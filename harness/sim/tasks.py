@@ -194,7 +194,7 @@ class TaskRunner:
         result = None
         if state == "success" and task.result is not None:
             result = _any(task.result, task.result_type)
-        error = task.error.localized(b) if isinstance(task.error, SimFault) and state == "error" else None
+        error = task.error.render(b) if isinstance(task.error, SimFault) and state == "error" else None
         return b.obj(
             "TaskInfo", key=task.key, task=task.ref, name=task.description_id.split(".")[-1],
             descriptionId=task.description_id, entity=task.entity.ref if task.entity is not None else None,

@@ -6,7 +6,9 @@ One codec serves the client, the simulator, the generators and the checks (DESIG
 * a managed object reference is ``{"_typeName": "ManagedObjectReference", "type": T, "value": id}``;
 * a value in an ``anyType`` position is wrapped: ``{"_typeName": "string", "_value": "x"}``,
   ``{"_typeName": "ArrayOfString", "_value": ["a"]}``;
-* enums are strings; int and long are numbers; dateTime is ISO 8601; binary is base64.
+* enums are strings; int and long are numbers; dateTime is ISO 8601; binary is base64;
+* a fault inside data (``TaskInfo.error``, ``faultCause`` ...) is declared ``MethodFault`` and is the
+  fault object itself, its ``_typeName`` naming the fault type (no ``LocalizedMethodFault`` wrapper).
 """
 
 from __future__ import annotations

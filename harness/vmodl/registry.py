@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import importlib.util
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 #: Releases the harness knows, oldest first.  8.0.2.0 is the seed document's release.
@@ -226,11 +226,17 @@ def _read_pyvmomi() -> _Raw:
     # The managed-object root carries no metadata call of its own.
     raw.managed.setdefault("ManagedObject", ManagedType("ManagedObject", "vmodl.ManagedObject", None,
                                                         "vmodl.version.version0", (), ()))
-    # pyVmomi builds the fault roots in code (VmomiSupport), not in its metadata modules; these are
-    # their WSDL shapes (pyVmomi's extra ``msg`` is not part of the wire schema).
+    # pyVmomi builds the fault roots in code (VmomiSupport), not in its metadata modules.  Their
+    # VI/JSON shapes (VMware's VI/JSON OpenAPI document): ``MethodFault`` derives from ``Any``, the
+    # discriminator root, not from ``DynamicData`` as pyVmomi has it, so it is a root of its own here
+    # (no ``dynamicType``/``dynamicProperty``); pyVmomi's extra ``msg`` is not part of the wire schema.
+    # Every fault inside data (``TaskInfo.error``, ``MethodFault.faultCause``, the items of
+    # QueryFaultToleranceCompatibility's result ...) is typed ``MethodFault`` and travels as the fault
+    # object itself, as pyVmomi's metadata says.  ``LocalizedMethodFault`` (the SOAP wrapper) is a type
+    # of its own that nothing refers to.
     v0, v1 = "vmodl.version.version0", "vmodl.version.version1"
     raw.data.setdefault("DataObject", DataType("DataObject", "vmodl.DataObject", None, v0, ()))
-    raw.data["MethodFault"] = DataType("MethodFault", "vmodl.MethodFault", "DynamicData", v0, (
+    raw.data["MethodFault"] = DataType("MethodFault", "vmodl.MethodFault", None, v0, (
         Member("faultCause", TypeRef("MethodFault"), True, v1),
         Member("faultMessage", TypeRef("LocalizableMessage", True), True, v1),
     ))
@@ -240,42 +246,7 @@ def _read_pyvmomi() -> _Raw:
             Member("fault", TypeRef("MethodFault"), False, v0),
             Member("localizedMessage", TypeRef("string"), True, v0),
         ))
-    _localize_faults(raw)
     return raw
-
-
-def _localize_faults(raw: _Raw) -> None:
-    """In data positions VI/JSON carries faults as ``LocalizedMethodFault`` (as the WSDL does):
-    ``TaskInfo.error``, ``MethodFault.faultCause``, QueryFaultToleranceCompatibility's result."""
-    def is_fault(name: str) -> bool:
-        while name in raw.data:
-            if name == "MethodFault":
-                return True
-            name = raw.data[name].base or ""
-        return False
-
-    faults = {n for n in raw.data if is_fault(n)}
-
-    def fix(m: Member) -> Member:
-        if m.type.name in faults:
-            return replace(m, type=TypeRef("LocalizedMethodFault", m.type.array))
-        return m
-
-    for name, t in raw.data.items():
-        if name != "LocalizedMethodFault":
-            raw.data[name] = replace(t, own_fields=tuple(fix(f) for f in t.own_fields))
-    for name, t in raw.managed.items():
-        methods = []
-        for m in t.own_methods:
-            returns, task_result = m.returns, m.task_result
-            if returns is not None and returns.name in faults:
-                returns = TypeRef("LocalizedMethodFault", returns.array)
-            if task_result is not None and task_result.name in faults:
-                task_result = TypeRef("LocalizedMethodFault", task_result.array)
-            methods.append(replace(m, params=tuple(fix(p) for p in m.params), returns=returns,
-                                   task_result=task_result))
-        raw.managed[name] = replace(t, own_properties=tuple(fix(p) for p in t.own_properties),
-                                    own_methods=tuple(methods))
 
 
 @functools.cache

@@ -4,7 +4,10 @@ Polymorphism follows VI/JSON's ``_typeName`` discriminator: a position whose dec
 subtypes accepts each subtype, and the object is checked against the type its ``_typeName`` names.
 Each concrete data type is closed (``additionalProperties: false``): a field the release does not
 define is a contract violation.  Values in ``anyType`` positions are checked one level deep
-(a known ``_typeName``; a primitive's ``_value`` of the right JSON type).
+(a known ``_typeName``; a primitive's ``_value`` of the right JSON type).  A fault position
+(``MethodFault``: an HTTP 500 body, ``TaskInfo.error``, ``faultCause`` ...) accepts each fault type,
+the fault object itself; fault types derive from ``Any`` in VMware's document, so they carry no
+``DynamicData`` fields.
 
 Validation uses ``jsonschema_rs`` (Rust): it checks thousands of bodies per second, see
 ``bench/bench_schema.py`` for the measurement against ``fastjsonschema`` and ``jsonschema``.

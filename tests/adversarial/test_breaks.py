@@ -292,6 +292,67 @@ BREAKS: list[tuple[str, str, str, Callable[[], list[Rule]], tuple[str, ...]]] = 
         ],
         ("existingState",),
     ),
+    (
+        "fault-cause-wrapped-in-localized-method-fault",
+        "shape",
+        "VirtualMachine_PowerOnVM_Task",
+        lambda: [
+            answer(
+                "POST",
+                r"/PowerOnVM_Task$",
+                500,
+                {"_typeName": "InvalidPowerState", "faultMessage": [], "existingState": "poweredOn",
+                 "faultCause": {"_typeName": "LocalizedMethodFault", "fault": RUNTIME_FAULT, "localizedMessage": "x"}},
+            )
+        ],
+        ("faultCause",),
+    ),
+    (
+        "fault-cause-malformed",
+        "shape",
+        "VirtualMachine_PowerOnVM_Task",
+        lambda: [
+            answer(
+                "POST",
+                r"/PowerOnVM_Task$",
+                500,
+                {"_typeName": "InvalidPowerState", "faultMessage": [], "existingState": "poweredOn",
+                 "faultCause": {"_typeName": "InvalidPowerState", "existingState": "on"}},
+            )
+        ],
+        ("faultCause",),
+    ),
+    (
+        "ft-compatibility-items-wrapped",
+        "shape",
+        "VirtualMachine_QueryFaultToleranceCompatibility",
+        lambda: [
+            answer(
+                "POST",
+                r"/QueryFaultToleranceCompatibility$",
+                200,
+                [{"_typeName": "LocalizedMethodFault", "localizedMessage": "x",
+                  "fault": {"_typeName": "VmFaultToleranceConfigIssue", "reason": "hasSnapshots"}}],
+                when=OK,
+            )
+        ],
+        ("LocalizedMethodFault",),
+    ),
+    (
+        "ft-compatibility-item-malformed",
+        "shape",
+        "VirtualMachine_QueryFaultToleranceCompatibility",
+        lambda: [
+            answer(
+                "POST",
+                r"/QueryFaultToleranceCompatibility$",
+                200,
+                [{"_typeName": "VmFaultToleranceConfigIssue", "reason": "hasSnapshots", "entityName": 7}],
+                when=OK,
+            )
+        ],
+        ("entityName",),
+    ),
     # --- faults: statuses and fault objects -------------------------------------------------------
     (
         "void-method-200-with-body",
@@ -420,8 +481,23 @@ BREAKS: list[tuple[str, str, str, Callable[[], list[Rule]], tuple[str, ...]]] = 
         "task-error-fault-malformed",
         "faults",
         "VirtualMachine_PowerOnVM_Task",
-        lambda: [task_edit(lambda i: i["error"]["fault"].update(existingState="on"), state="error")],
+        lambda: [task_edit(lambda i: i["error"].update(existingState="on"), state="error")],
         ("existingState",),
+    ),
+    (
+        "task-error-wrapped-in-localized-method-fault",
+        "faults",
+        "VirtualMachine_PowerOnVM_Task",
+        lambda: [task_edit(lambda i: i.update(error={"_typeName": "LocalizedMethodFault", "fault": i["error"],
+                                                     "localizedMessage": "x"}), state="error")],
+        ("LocalizedMethodFault",),
+    ),
+    (
+        "task-error-cause-malformed",
+        "faults",
+        "VirtualMachine_PowerOnVM_Task",
+        lambda: [task_edit(lambda i: i["error"].update(faultCause={"_typeName": "SystemError"}), state="error")],
+        ("faultCause", "reason"),
     ),
     (
         "unmet-precondition-task-success",
@@ -577,10 +653,7 @@ BREAKS: list[tuple[str, str, str, Callable[[], list[Rule]], tuple[str, ...]]] = 
         "VirtualMachine_Rename_Task",
         lambda: [
             task_edit(
-                put(
-                    "error",
-                    {"_typeName": "LocalizedMethodFault", "fault": RUNTIME_FAULT, "localizedMessage": "x"},
-                ),
+                put("error", RUNTIME_FAULT),
                 state="success",
             )
         ],
@@ -602,16 +675,28 @@ BREAKS: list[tuple[str, str, str, Callable[[], list[Rule]], tuple[str, ...]]] = 
                 _task_state(
                     "error",
                     progress=None,
-                    error={
-                        "_typeName": "LocalizedMethodFault",
-                        "localizedMessage": "x",
-                        "fault": {"_typeName": "SnapshotNoChange", "faultMessage": []},
-                    },
+                    error={"_typeName": "SnapshotNoChange", "faultMessage": []},
                 ),
                 state="success",
             )
         ],
         ("SnapshotNoChange",),
+    ),
+    (
+        "error-wrapped-in-localized-method-fault",
+        "tasks",
+        "VirtualMachine_Rename_Task",
+        lambda: [
+            task_edit(
+                _task_state(
+                    "error",
+                    progress=None,
+                    error={"_typeName": "LocalizedMethodFault", "localizedMessage": "x", "fault": RUNTIME_FAULT},
+                ),
+                state="success",
+            )
+        ],
+        ("LocalizedMethodFault",),
     ),
     (
         "void-task-with-result",

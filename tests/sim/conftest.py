@@ -70,7 +70,7 @@ class Vi:
     def failed_task(self, r: requests.Response, fault: str) -> dict[str, Any]:
         info = self.task(r)
         assert info["state"] == "error", info
-        assert info["error"]["fault"]["_typeName"] == fault, info["error"]
+        assert info["error"]["_typeName"] == fault, info["error"]
         return info
 
 

@@ -30,7 +30,7 @@ def test_fault_tolerance_lifecycle(admin, fresh):
     # naming a VM outside the group
     info = admin.task(admin.vm(vm, "MakePrimaryVM_Task", {"vm": _ref("VirtualMachine", "vm-102")}))
     assert info["state"] == "error"
-    assert info["error"]["fault"]["_typeName"] in ("VmFaultToleranceIssue", "SecondaryVmNotRegistered")
+    assert info["error"]["_typeName"] in ("VmFaultToleranceIssue", "SecondaryVmNotRegistered")
     # swap roles
     admin.ok_task(admin.vm(vm, "MakePrimaryVM_Task", {"vm": _ref("VirtualMachine", sec)}))
     assert admin.prop(sec, "config")["ftInfo"]["role"] == 1
@@ -54,12 +54,14 @@ def test_fault_tolerance_lifecycle(admin, fresh):
 
 def test_ft_compatibility_and_hosts(admin, fresh):
     issues = admin.vm("vm-100", "QueryFaultToleranceCompatibility").json()
-    assert any(i["fault"].get("reason") == "templateVm" for i in issues)
+    # each issue is the fault object itself (typed MethodFault), not a LocalizedMethodFault wrapper
+    assert all(i["_typeName"] == "VmFaultToleranceConfigIssue" and "fault" not in i for i in issues)
+    assert any(i.get("reason") == "templateVm" for i in issues)
     vm = fresh("poweredOff")
     admin.ok_task(admin.vm(vm, "MigrateVM_Task", {"host": _ref("HostSystem", "host-12"),
                                                   "priority": "defaultPriority"}))
     issues = admin.vm(vm, "QueryFaultToleranceCompatibilityEx", {"forLegacyFt": False}).json()
-    assert [i["fault"]["reason"] for i in issues] == ["ftUnsupportedHardware"]
+    assert [i["reason"] for i in issues] == ["ftUnsupportedHardware"]
     admin.ok_task(admin.vm(vm, "MigrateVM_Task", {"host": _ref("HostSystem", "host-10"),
                                                   "priority": "defaultPriority"}))
     assert admin.vm(vm, "QueryFaultToleranceCompatibility").json() == []

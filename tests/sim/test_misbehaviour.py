@@ -50,7 +50,7 @@ def test_fault_switches(sim, admin):
     declared = ("ToolsUnavailable", "TaskInProgress", "InvalidState")
     assert not rel.is_runtime_fault(name) and not any(rel.is_subtype(name, d) for d in declared)
     info = admin.task(admin.vm("vm-102", "PowerOffVM_Task"))
-    assert info["error"]["fault"]["_typeName"] not in ("InvalidPowerState", "InvalidState", "TaskInProgress")
+    assert info["error"]["_typeName"] not in ("InvalidPowerState", "InvalidState", "TaskInProgress")
 
 
 def test_privilege_switches(sim, limited):

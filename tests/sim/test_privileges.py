@@ -111,3 +111,42 @@ def test_limited_user_cannot_change_permissions(limited, sim):
                      {"entity": _ref("VirtualMachine", "vm-101"),
                       "permission": [_perm(sim.users["limited"][0], -1)]})
     assert fault_of(r) == "NoPermission"
+
+
+def test_repair_disk_chains_needs_file_management_on_each_disk_datastore(admin, limited, sim, fresh):
+    """RepairVmDiskChains_Task (9.1.0.0, no request body): VMware's text requires Datastore.FileManagement
+    on the datastore where each virtual disk resides, and no privilege on the virtual machine itself."""
+    r91, user = "9.1.0.0", sim.users["limited"][0]
+    vm = fresh("poweredOff")
+    disks = [d for d in admin.prop(vm, "config")["hardware"]["device"] if d["_typeName"] == "VirtualDisk"]
+    first = disks[0]["backing"]["datastore"]["value"]
+    second = next(ds for ds in ("datastore-20", "datastore-21") if ds != first)  # the seed has these two
+    attach = {"diskId": {"_typeName": "ID", "id": f"fcd-{vm}"}, "datastore": _ref("Datastore", second)}
+    admin.ok_task(admin.vm(vm, "AttachDisk_Task", attach))
+
+    def repair(vi):
+        return vi.call("VirtualMachine", vm, "RepairVmDiskChains_Task", release=r91)
+
+    # lacking it everywhere: NoPermission names each disk's datastore, nothing on the VM
+    assert sorted(_missing(repair(limited))) == sorted([(first, ["Datastore.FileManagement"]),
+                                                        (second, ["Datastore.FileManagement"])])
+    role = admin.call("AuthorizationManager", "AuthorizationManager", "AddAuthorizationRole",
+                      {"name": f"file-management-{vm}", "privIds": ["Datastore.FileManagement"]}).json()
+    granted = []
+    try:
+        for ds in (first, second):
+            r = admin.call("AuthorizationManager", "AuthorizationManager", "SetEntityPermissions",
+                           {"entity": _ref("Datastore", ds), "permission": [_perm(user, role)]})
+            assert r.status_code == 204, r.text
+            granted.append(ds)
+            if ds == first:  # holding it on one datastore: refused for the other one only
+                assert _missing(repair(limited)) == [(second, ["Datastore.FileManagement"])]
+        # holding it on the datastore of each disk: served, and the task succeeds
+        admin.ok_task(repair(limited))
+    finally:
+        for ds in granted:
+            admin.call("AuthorizationManager", "AuthorizationManager", "RemoveEntityPermission",
+                       {"entity": _ref("Datastore", ds), "user": user, "isGroup": False})
+        admin.call("AuthorizationManager", "AuthorizationManager", "RemoveAuthorizationRole",
+                   {"roleId": role, "failIfUsed": False})
+    assert len(_missing(repair(limited))) == 2

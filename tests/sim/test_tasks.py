@@ -71,7 +71,7 @@ def test_cancel_a_cancelable_task(slow):
     assert vi.call("Task", task, "CancelTask").status_code == 204
     info = vi.prop(task, "info", "Task")
     assert info["state"] == "error" and info["cancelled"] is True
-    assert info["error"]["fault"]["_typeName"] == "RequestCanceled"
+    assert info["error"]["_typeName"] == "RequestCanceled"
     names = [vi.prop(c["value"], "name") for c in vi.prop("group-v3", "childEntity", "Folder")
              if c["type"] == "VirtualMachine"]
     assert "to-cancel" not in names
@@ -89,7 +89,10 @@ def test_cancel_a_task_that_cannot_be_cancelled(slow):
 
 def test_precondition_failure_goes_into_the_task(admin):
     info = admin.failed_task(admin.vm("vm-102", "PowerOffVM_Task"), "InvalidPowerState")
-    assert info["error"]["fault"]["existingState"] == "poweredOff"
+    assert info["error"]["existingState"] == "poweredOff"
+    # TaskInfo.error is the fault object itself (typed MethodFault), as VMware's VI/JSON sends it
+    assert "fault" not in info["error"] and "localizedMessage" not in info["error"]
+    assert info["error"]["faultMessage"][0]["_typeName"] == "LocalizableMessage"
     admin.failed_task(admin.vm("vm-100", "PowerOnVM_Task"), "InvalidState")  # a template
 
 

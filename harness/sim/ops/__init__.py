@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ...vmodl.registry import release
-from ...vmodl.values import MoRef
+from ...vmodl.values import DataObject, MoRef
 from ..faults import SimFault, task_in_progress
 from ..model import VM, Folder, Host, Managed, Snapshot
 
@@ -176,14 +176,38 @@ class Call:
                 continue
             if not holds(value, when):
                 continue
-            entity: Managed | None = self.obj
-            if cond.on != "target":
+            entities: list[Managed] = [self.obj]
+            if isinstance(cond.on, dict):  # every object found on the target (each disk's datastore)
+                entities = self.objects_on_target(cond.on)
+            elif cond.on != "target":
                 name, _, rest = cond.on.partition(".")
                 ref = walk(self.params.get(name), rest)
-                entity = self.sim.inv.get(ref.value) if isinstance(ref, MoRef) else None
-            if entity is not None:
-                out.append((entity, list(cond.privileges)))
+                found = self.sim.inv.get(ref.value) if isinstance(ref, MoRef) else None
+                entities = [found] if found is not None else []
+            out.extend((entity, list(cond.privileges)) for entity in entities)
         return out
+
+    def objects_on_target(self, on: dict[str, str]) -> list[Managed]:
+        """The managed objects an ``on: {target, each, path}`` names: the references at ``target`` (a
+        property path of the target object), through each item of an array (only the items of type
+        ``each``, or of one of its subtypes, when given), then at ``path`` within an item; each once."""
+        from ..preconditions import lookup_path, walk
+
+        try:
+            value = lookup_path(self.sim, self.obj, on["target"], self.b)
+        except SimFault:
+            return []
+        rel, each, out = self.b.rel, on.get("each"), {}
+        for item in value if isinstance(value, list) else [value]:
+            if each and not (isinstance(item, DataObject) and rel.exists(item.type_name)
+                             and rel.is_subtype(item.type_name, each)):
+                continue
+            found = walk(item, on.get("path", ""))
+            for ref in found if isinstance(found, list) else [found]:
+                entity = self.sim.inv.get(ref.value) if isinstance(ref, MoRef) else None
+                if entity is not None:
+                    out.setdefault(entity.moid, entity)
+        return list(out.values())
 
     # the answer -------------------------------------------------------------------------------------------
     def finish(self, outcome: Any) -> Response:

@@ -1055,7 +1055,7 @@ def _ft_issues(call: Call, vm: VM) -> list[SimFault]:
 
 @op("VirtualMachine", "QueryFaultToleranceCompatibility", "QueryFaultToleranceCompatibilityEx")
 def query_ft(call: Call):
-    return lambda: [f.localized(call.b) for f in _ft_issues(call, call.vm)]
+    return lambda: [f.render(call.b) for f in _ft_issues(call, call.vm)]
 
 
 def _ft_target_host(call: Call, vm: VM) -> Host:
