@@ -106,7 +106,8 @@ class Runner:
             timeout = max(60.0, self.options.timeout)
 
             def factory(client: Any, release: str, read_only: bool) -> Any:
-                return Sandbox(client, release, read_only=read_only, timeout=timeout)
+                return Sandbox(client, release, read_only=read_only, timeout=timeout,
+                               inventory_sample=self.options.inventory_sample, seed=self.options.seed)
         try:
             return factory(self.conn.admin, self.options.release, self.options.read_only)
         except (ClientError, Skip, Inconclusive) as exc:  # checks needing it will say so
@@ -130,6 +131,8 @@ class Runner:
                              "requests_per_s": round(sent / duration, 1) if duration else 0.0}
         if self.sandbox_error:
             self.result.stats["sandbox"] = self.sandbox_error
+        if getattr(self.sandbox, "sample_size", 0):
+            self.result.stats["inventory_sample"] = self.sandbox.sample_summary()
         self.baseline.apply(self.result)
 
     # --- execution -------------------------------------------------------------------------------

@@ -2,7 +2,9 @@
 maintenance mode), datastores, networks, resource pools and VMs in mixed states.
 
 The first VMs are fixed so tests and the sandbox find every state (see :data:`FIXED`); the rest are
-drawn from the seed.
+drawn from the seed: their state, and apart from it (so that the states stay as they were) their
+hardware (:func:`harness.sim.devices.seeded`: disks, adapters, CD-ROMs, controllers).  Every VM made
+here is ``seeded`` (the ``break_existing_vms`` misbehaviour breaks only those).
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import random
 
 from ..vmodl.values import DataObject
+from . import devices
 from .model import (
     VM,
     Cluster,
@@ -77,6 +80,7 @@ def build_inventory(vms: int, seed: int) -> Inventory:
     inv.add(workloads)
 
     inv.reserve_ids(100 + vms)  # ids made at run time never collide with seeded ones
+    hw_rng = random.Random(f"hardware-{seed}")  # apart from ``rng``: the states drawn stay as they were
     active_hosts = inv.hosts[:3]
     for i in range(vms):
         folder = dc.vm_folder if i < len(FIXED) or i % 4 else workloads
@@ -89,6 +93,9 @@ def build_inventory(vms: int, seed: int) -> Inventory:
         inv.add(vm)
         kind = FIXED[i] if i < len(FIXED) else _draw(rng)
         _shape(inv, vm, kind, rng)
+        if i >= len(FIXED):  # the fixed VMs keep the fixed hardware (model.default_devices)
+            vm.devices = devices.seeded(vm, hw_rng, inv.networks)
+        vm.seeded = True
     _make_ft_pair(inv)
     return inv
 
@@ -145,6 +152,8 @@ def make_secondary(inv: Inventory, primary: VM, host: Host) -> VM:
                    primary.datastores[0], primary.networks[0], primary.num + 500000)
     secondary.num_cpu, secondary.memory_mb = primary.num_cpu, primary.memory_mb
     secondary.guest_id, secondary.tools_running = primary.guest_id, primary.tools_running
+    secondary.devices = devices.rehome(secondary, primary.devices)
+    secondary.seeded = primary.seeded
     if primary.power_state == "poweredOn":
         power_on(secondary)
     if primary.ft is None:
