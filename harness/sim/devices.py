@@ -208,11 +208,24 @@ def cdrom(key: int, controller: int, unit: int, index: int = 0, iso: str | None 
                       connectable=_connect(False))
 
 
-def seeded(vm: VM, rng: random.Random | None, networks: list[Any] | None = None) -> list[DataObject]:
+#: Hardware profiles the drawn VMs take in turn (so every inventory of a few dozen VMs has each), as
+#: (disks, adapters, CD-ROM) with None where the seed draws: ``media`` is remote, iso, sata or none.
+PROFILES: tuple[tuple[int | None, int | None, str | None], ...] = (
+    (None, None, None),  # everything drawn
+    (0, 1, "iso"),  # diskless (boots from the network or an ISO)
+    (3, 1, None),  # three disks on two SCSI controllers
+    (None, 2, "remote"),  # two adapters
+    (1, 0, "sata"),  # no adapter, a SATA CD-ROM
+    (2, 1, "none"),  # no CD-ROM
+)
+
+
+def seeded(vm: VM, rng: random.Random | None, networks: list[Any] | None = None,
+           profile: int = 0) -> list[DataObject]:
     """The hardware of a seeded VM: fixed for ``rng=None`` (a PVSCSI controller with one 16 GB disk, a
-    VMXNET3 adapter, a CD-ROM on IDE 0), else drawn: one to three disks (sometimes none, sometimes on a
-    second controller), one or two adapters (VMXNET3 or E1000e), an ISO or remote CD-ROM, a SATA CD-ROM,
-    a USB controller."""
+    VMXNET3 adapter, a CD-ROM on IDE 0), else ``PROFILES[profile % 6]`` with the rest drawn: one to three
+    disks (the third sometimes on a second controller), one or two adapters (VMXNET3 or E1000e) on the
+    networks, an ISO or remote CD-ROM on IDE or a CD-ROM on a SATA controller, sometimes a USB controller."""
     devices = builtin()
     net = vm.networks[0] if vm.networks else None
     ds = vm.datastores[0] if vm.datastores else None
@@ -220,22 +233,23 @@ def seeded(vm: VM, rng: random.Random | None, networks: list[Any] | None = None)
         devices += [scsi_controller(), disk(vm, 2000, 1000, 0, 0, 16), nic(vm, 4000, 0, network=net),
                     cdrom(3000, 200, 0)]
         return link(devices)
-    n_disks = rng.choices([0, 1, 2, 3], [1, 6, 3, 2])[0]
+    want_disks, want_nics, want_media = PROFILES[profile % len(PROFILES)]
+    n_disks = rng.choices([1, 2, 3], [6, 3, 2])[0] if want_disks is None else want_disks
     controller_type = rng.choice(["ParaVirtualSCSIController", "VirtualLsiLogicSASController"])
     if n_disks:
         devices.append(scsi_controller(1000, 0, controller_type))
-        second = n_disks == 3 and rng.random() < 0.5
+        second = n_disks == 3 and (want_disks == 3 or rng.random() < 0.5)
         if second:
             devices.append(scsi_controller(1001, 1, "ParaVirtualSCSIController"))
         for i in range(n_disks):
             on_second = second and i == n_disks - 1
             devices.append(disk(vm, 2000 + i, 1001 if on_second else 1000, 0 if on_second else i, i,
                                 rng.choice([8, 16, 40, 100]), thin=rng.random() < 0.7))
-    n_nics = rng.choices([0, 1, 2], [1, 7, 3])[0]
+    n_nics = rng.choices([1, 2], [7, 3])[0] if want_nics is None else want_nics
     for i in range(n_nics):
         network = rng.choice(networks) if networks else net
         devices.append(nic(vm, 4000 + i, i, rng.choice(["VirtualVmxnet3", "VirtualE1000e"]), network))
-    media = rng.choice(["remote", "iso", "sata", "none"])
+    media = want_media or rng.choice(["remote", "iso", "sata"])
     if media == "sata":
         devices.append(DataObject("VirtualAHCIController", key=15000, busNumber=0, controllerKey=100, unitNumber=24,
                                   deviceInfo=_describe("SATA controller 0", "AHCI")))

@@ -93,6 +93,18 @@ class ResourcePool(Managed):
         self.vms: list[VM] = []
 
 
+class VirtualApp(ResourcePool):
+    """A vApp: a resource pool that holds VMs (``children``, ``vms``) and shows in a VM folder.  Its
+    ``parent`` here is that folder (permissions flow from it); ``pool_parent`` is its parent pool."""
+
+    type_name = "VirtualApp"
+
+    def __init__(self, moid: str, name: str, folder: Folder, pool_parent: ResourcePool, owner: Managed | None):
+        super().__init__(moid, name, folder, owner)
+        self.pool_parent = pool_parent
+        self.children: list[Managed] = []
+
+
 class Cluster(Managed):
     type_name = "ClusterComputeResource"
 
@@ -182,6 +194,8 @@ class VM(Managed):
         self.customization_applied: DataObject | None = None
         self.screenshots = 0
         self.seeded = False  # made by the seed (pre-existing), not at run time
+        #: how default_devices draws the hardware: (seed, networks to choose from, profile); None: fixed
+        self.hardware_draw: tuple[str, list[Network], int] | None = None
 
     # derived state ---------------------------------------------------------------------------
     @property
@@ -239,10 +253,14 @@ class VM(Managed):
 
 
 def default_devices(vm: VM) -> list[DataObject]:
-    """The fixed hardware of a seeded VM (see :func:`harness.sim.devices.seeded`)."""
+    """A seeded VM's hardware (:func:`harness.sim.devices.seeded`): drawn from ``vm.hardware_draw``
+    (a seed and the networks to choose from), fixed without one."""
+    import random
+
     from .devices import seeded
 
-    return seeded(vm, None)
+    draw = vm.hardware_draw
+    return seeded(vm, random.Random(draw[0]), draw[1], draw[2]) if draw else seeded(vm, None)
 
 
 class Snapshot(Managed):

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from ..vmodl.values import DataObject, MoRef
 from .build import Builder
 from .devices import of_kind
-from .model import VM, Folder, Host, Managed, Snapshot, Task, now
+from .model import VM, Folder, Host, Managed, Snapshot, Task, VirtualApp, now
 
 if TYPE_CHECKING:
     from .state import Simulator
@@ -326,8 +326,9 @@ VM_PROPERTIES: dict[str, Renderer] = {
     "name": lambda s, vm, b: vm.name,
     "network": lambda s, vm, b: _nic_networks(vm),
     "overallStatus": lambda s, vm, b: "green",
-    "parent": lambda s, vm, b: vm.parent.ref if vm.parent is not None else None,
-    "parentVApp": lambda s, vm, b: None,
+    "parent": lambda s, vm, b: vm.parent.ref if vm.parent is not None and not isinstance(vm.parent, VirtualApp)
+    else None,
+    "parentVApp": lambda s, vm, b: vm.parent.ref if isinstance(vm.parent, VirtualApp) else None,
     "permission": lambda s, vm, b: s.auth.permissions_on(vm, b, inherited=False),
     "recentTask": lambda s, vm, b: list(vm.recent_tasks),
     "resourceConfig": vm_resource_config,
@@ -392,7 +393,8 @@ INVENTORY_PROPERTIES: dict[tuple[str, str], Renderer] = {
     ("HostSystem", "datastore"): lambda s, h, b: [x.ref for x in s.inv.datastores],
     ("HostSystem", "network"): lambda s, h, b: [x.ref for x in s.inv.networks],
     ("ResourcePool", "vm"): lambda s, p, b: [v.ref for v in p.vms],
-    ("ResourcePool", "resourcePool"): lambda s, p, b: [x.ref for x in s.inv.pools if x.parent is p],
+    ("ResourcePool", "resourcePool"): lambda s, p, b: [x.ref for x in s.inv.pools if x.parent is p or getattr(
+        x, "pool_parent", None) is p],
     ("ResourcePool", "owner"): lambda s, p, b: p.owner.ref,
     ("Datastore", "vm"): lambda s, d, b: _vms_on(s, lambda v: d in v.datastores),
     ("Datastore", "summary"): lambda s, d, b: b.obj(
@@ -400,6 +402,12 @@ INVENTORY_PROPERTIES: dict[tuple[str, str], Renderer] = {
         capacity=d.capacity, freeSpace=d.free, accessible=True, multipleHostAccess=True, type="VMFS",
         maintenanceMode="normal"),
     ("Network", "vm"): lambda s, n, b: _vms_on(s, lambda v: n.ref in _nic_networks(v)),
+    ("VirtualApp", "name"): lambda s, a, b: a.name,
+    ("VirtualApp", "parent"): lambda s, a, b: a.pool_parent.ref,
+    ("VirtualApp", "parentFolder"): lambda s, a, b: a.parent.ref,
+    ("VirtualApp", "vm"): lambda s, a, b: [v.ref for v in a.vms],
+    ("VirtualApp", "resourcePool"): lambda s, a, b: [],
+    ("VirtualApp", "owner"): lambda s, a, b: a.owner.ref,
 }
 
 SUPPORT_PROPERTIES: dict[tuple[str, str], Renderer] = {

@@ -96,7 +96,7 @@ def remove_vm(inv: Inventory, vm: VM) -> None:
             group.disabled.discard(vm.moid)
             group.primary.touch()
         vm.ft = None
-    if isinstance(vm.parent, Folder):
+    if isinstance(getattr(vm.parent, "children", None), list):  # a folder or a vApp
         vm.parent.children[:] = [c for c in vm.parent.children if c is not vm]
         vm.parent.touch()
     vm.pool.vms[:] = [v for v in vm.pool.vms if v is not vm]
