@@ -2,10 +2,11 @@
 
 The operation is called with the sandbox's valid request and ``examples - 1`` generated ones
 (:func:`harness.gen.strategies.requests`, seeded); a read-only operation also with its valid request
-on each sampled existing VM (``--inventory-sample``; a failure names the VM and its kinds).  A 200 body must validate against the declared
-response type (a reference against its managed type), a fault body against ``MethodFault`` (the
-``_typeName`` discriminator picks the subtype; unknown fields are refused), and for tasks every
-``TaskInfo`` observed against ``TaskInfo`` and a success ``result`` against the task's result type.
+on each sampled existing VM (``--inventory-sample``; a failure names the VM and its kinds).  A 200
+body must validate against the declared response type (a reference against its managed type), a
+fault body against ``MethodFault`` (the ``_typeName`` discriminator picks the subtype; unknown fields
+are refused), and for tasks every ``TaskInfo`` observed against ``TaskInfo`` and a success
+``result`` against the task's result type.
 """
 
 from __future__ import annotations

@@ -76,8 +76,8 @@ class Prepared:
     state: str | None = None  # the sandbox state of the target VM
     vm: str | None = None  # the VM concerned (the target, or the snapshot's VM)
     precondition: dict[str, Any] | None = None  # for violating targets: the precondition broken
-    existing: str | None = None  # an existing VM of the sample (its label): only read-only calls go there
     expected_fault: str | None = None  # ... and the fault it names
+    existing: str | None = None  # an existing VM of the sample (its label): only read-only calls go there
     notes: list[str] = field(default_factory=list)
 
     @property
