@@ -34,6 +34,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     g.addoption("--vsphere-seed", type=int, default=0, metavar="N", help="Seed (reproduces a run).")
     g.addoption("--vsphere-read-only", action="store_true", default=False, help="Only what changes nothing.")
     g.addoption("--vsphere-timeout", type=float, default=30.0, metavar="S", help="Seconds per task.")
+    g.addoption("--vsphere-inventory-sample", type=int, default=20, metavar="N",
+                help="Existing VMs read-only operations are also judged on (0: none).")
     g.addoption("--vsphere-baseline", default=None, metavar="FILE", help="Accepted deviations (xfail).")
     g.addoption("--vsphere-report-dir", default=None, metavar="DIR",
                 help="Also write results.json, junit.xml, summary.md, report.html there.")
@@ -54,7 +56,8 @@ def _options(config: pytest.Config) -> Any:
                       release=o("--vsphere-release") or DEFAULT_RELEASE, operations=tuple(o("--vsphere-operations")),
                       checks=tuple(o("--vsphere-checks")), examples=o("--vsphere-examples"),
                       seed=o("--vsphere-seed"), read_only=o("--vsphere-read-only"), timeout=o("--vsphere-timeout"),
-                      baseline=o("--vsphere-baseline"), report_dir=o("--vsphere-report-dir"), force=True)
+                      baseline=o("--vsphere-baseline"), report_dir=o("--vsphere-report-dir"), force=True,
+                      inventory_sample=o("--vsphere-inventory-sample"))
 
 
 class _State:

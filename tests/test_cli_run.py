@@ -42,6 +42,7 @@ def one_line_error(result, needle: str) -> None:
     (["--examples", "0"], "--examples"),
     (["--release", "7.0"], "--release"),
     (["--timeout", "0"], "--timeout"),
+    (["--inventory-sample", "-1"], "--inventory-sample"),
     (["--checks", "ok,nope"], "unknown check(s) nope"),
     (["--operations", "Nope_*"], "no operation of release 8.0.2.0 matches Nope_*"),
     (["--endpoint", "ftp://vc"], "not an http(s)://host[:port] URL"),

@@ -57,6 +57,14 @@ def test_runs_with_readable_failures_and_reports(pytester, fake, tmp_path):
     assert data["summary"]["checks"] == 7 and data["summary"]["failed"] == 1
 
 
+def test_inventory_sample_option_reaches_the_run(pytester, fake, tmp_path):
+    out = tmp_path / "r"
+    result = pytester.runpytest_inprocess(*ARGS, "--vsphere-checks", "ok", "--vsphere-inventory-sample", "3",
+                                          "--vsphere-report-dir", str(out))
+    result.assert_outcomes(passed=2)
+    assert json.loads((out / "results.json").read_text())["options"]["inventory_sample"] == 3
+
+
 def test_baseline_turns_accepted_failures_into_xfail(pytester, fake, tmp_path):
     base = tmp_path / "b.yaml"
     base.write_text("- {id: VirtualMachine_PowerOnVM_Task, check: power}\n")

@@ -78,6 +78,7 @@ def test_plan_filters_operations_checks_and_read_only():
     ({"checks": ("ok,nope",)}, "unknown check(s) nope"),
     ({"operations": ("Nothing_*",)}, "no operation of release 8.0.2.0 matches Nothing_*"),
     ({"release": "7.0.0.0"}, "unknown release"),
+    ({"inventory_sample": -1}, "inventory sample must be a whole number from 0 on"),
 ])
 def test_plan_usage_errors(kw, message):
     with pytest.raises(UsageError, match=message.replace("(", r"\(").replace(")", r"\)")) as err:

@@ -87,7 +87,7 @@ def registry() -> dict[str, CheckSpec]:
 
 
 class FakeSandbox:
-    def __init__(self, client: Any, release: str, read_only: bool = False, timeout: float = 60.0):
+    def __init__(self, client: Any, release: str, read_only: bool = False, timeout: float = 60.0, **kw: Any):
         self.client, self.release, self.read_only = client, release, read_only
         self.cleaned = False
 

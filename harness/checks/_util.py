@@ -27,6 +27,16 @@ class Verdict:
         self.notes: list[str] = []
         self.evidence: list[Evidence] = []
         self.seen = 0  # exchanges judged
+        self.where = ""  # prefixed to messages while set (:meth:`about`)
+
+    @contextlib.contextmanager
+    def about(self, where: str):
+        """Messages recorded inside the block say where (``on existing VM vm-104 (poweredOn)``)."""
+        before, self.where = self.where, where
+        try:
+            yield self
+        finally:
+            self.where = before
 
     def _keep(self, ex: Exchange | Evidence | None, note: str) -> None:
         if isinstance(ex, Exchange):
@@ -36,10 +46,12 @@ class Verdict:
         self.evidence.append(ex if isinstance(ex, Evidence) else ex.evidence(note=note))
 
     def fail(self, message: str, ex: Exchange | Evidence | None = None) -> None:
+        message = f"{self.where}: {message}" if self.where else message
         self.failures.append(message)
         self._keep(ex, message)
 
     def error(self, message: str, ex: Exchange | Evidence | None = None) -> None:
+        message = f"{self.where}: {message}" if self.where else message
         self.errors.append(message)
         self._keep(ex, message)
 
@@ -115,6 +127,9 @@ def call(
     With ``wait_idle`` a ``TaskInProgress`` answer naming another task (one an earlier check left
     running on a shared sandbox object) waits for that task and sends once more."""
     payload = prepared.body if body == "default" else body
+    if getattr(prepared, "existing", None) and contract.changes_state:
+        raise ValueError(f"refusing to send {contract.id}, which changes state, to {prepared.existing}: "
+                         "the harness never changes an object it did not create")
     if contract.kind == "property":
         return client.get(prepared.managed_type, prepared.moid, contract.name)
     ex = client.invoke(prepared.managed_type, prepared.moid, contract.name, payload)
@@ -150,6 +165,15 @@ def may_generate(ctx: CheckContext, prepared: Any) -> bool:
         and prepared.managed_type in ("VirtualMachine", "VirtualMachineSnapshot", "Folder")
         and sb.owns(owner)
     )
+
+
+def sample_targets(ctx: CheckContext) -> Any:
+    """The contract's prepared request on each sampled existing VM (``--inventory-sample``): only for
+    operations that change nothing; none without a sandbox that samples."""
+    sb = ctx.sandbox
+    if sb is None or ctx.contract.changes_state or not hasattr(sb, "sample_targets"):
+        return iter(())
+    return sb.sample_targets(ctx.contract)
 
 
 def safe_pool(ctx: CheckContext) -> Any:

@@ -3,7 +3,8 @@ sent with HTTP 500; a success uses the contract's status (200 with a body, 204 w
 
 Calls judged: the sandbox's valid request; requests on targets that each break one curated
 precondition (up to three; the precondition's fault is expected; success there is a violation); a call on a
-moId that does not exist (``ManagedObjectNotFound``); and ``examples - 3`` generated requests.
+moId that does not exist (``ManagedObjectNotFound``); ``examples - 3`` generated requests; and for a
+read-only operation its valid request on each sampled existing VM (``--inventory-sample``).
 For task methods the task is followed and ``TaskInfo.error`` is judged the same way.
 """
 
@@ -28,7 +29,7 @@ from ._util import (
     target,
 )
 from .base import CheckContext, check
-from .shape import generated_bodies, validate
+from .shape import generated_bodies, judge_sample, validate
 
 NAME = "faults"
 MAX_BROKEN = 3  # preconditions broken per run of the check
@@ -151,4 +152,6 @@ def faults(ctx: CheckContext):
         if v.failures:
             break
         judge(v, ctx, call(ctx.client, ctx.contract, t.ctx, body))
-    return v.result(f"{v.seen} answer(s) with declared or runtime faults and the right HTTP status")
+    existing = judge_sample(v, ctx, lambda ex: judge(v, ctx, ex))
+    return v.result(f"{v.seen} answer(s) with declared or runtime faults and the right HTTP status"
+                    + (f", {existing} of them from existing VMs" if existing else ""))

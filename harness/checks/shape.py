@@ -1,10 +1,12 @@
 """shape: every success body and every fault body validates against the release's schema.
 
 The operation is called with the sandbox's valid request and ``examples - 1`` generated ones
-(:func:`harness.gen.strategies.requests`, seeded).  A 200 body must validate against the declared
-response type (a reference against its managed type), a fault body against ``MethodFault`` (the
-``_typeName`` discriminator picks the subtype; unknown fields are refused), and for tasks every
-``TaskInfo`` observed against ``TaskInfo`` and a success ``result`` against the task's result type.
+(:func:`harness.gen.strategies.requests`, seeded); a read-only operation also with its valid request
+on each sampled existing VM (``--inventory-sample``; a failure names the VM and its kinds).  A 200
+body must validate against the declared response type (a reference against its managed type), a
+fault body against ``MethodFault`` (the ``_typeName`` discriminator picks the subtype; unknown fields
+are refused), and for tasks every ``TaskInfo`` observed against ``TaskInfo`` and a success
+``result`` against the task's result type.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from ._util import (
     response_optional,
     response_ref,
     safe_pool,
+    sample_targets,
     target,
     task_result_ref,
 )
@@ -119,4 +122,22 @@ def shape(ctx: CheckContext):
             break
         ex = call(ctx.client, ctx.contract, t.ctx, body)
         judge_body(v, ctx.contract, ctx.release, ex, ctx.client, ctx.timeout)
-    return v.result(f"{v.seen} answer(s) valid against the {ctx.release} schema")
+    existing = judge_sample(v, ctx, lambda ex: judge_body(v, ctx.contract, ctx.release, ex, ctx.client, ctx.timeout))
+    return v.result(f"{v.seen} answer(s) valid against the {ctx.release} schema"
+                    + (f", {existing} of them from existing VMs" if existing else ""))
+
+
+def judge_sample(v: Verdict, ctx: CheckContext, judge: Any, max_failing: int = 3) -> int:
+    """Send the prepared request of a read-only operation to each sampled existing VM
+    (``--inventory-sample``) and judge each answer, the VM named in any message; how many were judged.
+    Stops after ``max_failing`` VMs answered wrongly (the message names them)."""
+    n = failing = 0
+    for st in sample_targets(ctx):
+        before = len(v.failures)
+        with v.about(f"on existing VM {st.ctx.existing}"):
+            judge(call(ctx.client, ctx.contract, st.ctx))
+        n += 1
+        failing += len(v.failures) > before
+        if failing >= max_failing:
+            break
+    return n

@@ -64,6 +64,9 @@ def default_report_dir() -> Path:
               help="Seconds per task, and per HTTP exchange (connect, headers and body together).")
 @click.option("--max-body", type=click.IntRange(min=1), default=64 * 1024 * 1024, show_default=True, metavar="BYTES",
               help="Largest answer body read; a larger one is refused unread and judged failed.")
+@click.option("--inventory-sample", type=click.IntRange(min=0), default=20, show_default=True, metavar="N",
+              help="Also judge read-only operations on N existing VMs and templates, sampled across power "
+                   "states, templates, snapshots, devices and FT roles (never changed; 0: off).")
 @click.option("--scenario", "scenarios", multiple=True, type=click.Path(path_type=Path), metavar="PATH",
               help="Chaos scenario file or directory, run after the checks (repeatable) "
                    "[default: the repository's scenarios/ unless --read-only].")
@@ -75,8 +78,9 @@ def default_report_dir() -> Path:
 def run_cmd(endpoint: str | None, user: str | None, password: str | None, limited_user: str | None,
             limited_password: str | None, insecure: bool, release: str, operations: tuple[str, ...],
             checks: tuple[str, ...], examples: int, seed: int, report_dir: Path | None, force: bool,
-            baseline: Path | None, read_only: bool, timeout: float, max_body: int, scenarios: tuple[Path, ...],
-            no_scenarios: bool, allow_errors: bool, fail_on_error: bool, quiet: bool) -> None:
+            baseline: Path | None, read_only: bool, timeout: float, max_body: int, inventory_sample: int,
+            scenarios: tuple[Path, ...], no_scenarios: bool, allow_errors: bool, fail_on_error: bool,
+            quiet: bool) -> None:
     """Run every check on every operation and write the reports.
 
     Exit codes: 0 every check passed (failures only as the baseline accepts); 1 contract
@@ -92,7 +96,7 @@ def run_cmd(endpoint: str | None, user: str | None, password: str | None, limite
                          read_only=read_only, timeout=timeout, max_body=max_body, allow_errors=allow_errors,
                          baseline=baseline,
                          report_dir=report_dir or default_report_dir(), force=force,
-                         scenarios=_scenarios(scenarios, no_scenarios, read_only))
+                         inventory_sample=inventory_sample, scenarios=_scenarios(scenarios, no_scenarios, read_only))
     err = Console(stderr=True)
     try:
         plan = make_plan(options)

@@ -116,7 +116,8 @@ class Runner:
             timeout = max(60.0, self.options.timeout)
 
             def factory(client: Any, release: str, read_only: bool) -> Any:
-                return Sandbox(client, release, read_only=read_only, timeout=timeout)
+                return Sandbox(client, release, read_only=read_only, timeout=timeout,
+                               inventory_sample=self.options.inventory_sample, seed=self.options.seed)
         try:
             return factory(self.conn.admin, self.options.release, self.options.read_only)
         except (ClientError, Skip, Inconclusive) as exc:  # checks needing it will say so
@@ -143,6 +144,8 @@ class Runner:
             self.result.stats["sandbox"] = self.sandbox_error
         if self.auditor is not None:
             self.result.stats["answers_judged"] = self.auditor.judged
+        if getattr(self.sandbox, "sample_size", 0):
+            self.result.stats["inventory_sample"] = self.sandbox.sample_summary()
         self.baseline.apply(self.result)
 
     # --- execution -------------------------------------------------------------------------------

@@ -61,6 +61,8 @@ class RunOptions:
     force: bool = False  # allow writing into a non-empty report directory
     sim: dict[str, Any] = field(default_factory=dict)  # SimConfig overrides for the built-in simulator
     scenarios: tuple[str | Path, ...] = ()  # chaos scenario files or directories, run after the checks
+    #: existing VMs (and templates) read-only operations are also judged on (0: none); see harness.run.inventory
+    inventory_sample: int = 20
 
     def with_env(self) -> RunOptions:
         """A copy with credentials completed from the environment."""
@@ -79,4 +81,4 @@ class RunOptions:
                 "timeout": self.timeout, "max_body": self.max_body, "allow_errors": self.allow_errors,
                 "baseline": str(self.baseline) if self.baseline else None,
                 "builtin_simulator": self.endpoint is None, "limited_user": bool(self.limited_user),
-                "scenarios": [str(s) for s in self.scenarios]}
+                "scenarios": [str(s) for s in self.scenarios], "inventory_sample": self.inventory_sample}

@@ -63,6 +63,9 @@ def make_plan(options: RunOptions, registry: dict[str, CheckSpec] | None = None,
     """
     if options.release not in RELEASES:
         raise UsageError(f"unknown release {options.release!r}; known: {', '.join(RELEASES)}")
+    if isinstance(options.inventory_sample, bool) or not isinstance(options.inventory_sample, int) \
+            or options.inventory_sample < 0:
+        raise UsageError(f"inventory sample must be a whole number from 0 on, not {options.inventory_sample!r}")
     if registry is None:
         from ..checks.base import registered
 

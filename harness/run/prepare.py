@@ -194,6 +194,8 @@ class Inventory:
     hosts: list[str] = field(default_factory=list)
     datastores: list[str] = field(default_factory=list)
     datastore_name: str | None = None
+    network: str | None = None  # a standard port group (type Network) the sandbox's adapters connect to
+    network_name: str | None = None
 
     def pool_refs(self) -> dict[str, list[MoRef]]:
         """A reference pool for :func:`harness.gen.strategies.requests` (real objects by type)."""
@@ -229,6 +231,12 @@ def discover(client: Any) -> Inventory:
     if inv.datastores:
         summary = _value(client, "Datastore", inv.datastores[0], "summary") or {}
         inv.datastore_name = summary.get("name")
+    for net in _value(client, "Datacenter", dc, "network") or []:
+        if isinstance(net, dict) and net.get("type") == "Network":  # not a distributed port group
+            name = _value(client, "Network", net["value"], "name")
+            if isinstance(name, str):
+                inv.network, inv.network_name = net["value"], name
+                break
     folders = [inv.host_folder] if inv.host_folder else []
     while folders and inv.compute is None:
         for child in _value(client, "Folder", folders.pop(0), "childEntity") or []:
@@ -486,7 +494,9 @@ VALUES: dict[str, Callable[[Refs], dict[str, Any]]] = {
 
 
 def vm_config_spec(inv: Inventory, name: str | None = None) -> DataObject:
-    """A small VM: one CPU, 128 MB, no disks, files on the first datastore."""
+    """A small VM with real hardware: one CPU, 128 MB, files on the first datastore; a paravirtual
+    SCSI controller with a thin 1 GB disk, a VMXNET3 adapter on a standard port group (when the
+    datacenter has one), and a SATA controller with a CD-ROM (a remote device, not connected)."""
     path = f"[{inv.datastore_name}]" if inv.datastore_name else ""
     return DataObject(
         "VirtualMachineConfigSpec",
@@ -495,7 +505,36 @@ def vm_config_spec(inv: Inventory, name: str | None = None) -> DataObject:
         numCPUs=1,
         memoryMB=128,
         files=DataObject("VirtualMachineFileInfo", vmPathName=path),
+        deviceChange=hardware_changes(inv),
     )
+
+
+def hardware_changes(inv: Inventory) -> list[DataObject]:
+    """The ``deviceChange`` of :func:`vm_config_spec` (temporary negative keys, as a client sends)."""
+
+    def add(device: DataObject, file_operation: str | None = None) -> DataObject:
+        return DataObject("VirtualDeviceConfigSpec", operation="add", fileOperation=file_operation, device=device)
+
+    def connect(start: bool) -> DataObject:
+        return DataObject("VirtualDeviceConnectInfo", startConnected=start, allowGuestControl=True, connected=False)
+
+    path = f"[{inv.datastore_name}]" if inv.datastore_name else ""
+    changes = [
+        add(DataObject("ParaVirtualSCSIController", key=-100, busNumber=0, sharedBus="noSharing")),
+        add(DataObject("VirtualDisk", key=-101, controllerKey=-100, unitNumber=0, capacityInKB=1024 * 1024,
+                       backing=DataObject("VirtualDiskFlatVer2BackingInfo", fileName=path, diskMode="persistent",
+                                          thinProvisioned=True)), "create"),
+        add(DataObject("VirtualAHCIController", key=-102, busNumber=0)),
+        add(DataObject("VirtualCdrom", key=-103, controllerKey=-102, unitNumber=0, connectable=connect(False),
+                       backing=DataObject("VirtualCdromRemotePassthroughBackingInfo", deviceName="",
+                                          exclusive=False))),
+    ]
+    if inv.network and inv.network_name:
+        changes.append(add(DataObject(
+            "VirtualVmxnet3", key=-104, addressType="generated", connectable=connect(True),
+            backing=DataObject("VirtualEthernetCardNetworkBackingInfo", deviceName=inv.network_name,
+                               network=MoRef("Network", inv.network)))))
+    return changes
 
 
 def request_values(contract: Contract, rel_name: str, refs: Refs) -> dict[str, Any]:

@@ -14,6 +14,11 @@ reason; other setup failures raise :class:`SetupError` (an ``error``, never a ``
 
 Read-only mode creates nothing: :meth:`Sandbox.vm` then finds an existing VM in the state, and
 :meth:`Sandbox.target_for` only serves operations that change nothing.
+
+Existing VMs are also *sampled* (``inventory_sample``, :mod:`harness.run.inventory`): a seeded,
+stratified sample of the endpoint's own VMs and templates, on which :meth:`Sandbox.sample_targets`
+serves read-only operations (property reads, methods whose contract says they change nothing) and
+nothing else, so that answers are judged on the shapes real inventories hold.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from ..contract.model import Contract
 from ..gen.bodies import encode_request
 from ..vmodl.codec import CodecError, codec
 from ..vmodl.values import MoRef
+from .inventory import Sampled, choose, coverage, survey
 from .prepare import (
     DESTRUCTIVE,
     MISSING,
@@ -71,6 +77,7 @@ class Prepared:
     vm: str | None = None  # the VM concerned (the target, or the snapshot's VM)
     precondition: dict[str, Any] | None = None  # for violating targets: the precondition broken
     expected_fault: str | None = None  # ... and the fault it names
+    existing: str | None = None  # an existing VM of the sample (its label): only read-only calls go there
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -99,6 +106,8 @@ class Sandbox:
         run_id: str | None = None,
         timeout: float = 60.0,
         inventory: Inventory | None = None,
+        inventory_sample: int = 0,
+        seed: int = 0,
     ):
         self.client = client
         self.release = release
@@ -117,6 +126,11 @@ class Sandbox:
         self._user: str | None = None
         #: a principal other than the harness's user that permissions may name (the limited user)
         self.principal: str | None = None
+        #: how many existing VMs to sample for read-only operations (0: none), and the seed choosing them
+        self.sample_size = max(0, int(inventory_sample))
+        self.sample_seed = seed
+        self._sample: list[Sampled] | None = None
+        self.sample_notes: list[str] = []
 
     # --- basics ------------------------------------------------------------------------------
     @property
@@ -473,6 +487,55 @@ class Sandbox:
                         self._shared[key] = child["value"]
                         return child["value"]
         raise Skip(f"read-only run: no existing VM is {state}")
+
+    # --- the sample of existing VMs --------------------------------------------------------------
+    def sample(self) -> list[Sampled]:
+        """The sampled existing VMs (surveyed and chosen on first use; see :mod:`harness.run.inventory`)."""
+        if self._sample is None:
+            self._sample = []
+            if self.sample_size > 0:
+                found = survey(self.client, limit=max(50, 10 * self.sample_size), skip=self._not_sampled)
+                self._sample = choose(found.candidates, self.sample_size, self.sample_seed)
+                self.sample_notes = found.notes[:5]
+                if found.truncated:
+                    self.sample_notes.append(f"survey stopped after {len(found.candidates)} VMs")
+        return self._sample
+
+    def sample_summary(self) -> dict[str, Any]:
+        """What the run sampled, for results.json (``stats.inventory_sample``)."""
+        sample = self._sample or []
+        return {"size": self.sample_size, "vms": [s.label for s in sample], "kinds": coverage(sample),
+                **({"notes": self.sample_notes} if self.sample_notes else {})}
+
+    def _not_sampled(self, managed_type: str, moid: str) -> bool:
+        return self.owns(moid) or moid in self.created_folders
+
+    def sample_targets(self, contract: Contract) -> Iterator[Target]:
+        """The contract's prepared request on each sampled existing VM (on its current snapshot, for
+        snapshot operations) — only for operations that change nothing; nothing otherwise."""
+        if contract.changes_state or self.sample_size <= 0:
+            return
+        mt = contract.managed_type
+        if mt not in ("VirtualMachine", "VirtualMachineSnapshot"):
+            return
+        try:
+            inv = self.inventory
+        except SetupError:
+            return
+        for s in self.sample():
+            if self.owns(s.moid):
+                continue
+            moid = s.moid if mt == "VirtualMachine" else s.snapshot
+            if not moid:
+                continue
+            refs = Refs(inv, folder=self._folder, vm=s.moid, snapshot=s.snapshot, vm_path=s.vm_path,
+                        user=self.user(), prefix=f"vsphere-harness-{self.run_id}")
+            try:
+                target = self._target(contract, mt, moid, refs, vm=s.moid)
+            except SetupError:
+                continue
+            target.ctx.existing = s.label if mt == "VirtualMachine" else f"{moid} of {s.label}"
+            yield target
 
     # --- targets -----------------------------------------------------------------------------
     def target_for(self, contract: Contract, state: str | None = None, fresh: bool | None = None) -> Target:

@@ -93,6 +93,18 @@ class ResourcePool(Managed):
         self.vms: list[VM] = []
 
 
+class VirtualApp(ResourcePool):
+    """A vApp: a resource pool that holds VMs (``children``, ``vms``) and shows in a VM folder.  Its
+    ``parent`` here is that folder (permissions flow from it); ``pool_parent`` is its parent pool."""
+
+    type_name = "VirtualApp"
+
+    def __init__(self, moid: str, name: str, folder: Folder, pool_parent: ResourcePool, owner: Managed | None):
+        super().__init__(moid, name, folder, owner)
+        self.pool_parent = pool_parent
+        self.children: list[Managed] = []
+
+
 class Cluster(Managed):
     type_name = "ClusterComputeResource"
 
@@ -176,12 +188,14 @@ class VM(Managed):
         self.nmi_count = 0
         self.guest_info_reset = 0
         self.managed_by: DataObject | None = None
-        self.device_key = itertools.count(2001)
         self._devices: list[DataObject] | None = None
         self.files_path = f"[{datastore.name}] {name}/{name}.vmx"
         self.registered = True
         self.customization_applied: DataObject | None = None
         self.screenshots = 0
+        self.seeded = False  # made by the seed (pre-existing), not at run time
+        #: how default_devices draws the hardware: (seed, networks to choose from, profile); None: fixed
+        self.hardware_draw: tuple[str, list[Network], int] | None = None
 
     # derived state ---------------------------------------------------------------------------
     @property
@@ -239,27 +253,14 @@ class VM(Managed):
 
 
 def default_devices(vm: VM) -> list[DataObject]:
-    ds = vm.datastores[0].name if vm.datastores else "datastore1"
-    net = vm.networks[0] if vm.networks else None
-    return [
-        DataObject("ParaVirtualSCSIController", key=1000, busNumber=0, sharedBus="noSharing",
-                   device=[2000], deviceInfo=DataObject("Description", label="SCSI controller 0",
-                                                        summary="VMware paravirtual SCSI")),
-        DataObject("VirtualDisk", key=2000, controllerKey=1000, unitNumber=0, capacityInKB=16 * 1024 * 1024,
-                   capacityInBytes=16 * 1024**3,
-                   deviceInfo=DataObject("Description", label="Hard disk 1", summary="16,777,216 KB"),
-                   backing=DataObject("VirtualDiskFlatVer2BackingInfo", fileName=f"[{ds}] {vm.name}/{vm.name}.vmdk",
-                                      diskMode="persistent", thinProvisioned=True,
-                                      datastore=vm.datastores[0].ref if vm.datastores else None)),
-        DataObject("VirtualVmxnet3", key=4000, controllerKey=100, unitNumber=7,
-                   macAddress=f"00:50:56:{(vm.num >> 16) & 255:02x}:{(vm.num >> 8) & 255:02x}:{vm.num & 255:02x}",
-                   addressType="assigned",
-                   deviceInfo=DataObject("Description", label="Network adapter 1",
-                                         summary=net.name if net else "VM Network"),
-                   backing=DataObject("VirtualEthernetCardNetworkBackingInfo",
-                                      deviceName=net.name if net else "VM Network",
-                                      network=net.ref if net else None)),
-    ]
+    """A seeded VM's hardware (:func:`harness.sim.devices.seeded`): drawn from ``vm.hardware_draw``
+    (a seed and the networks to choose from), fixed without one."""
+    import random
+
+    from .devices import seeded
+
+    draw = vm.hardware_draw
+    return seeded(vm, random.Random(draw[0]), draw[1], draw[2]) if draw else seeded(vm, None)
 
 
 class Snapshot(Managed):

@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING, Any
 
 from ..vmodl.values import DataObject, MoRef
 from .build import Builder
-from .model import VM, Folder, Host, Managed, Snapshot, Task, now
+from .devices import of_kind
+from .model import VM, Folder, Host, Managed, Snapshot, Task, VirtualApp, now
 
 if TYPE_CHECKING:
     from .state import Simulator
@@ -18,6 +19,7 @@ Renderer = Callable[["Simulator", Any, Builder], Any]
 
 # --- VirtualMachine ------------------------------------------------------------------------------
 def vm_config(sim: Simulator, vm: VM, b: Builder, hw: dict | None = None) -> DataObject:
+    live = hw is None
     hw = hw or vm.hardware_state()
     ft = _ft_info(vm, b)
     return b.obj(
@@ -34,7 +36,7 @@ def vm_config(sim: Simulator, vm: VM, b: Builder, hw: dict | None = None) -> Dat
                               resetType="soft", defaultPowerOffType="soft", defaultSuspendType="hard",
                               defaultResetType="soft", standbyAction="checkpoint"),
         hardware=b.obj("VirtualHardware", numCPU=hw["num_cpu"], numCoresPerSocket=hw["cores_per_socket"],
-                       memoryMB=hw["memory_mb"], device=b.project(hw["devices"])),
+                       memoryMB=hw["memory_mb"], device=b.project(_live(vm, hw["devices"], live))),
         extraConfig=b.project(vm.extra_config) or None,
         cpuAllocation=b.project(vm.cpu_allocation) if vm.cpu_allocation is not None else None,
         memoryAllocation=b.project(vm.memory_allocation) if vm.memory_allocation is not None else None,
@@ -45,6 +47,41 @@ def vm_config(sim: Simulator, vm: VM, b: Builder, hw: dict | None = None) -> Dat
                     pendingCustomization=f"{vm.files_path.rsplit('/', 1)[0]}/imcf-{vm.moid}"
                     if vm.customization_applied is not None else None),
     )
+
+
+def _live(vm: VM, devices: list[DataObject], live: bool) -> list[DataObject]:
+    """Devices as the running VM shows them: adapters and drives set to connect at power-on are
+    connected while it is powered on."""
+    if not live:
+        return devices
+    on = vm.power_state == "poweredOn"
+    out = []
+    for d in devices:
+        conn = d.get("connectable")
+        if isinstance(conn, dict) and bool(conn.get("connected")) != (on and bool(conn.get("startConnected"))):
+            d = d.copy()
+            d["connectable"] = DataObject(conn.type_name, **{**conn, "connected": on and bool(conn["startConnected"]),
+                                                              "status": "ok" if on else "untried"})
+        out.append(d)
+    return out
+
+
+def _nics(vm: VM) -> list[DataObject]:
+    return of_kind(vm.devices, "nic")
+
+
+def _disks(vm: VM) -> list[DataObject]:
+    return of_kind(vm.devices, "disk")
+
+
+def _nic_networks(vm: VM) -> list[MoRef]:
+    """The networks the VM's adapters are backed by (``VirtualMachine.network``)."""
+    out: list[MoRef] = []
+    for d in _nics(vm):
+        ref = (d.get("backing") or {}).get("network")
+        if isinstance(ref, MoRef) and ref not in out:
+            out.append(ref)
+    return out
 
 
 def _ft_info(vm: VM, b: Builder) -> DataObject | None:
@@ -67,7 +104,7 @@ def vm_runtime(sim: Simulator, vm: VM, b: Builder) -> DataObject:
         device=[b.obj("VirtualMachineDeviceRuntimeInfo", key=d["key"],
                       runtimeState=b.obj("VirtualMachineDeviceRuntimeInfoVirtualEthernetCardRuntimeState",
                                          vmDirectPathGen2Active=False))
-                for d in vm.devices if d.type_name == "VirtualVmxnet3"],
+                for d in _nics(vm)],
         host=vm.host.ref if vm.host is not None else None,
         connectionState="connected" if vm.registered else "orphaned",
         powerState=vm.power_state, faultToleranceState=vm.ft_state,
@@ -94,8 +131,10 @@ def vm_guest(sim: Simulator, vm: VM, b: Builder) -> DataObject:
         toolsVersion=str(vm.tools_version), guestId=vm.guest_id if running else None,
         guestFamily="linuxGuest" if running else None, guestFullName=vm.guest_full_name if running else None,
         hostName=vm.name if running else None, ipAddress=ip,
-        net=[b.obj("GuestNicInfo", network=vm.networks[0].name, ipAddress=[ip], macAddress=None,
-                   connected=True, deviceConfigId=4000)] if running and vm.networks else None,
+        net=[b.obj("GuestNicInfo", network=(d.get("backing") or {}).get("deviceName"),
+                   ipAddress=[ip] if i == 0 else [], macAddress=d.get("macAddress"),
+                   connected=bool((d.get("connectable") or {}).get("startConnected")), deviceConfigId=d["key"])
+             for i, d in enumerate(_nics(vm))] or None if running else None,
         screen=b.obj("GuestScreenInfo", width=vm.screen[0], height=vm.screen[1]) if running else None,
         guestState=vm.guest_state, appHeartbeatStatus="appStatusGray", guestKernelCrashed=False,
         appState="none", guestOperationsReady=running, interactiveGuestOperationsReady=False,
@@ -115,8 +154,8 @@ def vm_summary(sim: Simulator, vm: VM, b: Builder) -> DataObject:
                     toolsRunningStatus=guest.get("toolsRunningStatus"), hostName=guest.get("hostName"),
                     ipAddress=guest.get("ipAddress")),
         config=b.obj("VirtualMachineConfigSummary", name=vm.name, template=vm.template, vmPathName=vm.files_path,
-                     memorySizeMB=vm.memory_mb, numCpu=vm.num_cpu, numEthernetCards=1, numVirtualDisks=sum(
-                         1 for d in vm.devices if d.type_name == "VirtualDisk"),
+                     memorySizeMB=vm.memory_mb, numCpu=vm.num_cpu, numEthernetCards=len(_nics(vm)),
+                     numVirtualDisks=len(_disks(vm)),
                      uuid=vm.uuid, instanceUuid=vm.instance_uuid, guestId=vm.guest_id,
                      guestFullName=vm.guest_full_name, annotation=vm.annotation or None,
                      hwVersion=vm.hw_version, ftInfo=_ft_info(vm, b)),
@@ -131,7 +170,7 @@ def vm_summary(sim: Simulator, vm: VM, b: Builder) -> DataObject:
 
 
 def _committed(vm: VM) -> int:
-    return sum(d.get("capacityInKB", 0) for d in vm.devices if d.type_name == "VirtualDisk") * 1024 // 4
+    return sum(d.get("capacityInKB", 0) for d in _disks(vm)) * 1024 // 4
 
 
 def _heartbeat(vm: VM) -> str:
@@ -155,13 +194,21 @@ def _snap_tree(snap: Snapshot, b: Builder) -> DataObject:
                  childSnapshotList=[_snap_tree(c, b) for c in snap.children] or None)
 
 
+def _disk_files(d: DataObject) -> tuple[str, str] | None:
+    """(descriptor, extent) files of a disk backed by a file."""
+    name = (d.get("backing") or {}).get("fileName")
+    if not isinstance(name, str) or not name.endswith(".vmdk"):
+        return None
+    return name, name[:-5] + "-flat.vmdk"
+
+
 def vm_layout(sim: Simulator, vm: VM, b: Builder) -> DataObject:
     base = vm.files_path.rsplit("/", 1)[0]
+    disks = [(d, _disk_files(d)) for d in _disks(vm)]
     return b.obj("VirtualMachineFileLayout", configFile=[vm.files_path.rsplit("/", 1)[1]],
                  logFile=["vmware.log"],
-                 disk=[b.obj("VirtualMachineFileLayoutDiskLayout", key=d["key"],
-                             diskFile=[d["backing"]["fileName"]])
-                       for d in vm.devices if d.type_name == "VirtualDisk" and d.get("backing")],
+                 disk=[b.obj("VirtualMachineFileLayoutDiskLayout", key=d["key"], diskFile=[files[0]])
+                       for d, files in disks if files] or None,
                  snapshot=[b.obj("VirtualMachineFileLayoutSnapshotLayout", key=s.ref,
                                  snapshotFile=[f"{base}/{vm.name}-Snapshot{s.number}.vmsn"])
                            for s in vm.iter_snapshots()] or None,
@@ -169,17 +216,40 @@ def vm_layout(sim: Simulator, vm: VM, b: Builder) -> DataObject:
 
 
 def vm_layout_ex(sim: Simulator, vm: VM, b: Builder) -> DataObject:
+    """Every file of the VM with a key; each disk's chain and each snapshot's files name those keys."""
     base = vm.files_path.rsplit("/", 1)[0]
-    files = [(vm.files_path, "config", 4096), (f"{base}/vmware.log", "log", 200000)]
-    for d in vm.devices:
-        if d.type_name == "VirtualDisk" and d.get("backing"):
-            files.append((d["backing"]["fileName"], "diskDescriptor", 600))
+    files: list[tuple[str, str, int]] = [(vm.files_path, "config", 4096), (f"{base}/{vm.name}.nvram", "nvram", 8684),
+                                         (f"{base}/vmware.log", "log", 200000)]
+
+    def add(name: str, kind: str, size: int) -> int:
+        files.append((name, kind, size))
+        return len(files) - 1
+
+    disks = []
+    for d in _disks(vm):
+        names = _disk_files(d)
+        if names is None:
+            continue
+        size = d.get("capacityInKB", 0) * 1024
+        used = size // 4 if (d.get("backing") or {}).get("thinProvisioned") else size
+        keys = [add(names[0], "diskDescriptor", 600), add(names[1], "diskExtent", used)]
+        disks.append(b.obj("VirtualMachineFileLayoutExDiskLayout", key=d["key"],
+                           chain=[b.obj("VirtualMachineFileLayoutExDiskUnit", fileKey=keys)]))
+    snapshots = []
     for s in vm.iter_snapshots():
-        files.append((f"{base}/{vm.name}-Snapshot{s.number}.vmsn", "snapshotData", 30000))
+        data = add(f"{base}/{vm.name}-Snapshot{s.number}.vmsn", "snapshotData", 30000)
+        memory = add(f"{base}/{vm.name}-Snapshot{s.number}.vmem", "snapshotMemory", vm.memory_mb * 1024 * 1024) \
+            if s.state == "poweredOn" else -1
+        snapshots.append(b.obj("VirtualMachineFileLayoutExSnapshotLayout", key=s.ref, dataKey=data, memoryKey=memory,
+                               disk=[dl.copy() for dl in disks] or None))
+    if vm.power_state == "poweredOn":
+        add(f"{base}/{vm.name}.vswp", "swap", vm.memory_mb * 1024 * 1024)
+    if vm.power_state == "suspended":
+        add(f"{base}/{vm.name}.vmss", "suspend", vm.memory_mb * 1024 * 1024)
     return b.obj("VirtualMachineFileLayoutEx",
                  file=[b.obj("VirtualMachineFileLayoutExFileInfo", key=i, name=n, type=t, size=s, uniqueSize=s,
                              accessible=True) for i, (n, t, s) in enumerate(files)],
-                 timestamp=vm.modified)
+                 disk=disks or None, snapshot=snapshots or None, timestamp=vm.modified)
 
 
 def vm_storage(sim: Simulator, vm: VM, b: Builder) -> DataObject:
@@ -254,10 +324,11 @@ VM_PROPERTIES: dict[str, Renderer] = {
     "layout": vm_layout,
     "layoutEx": vm_layout_ex,
     "name": lambda s, vm, b: vm.name,
-    "network": lambda s, vm, b: [n.ref for n in vm.networks],
+    "network": lambda s, vm, b: _nic_networks(vm),
     "overallStatus": lambda s, vm, b: "green",
-    "parent": lambda s, vm, b: vm.parent.ref if vm.parent is not None else None,
-    "parentVApp": lambda s, vm, b: None,
+    "parent": lambda s, vm, b: vm.parent.ref if vm.parent is not None and not isinstance(vm.parent, VirtualApp)
+    else None,
+    "parentVApp": lambda s, vm, b: vm.parent.ref if isinstance(vm.parent, VirtualApp) else None,
     "permission": lambda s, vm, b: s.auth.permissions_on(vm, b, inherited=False),
     "recentTask": lambda s, vm, b: list(vm.recent_tasks),
     "resourceConfig": vm_resource_config,
@@ -322,14 +393,21 @@ INVENTORY_PROPERTIES: dict[tuple[str, str], Renderer] = {
     ("HostSystem", "datastore"): lambda s, h, b: [x.ref for x in s.inv.datastores],
     ("HostSystem", "network"): lambda s, h, b: [x.ref for x in s.inv.networks],
     ("ResourcePool", "vm"): lambda s, p, b: [v.ref for v in p.vms],
-    ("ResourcePool", "resourcePool"): lambda s, p, b: [x.ref for x in s.inv.pools if x.parent is p],
+    ("ResourcePool", "resourcePool"): lambda s, p, b: [x.ref for x in s.inv.pools if x.parent is p or getattr(
+        x, "pool_parent", None) is p],
     ("ResourcePool", "owner"): lambda s, p, b: p.owner.ref,
     ("Datastore", "vm"): lambda s, d, b: _vms_on(s, lambda v: d in v.datastores),
     ("Datastore", "summary"): lambda s, d, b: b.obj(
         "DatastoreSummary", datastore=d.ref, name=d.name, url=f"ds:///vmfs/volumes/{d.moid}/",
         capacity=d.capacity, freeSpace=d.free, accessible=True, multipleHostAccess=True, type="VMFS",
         maintenanceMode="normal"),
-    ("Network", "vm"): lambda s, n, b: _vms_on(s, lambda v: n in v.networks),
+    ("Network", "vm"): lambda s, n, b: _vms_on(s, lambda v: n.ref in _nic_networks(v)),
+    ("VirtualApp", "name"): lambda s, a, b: a.name,
+    ("VirtualApp", "parent"): lambda s, a, b: a.pool_parent.ref,
+    ("VirtualApp", "parentFolder"): lambda s, a, b: a.parent.ref,
+    ("VirtualApp", "vm"): lambda s, a, b: [v.ref for v in a.vms],
+    ("VirtualApp", "resourcePool"): lambda s, a, b: [],
+    ("VirtualApp", "owner"): lambda s, a, b: a.owner.ref,
 }
 
 SUPPORT_PROPERTIES: dict[tuple[str, str], Renderer] = {

@@ -1,8 +1,11 @@
 """A seeded inventory: one datacenter, folders, a cluster of hosts (an FT-capable pair, one host in
-maintenance mode), datastores, networks, resource pools and VMs in mixed states.
+maintenance mode), datastores, networks, resource pools, a vApp and VMs in mixed states.
 
 The first VMs are fixed so tests and the sandbox find every state (see :data:`FIXED`); the rest are
-drawn from the seed.
+drawn from the seed: their state, and apart from it (so that the states stay as they were) their
+hardware (:func:`harness.sim.devices.seeded`: disks, adapters, CD-ROMs, controllers), drawn from the
+seed and the VM's number when first used (a large inventory starts fast).  Every VM made
+here is ``seeded`` (the ``break_existing_vms`` misbehaviour breaks only those).
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 import random
 
 from ..vmodl.values import DataObject
+from .devices import rehome
 from .model import (
     VM,
     Cluster,
@@ -22,6 +26,7 @@ from .model import (
     Network,
     ResourcePool,
     Snapshot,
+    VirtualApp,
     now,
 )
 
@@ -76,19 +81,30 @@ def build_inventory(vms: int, seed: int) -> Inventory:
     dc.vm_folder.children.append(workloads)
     inv.add(workloads)
 
+    vapp = VirtualApp("resgroup-v41", "vApp0", dc.vm_folder, pool, cluster)
+    dc.vm_folder.children.append(vapp)
+    inv.pools.append(vapp)
+    inv.add(vapp)
+
     inv.reserve_ids(100 + vms)  # ids made at run time never collide with seeded ones
     active_hosts = inv.hosts[:3]
     for i in range(vms):
-        folder = dc.vm_folder if i < len(FIXED) or i % 4 else workloads
+        kind = FIXED[i] if i < len(FIXED) else _draw(rng)
+        # the first drawn VM that is not a template runs in the vApp (parentVApp; no parent folder)
+        in_vapp = i >= len(FIXED) and not vapp.vms and kind != "template"
+        folder: Folder | VirtualApp = vapp if in_vapp else (
+            dc.vm_folder if i < len(FIXED) or i % 4 else workloads)
         host = active_hosts[i % len(active_hosts)]
         name = f"sim-vm-{i:05d}" + (f"-{FIXED[i]}" if i < len(FIXED) else "")
-        vm = VM(f"vm-{100 + i}", name, folder, pool if i % 3 else child_pool, host,
-                inv.datastores[i % 2], inv.networks[0], i)
+        vm = VM(f"vm-{100 + i}", name, folder, vapp if in_vapp else pool if i % 3 else child_pool,  # type: ignore[arg-type]
+                host, inv.datastores[i % 2], inv.networks[0], i)
         folder.children.append(vm)
         vm.pool.vms.append(vm)
         inv.add(vm)
-        kind = FIXED[i] if i < len(FIXED) else _draw(rng)
         _shape(inv, vm, kind, rng)
+        if i >= len(FIXED):  # drawn on first use (model.default_devices); the fixed VMs have fixed hardware
+            vm.hardware_draw = (f"hardware-{seed}-{i}", inv.networks, i - len(FIXED))
+        vm.seeded = True
     _make_ft_pair(inv)
     return inv
 
@@ -145,6 +161,8 @@ def make_secondary(inv: Inventory, primary: VM, host: Host) -> VM:
                    primary.datastores[0], primary.networks[0], primary.num + 500000)
     secondary.num_cpu, secondary.memory_mb = primary.num_cpu, primary.memory_mb
     secondary.guest_id, secondary.tools_running = primary.guest_id, primary.tools_running
+    secondary.devices = rehome(secondary, primary.devices)
+    secondary.seeded = primary.seeded
     if primary.power_state == "poweredOn":
         power_on(secondary)
     if primary.ft is None:

@@ -352,6 +352,8 @@ class Simulator:
         version = obj.version
         value = self.property_value(obj, name, b)
         resp = self.ok(call, value)
+        if "break_existing_vms" in self.misbehave and getattr(obj, "seeded", False):
+            return Response(200, json.dumps(_break(json.loads(resp.body or b"null"))).encode())
         if cacheable:
             obj.cache[key] = (version, value, resp.body)
         return resp
@@ -521,6 +523,19 @@ def _drop_typename(data: Any) -> Any:
         keep_type = "_value" in data
         return {k: _drop_typename(v) for k, v in data.items() if keep_type or k != "_typeName"}
     return data
+
+
+def _break(data: Any) -> Any:
+    """A value outside the schema, whatever the property (break_existing_vms)."""
+    if isinstance(data, dict):
+        if "powerState" in data:
+            return {**data, "powerState": "poweredSideways"}
+        return _add_extra(data)
+    if isinstance(data, list):
+        return [*data, 42]
+    if isinstance(data, str):
+        return 42
+    return {"_typeName": "SimUndefinedType"} if data is None else "not-a-" + type(data).__name__
 
 
 def _add_extra(data: Any) -> Any:

@@ -23,7 +23,7 @@ def _set(sim, *names):
 def test_switches_over_http(sim):
     assert requests.put(f"{sim.url}/_sim/misbehaviour", json=["no_such"]).status_code == 400
     assert requests.get(f"{sim.url}/_sim/misbehaviour").json() == []
-    assert len(MISBEHAVIOURS) == 15
+    assert len(MISBEHAVIOURS) == 16
 
 
 def test_shape_switches(sim, admin):
@@ -35,6 +35,9 @@ def test_shape_switches(sim, admin):
     _set(sim, "extra_field")
     body = admin.prop("vm-101", "runtime")
     assert "simUndefinedField" in body and not v.is_valid(body)
+    _set(sim, "break_existing_vms")  # only the VMs the seed made
+    assert admin.prop("vm-101", "runtime")["powerState"] == "poweredSideways"
+    assert admin.prop("vm-101", "name") == 42 and admin.prop("vm-101", "parentVApp") is not None
     _set(sim)
     assert v.is_valid(admin.prop("vm-101", "runtime"))
 

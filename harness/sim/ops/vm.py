@@ -7,6 +7,7 @@ import itertools
 from typing import Any
 
 from ...vmodl.values import DataObject, MoRef
+from .. import devices as hardware
 from ..faults import SimFault, invalid_argument, invalid_power_state, invalid_state
 from ..model import VM, Folder, Host, Inventory, Managed, ResourcePool, Snapshot, now
 from ..seed import make_secondary, power_on, take_snapshot
@@ -95,7 +96,7 @@ def remove_vm(inv: Inventory, vm: VM) -> None:
             group.disabled.discard(vm.moid)
             group.primary.touch()
         vm.ft = None
-    if isinstance(vm.parent, Folder):
+    if isinstance(getattr(vm.parent, "children", None), list):  # a folder or a vApp
         vm.parent.children[:] = [c for c in vm.parent.children if c is not vm]
         vm.parent.touch()
     vm.pool.vms[:] = [v for v in vm.pool.vms if v is not vm]
@@ -139,15 +140,7 @@ def new_vm_from_spec(inv: Inventory, folder: Folder, pool: Managed | None, host:
     vm.hw_version = spec.get("version") or DEFAULT_HW
     vm.tools_installed = True  # like vcsim: a new VM's guest runs VMware Tools once powered on
     vm.tools_running = True
-    devices = []
-    for change in spec.get("deviceChange") or []:
-        device = change.get("device")
-        if change.get("operation") == "add" and isinstance(device, DataObject):
-            device = device.copy()
-            if device.get("key") is None or device["key"] < 0:
-                device["key"] = next(vm.device_key)
-            devices.append(device)
-    vm.devices = devices
+    vm.devices = hardware.apply_changes(vm, inv, spec.get("deviceChange") or [], hardware.builtin())
     if spec.get("extraConfig"):
         vm.extra_config = [o for o in spec["extraConfig"] if o.get("value") not in (None, "")]
     folder.children.append(vm)
@@ -168,7 +161,7 @@ def clone_vm(inv: Inventory, source: VM, folder: Folder, name: str, pool: Manage
                  "tools_installed", "tools_version", "change_tracking"):
         setattr(vm, attr, getattr(source, attr))
     vm.tools_running = source.tools_running
-    vm.devices = [d.copy() for d in source.devices]
+    vm.devices = hardware.rehome(vm, source.devices)
     vm.extra_config = [o.copy() for o in source.extra_config]
     vm.template = template
     folder.children.append(vm)
@@ -410,7 +403,11 @@ def clone(call: Call):
         if spec.get("customization") is not None:
             new.customization_applied = spec["customization"]
         if spec.get("config") is not None:
-            apply_config_spec(new, spec["config"])
+            try:
+                apply_config_spec(new, spec["config"], call.sim.inv)
+            except SimFault:
+                remove_vm(call.sim.inv, new)
+                raise
         return new.ref
     return TaskPlan(work, locks=[])
 
@@ -438,7 +435,8 @@ def instant_clone(call: Call):
 
 
 # --- configuration --------------------------------------------------------------------------------------
-def apply_config_spec(vm: VM, spec: DataObject) -> None:
+def apply_config_spec(vm: VM, spec: DataObject, inv: Inventory | None = None) -> None:
+    devices = hardware.apply_changes(vm, inv, spec["deviceChange"], vm.devices) if spec.get("deviceChange") else []
     simple = {"name": "name", "numCPUs": "num_cpu", "numCoresPerSocket": "cores_per_socket", "memoryMB": "memory_mb",
               "annotation": "annotation", "guestId": "guest_id", "changeTrackingEnabled": "change_tracking",
               "cpuAllocation": "cpu_allocation", "memoryAllocation": "memory_allocation", "managedBy": "managed_by"}
@@ -454,17 +452,8 @@ def apply_config_spec(vm: VM, spec: DataObject) -> None:
             else:
                 current[option.get("key")] = option.copy()
         vm.extra_config = list(current.values())
-    for change in spec.get("deviceChange") or []:
-        device, operation = change.get("device"), change.get("operation")
-        if operation == "add":
-            device = device.copy()
-            if device.get("key") is None or device["key"] < 0 or any(d["key"] == device["key"] for d in vm.devices):
-                device["key"] = next(vm.device_key)
-            vm.devices = [*vm.devices, device]
-        elif operation == "remove":
-            vm.devices = [d for d in vm.devices if d.get("key") != device.get("key")]
-        elif operation == "edit":
-            vm.devices = [device.copy() if d.get("key") == device.get("key") else d for d in vm.devices]
+    if spec.get("deviceChange"):
+        vm.devices = devices
     vm.modified = now()
     vm.touch()
 
@@ -503,7 +492,7 @@ def reconfig(call: Call):
         if operation is None:
             raise SimFault("InvalidDeviceSpec", "a device change needs an operation", deviceIndex=i,
                            property="deviceChange.operation")
-    return lambda: apply_config_spec(vm, spec)
+    return lambda: apply_config_spec(vm, spec, call.sim.inv)
 
 
 @op("VirtualMachine", "UpgradeVM_Task")
@@ -661,7 +650,7 @@ def attach_disk(call: Call):
     disk_id = call.p("diskId")["id"]
     call.require(disk_id not in _disk_ids(vm), lambda: invalid_state(f"disk {disk_id} is already attached"))
     controller = call.p("controllerKey")
-    controllers = {d["key"] for d in vm.devices if "Controller" in d.type_name}
+    controllers = {d["key"] for d in hardware.disk_controllers(vm.devices)}
     if controller is not None:
         call.require(controller in controllers, lambda: SimFault("InvalidController", f"no controller {controller}",
                                                                  controllerKey=controller, deviceIndex=0))
@@ -675,11 +664,12 @@ def attach_disk(call: Call):
         unit = call.p("unitNumber")
         if unit is None:
             unit = next(u for u in range(16) if u not in used and u != 7)
-        vm.devices = [*vm.devices, DataObject(
-            "VirtualDisk", key=next(vm.device_key), controllerKey=key, unitNumber=unit, capacityInKB=1024 * 1024,
+        vm.devices = hardware.link([*vm.devices, DataObject(
+            "VirtualDisk", key=hardware.free_key(vm.devices, "disk"), controllerKey=key, unitNumber=unit,
+            capacityInKB=1024 * 1024, capacityInBytes=1024**3,
             vDiskId=DataObject("ID", id=disk_id),
             backing=DataObject("VirtualDiskFlatVer2BackingInfo", fileName=f"[{datastore.name}] fcd/{disk_id}.vmdk",
-                               diskMode="persistent", datastore=datastore.ref))]
+                               diskMode="persistent", datastore=datastore.ref))])
         vm.touch()
     return work
 
@@ -691,7 +681,8 @@ def detach_disk(call: Call):
     call.require(disk_id in _disk_ids(vm), lambda: SimFault("NotFound", f"disk {disk_id} is not attached"))
 
     def work() -> None:
-        vm.devices = [d for d in vm.devices if not (d.get("vDiskId") and d["vDiskId"]["id"] == disk_id)]
+        vm.devices = hardware.link([d for d in vm.devices
+                                    if not (d.get("vDiskId") and d["vDiskId"]["id"] == disk_id)])
         vm.touch()
     return work
 
