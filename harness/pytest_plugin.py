@@ -33,7 +33,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     g.addoption("--vsphere-examples", type=int, default=5, metavar="N", help="Generated requests per check.")
     g.addoption("--vsphere-seed", type=int, default=0, metavar="N", help="Seed (reproduces a run).")
     g.addoption("--vsphere-read-only", action="store_true", default=False, help="Only what changes nothing.")
-    g.addoption("--vsphere-timeout", type=float, default=30.0, metavar="S", help="Seconds per task.")
+    g.addoption("--vsphere-timeout", type=float, default=30.0, metavar="S",
+                help="Seconds per task and per HTTP exchange.")
+    g.addoption("--vsphere-max-body", type=int, default=64 * 1024 * 1024, metavar="BYTES",
+                help="Largest answer body read (a larger one is judged failed, unread).")
+    g.addoption("--vsphere-allow-errors", action="store_true", default=False,
+                help="A check that could not decide is skipped, not an error.")
     g.addoption("--vsphere-inventory-sample", type=int, default=20, metavar="N",
                 help="Existing VMs read-only operations are also judged on (0: none).")
     g.addoption("--vsphere-baseline", default=None, metavar="FILE", help="Accepted deviations (xfail).")
@@ -57,7 +62,8 @@ def _options(config: pytest.Config) -> Any:
                       checks=tuple(o("--vsphere-checks")), examples=o("--vsphere-examples"),
                       seed=o("--vsphere-seed"), read_only=o("--vsphere-read-only"), timeout=o("--vsphere-timeout"),
                       baseline=o("--vsphere-baseline"), report_dir=o("--vsphere-report-dir"), force=True,
-                      inventory_sample=o("--vsphere-inventory-sample"))
+                      inventory_sample=o("--vsphere-inventory-sample"), max_body=o("--vsphere-max-body"),
+                      allow_errors=o("--vsphere-allow-errors"))
 
 
 class _State:
@@ -66,6 +72,7 @@ class _State:
     def __init__(self, options: Any):
         self.options = options
         self.runner: Any = None
+        self.closed: Any = None  # the runner, once closed
         self.error: str | None = None
 
     def runner_or_fail(self) -> Any:
@@ -88,6 +95,7 @@ class _State:
         if self.runner is None:
             return
         runner, self.runner = self.runner, None
+        self.closed = runner
         runner.__exit__(None, None, None)
         if self.options.report_dir:
             from .report.writers import write_reports
@@ -104,40 +112,88 @@ class CheckFailed(Exception):
 
 
 class VsphereItem(pytest.Item):
+    """One operation x check.  The check runs in the item's setup: a check that could not decide
+    is an *error* of the item (a setup error), a contract violation a *failure*."""
+
     def __init__(self, *, contract: Any, spec: Any, **kw: Any):
         super().__init__(**kw)
         self.contract = contract
         self.spec = spec
+        self.result: Any = None
         self.add_marker(pytest.mark.vsphere_harness)
 
-    def runtest(self) -> None:
+    def setup(self) -> None:
         state: _State = self.config.stash[_STATE]
-        result = state.runner_or_fail().run_one(self.contract, self.spec)
+        self.result = result = state.runner_or_fail().run_one(self.contract, self.spec)
         self.user_properties.append(("status", result.status))
         if result.status == "skipped":
             raise pytest.skip.Exception(result.message or "not applicable", _use_item_location=True)
+        if result.status == "error":
+            if state.options.allow_errors:
+                raise pytest.skip.Exception(f"could not decide (allowed): {result.message}", _use_item_location=True)
+            raise CheckFailed(result)
+
+    def runtest(self) -> None:
+        result = self.result
         if result.status == "failed" and result.accepted:
             pytest.xfail(f"accepted by the baseline: {result.message}")
-        if result.status in ("failed", "error"):
+        if result.status == "failed":
             raise CheckFailed(result)
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
         if isinstance(excinfo.value, CheckFailed):
-            from .report.writers import failure_text
-
-            r = excinfo.value.result
-            kind = "contract violation" if r.status == "failed" else "error (the harness could not decide)"
-            text = f"{self.contract.id}::{r.check}: {kind}\n{failure_text(r)}"
-            state: _State = self.config.stash[_STATE]
-            if state.runner is not None:
-                text = state.runner.conn.scrubber(text)
-            return text
+            return _render(self.config, f"{self.contract.id}::{excinfo.value.result.check}", excinfo.value.result)
         return super().repr_failure(excinfo, style)
 
     def reportinfo(self) -> tuple[Any, int | None, str]:
         """Located at the contract file (skip and failure lines point there)."""
         where = Path(self.contract.source_file) if self.contract.source_file else self.path
         return where, 0, f"{self.contract.id}::{self.spec.name}"
+
+
+def _render(config: pytest.Config, name: str, result: Any) -> str:
+    from .report.writers import failure_text
+
+    kind = "contract violation" if result.status == "failed" else "error (the harness could not decide)"
+    text = f"{name}: {kind}\n{failure_text(result)}"
+    state: _State = config.stash[_STATE]
+    runner = state.runner or state.closed
+    return runner.conn.scrubber(text) if runner is not None else text
+
+
+class AnswersItem(pytest.Item):
+    """The last item: closes the run (sandbox clean-up, reports) and fails when the run's auditor
+    found violations no other item reported: answers of operations outside the collected items, or
+    found after that operation's item had passed (set-up, clean-up, other checks' requests)."""
+
+    def __init__(self, *, pairs: set[tuple[str, str]], **kw: Any):
+        super().__init__(**kw)
+        self.pairs = pairs
+        self.add_marker(pytest.mark.vsphere_harness)
+
+    def runtest(self) -> None:
+        state: _State = self.config.stash[_STATE]
+        runner = state.runner_or_fail()
+        state.close()
+        late = {(op, c.check) for op, c in runner.late}
+        unreported = [(op, c) for op, c in runner.result.gate_failures()
+                      if (op, c.check) not in self.pairs or (op, c.check) in late]
+        if unreported:
+            raise AuditFailed(unreported)
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
+        if isinstance(excinfo.value, AuditFailed):
+            return "\n\n".join(_render(self.config, f"{op}::{c.check}", c) for op, c in excinfo.value.failures)
+        return super().repr_failure(excinfo, style)
+
+    def reportinfo(self) -> tuple[Any, int | None, str]:
+        return self.path, 0, "every answer judged"
+
+
+class AuditFailed(Exception):
+    def __init__(self, failures: list[tuple[str, Any]]):
+        super().__init__(f"{len(failures)} contract violation(s) found in other answers")
+        self.failures = failures
 
 
 class OperationCollector(pytest.Collector):
@@ -157,6 +213,10 @@ class HarnessCollector(pytest.Collector):
 
     def collect(self) -> list[pytest.Collector]:
         return [OperationCollector.from_parent(self, name=i.id, item=i) for i in self.plan]
+
+    def answers_item(self) -> AnswersItem:
+        pairs = {(i.id, spec.name) for i in self.plan for spec in i.checks}
+        return AnswersItem.from_parent(self, name="every-answer", pairs=pairs)
 
 
 _STATE = pytest.StashKey[_State]()
@@ -180,10 +240,19 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     except RunError as exc:
         raise pytest.UsageError(f"vsphere-harness: {exc}") from None
     root = HarnessCollector.from_parent(session, name="vsphere", nodeid="vsphere", plan=plan)
-    added = [item for op in root.collect() for item in op.collect()]
+    added = [item for op in root.collect() for item in op.collect()] + [root.answers_item()]
     items.extend(added)
     # count them in "collected N items" like file-collected tests
     config.hook.pytest_collectreport(report=pytest.CollectReport(root.nodeid, "passed", None, added))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    """A check that could not decide fails in the item's setup (an error): render it like a failure."""
+    report = yield
+    if call.excinfo is not None and isinstance(call.excinfo.value, CheckFailed) and call.when == "setup":
+        report.longrepr = item.repr_failure(call.excinfo)
+    return report
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

@@ -40,14 +40,14 @@ def test_collects_one_item_per_operation_and_check(pytester, fake):
     assert "vsphere::VirtualMachine_PowerOnVM_Task::shape" not in lines  # only registered checks
     checks = ("ok", "power", "boom", "writes", "versions")
     assert lines == [f"vsphere::VirtualMachine_{op}::{c}" for op in ("MarkAsTemplate", "PowerOnVM_Task")
-                     for c in checks]
+                     for c in checks] + ["vsphere::every-answer"]
     assert not fake.calls  # collecting does not connect
 
 
 def test_runs_with_readable_failures_and_reports(pytester, fake, tmp_path):
     out = tmp_path / "r"
     result = pytester.runpytest_inprocess(*ARGS, "--vsphere-report-dir", str(out), "-k", "power or boom")
-    result.assert_outcomes(passed=5, failed=1, skipped=1, deselected=3)  # -k also matches PowerOn...
+    result.assert_outcomes(passed=5, failed=1, skipped=1, deselected=4)  # -k also matches PowerOn...
     text = result.stdout.str()
     assert "VirtualMachine_PowerOnVM_Task::power: contract violation" in text
     assert "request: GET http://vc.test:8443/sdk/vim25/8.0.2.0/VirtualMachine/vm-1/runtime" in text
@@ -61,7 +61,7 @@ def test_inventory_sample_option_reaches_the_run(pytester, fake, tmp_path):
     out = tmp_path / "r"
     result = pytester.runpytest_inprocess(*ARGS, "--vsphere-checks", "ok", "--vsphere-inventory-sample", "3",
                                           "--vsphere-report-dir", str(out))
-    result.assert_outcomes(passed=2)
+    result.assert_outcomes(passed=3)
     assert json.loads((out / "results.json").read_text())["options"]["inventory_sample"] == 3
 
 
@@ -69,14 +69,38 @@ def test_baseline_turns_accepted_failures_into_xfail(pytester, fake, tmp_path):
     base = tmp_path / "b.yaml"
     base.write_text("- {id: VirtualMachine_PowerOnVM_Task, check: power}\n")
     result = pytester.runpytest_inprocess(*ARGS, "--vsphere-baseline", str(base), "--vsphere-checks", "power")
-    result.assert_outcomes(passed=1, xfailed=1)
+    result.assert_outcomes(passed=2, xfailed=1)
+
+
+def test_a_check_that_could_not_decide_is_an_error_unless_allowed(pytester, fake):
+    args = [*ARGS[:-6], "--vsphere-operations", "VirtualMachine_UnregisterVM", "-p", "no:cacheprovider",
+            "--vsphere-checks", "boom"]
+    result = pytester.runpytest_inprocess(*args)
+    result.assert_outcomes(passed=1, errors=1)
+    assert "VirtualMachine_UnregisterVM::boom: error (the harness could not decide)" in result.stdout.str()
+    assert "could not tell" in result.stdout.str()
+    allowed = pytester.runpytest_inprocess(*args, "--vsphere-allow-errors")
+    allowed.assert_outcomes(passed=1, skipped=1)
+
+
+def test_violations_in_other_answers_fail_the_last_item(pytester, fake):
+    # the runtime read the "power" check makes answers a fault outside the schema: no collected item
+    # judges VirtualMachine_getRuntime, so the last item reports it
+    fake.replace(responses.GET, f"{URL}/sdk/vim25/8.0.2.0/VirtualMachine/vm-1/runtime", status=500,
+                 json={"_typeName": "InvalidState", "faultMessage": [], "note": "x"})
+    result = pytester.runpytest_inprocess(*ARGS, "--vsphere-checks", "power")
+    result.assert_outcomes(passed=1, failed=2)
+    text = result.stdout.str()
+    assert "FAILED vsphere::every-answer" in text
+    assert "VirtualMachine_getRuntime::shape: contract violation" in text
+    assert "'note' was unexpected" in text and "answered during VirtualMachine_PowerOnVM_Task::power" in text
 
 
 def test_unreachable_endpoint_fails_every_item_with_one_line(pytester, fake):
     fake.replace(responses.GET, f"{URL}/sdk/vim25/8.0.2.0/ServiceInstance/ServiceInstance/content",
                  body=requests.ConnectionError("Connection refused"))
     result = pytester.runpytest_inprocess(*ARGS, "--vsphere-checks", "ok")
-    result.assert_outcomes(failed=2)
+    result.assert_outcomes(errors=2, failed=1)
     assert "vsphere-harness: endpoint http://vc.test:8443 unreachable" in result.stdout.str()
 
 
