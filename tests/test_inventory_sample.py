@@ -170,9 +170,9 @@ def test_reconfiguring_devices_keeps_them_coherent(admin, sandbox):
     assert sorted(d["key"] for d in layout["disk"]) == [2000, 2001]
     # a device on a controller that does not exist; removing a controller that still holds a disk
     bad = reconfig(add({"_typeName": "VirtualDisk", "key": -3, "controllerKey": 4711, "capacityInKB": 1}))
-    assert bad["state"] == "error" and bad["error"]["fault"]["_typeName"] == "InvalidController"
+    assert bad["state"] == "error" and bad["error"]["_typeName"] == "InvalidController"
     bad = reconfig({"_typeName": "VirtualDeviceConfigSpec", "operation": "remove", "device": scsi1})
-    assert bad["state"] == "error" and bad["error"]["fault"]["_typeName"] == "InvalidDeviceSpec"
+    assert bad["state"] == "error" and bad["error"]["_typeName"] == "InvalidDeviceSpec"
     assert admin.get("VirtualMachine", vm, "config").json["hardware"]["device"] == devices
 
 
