@@ -21,6 +21,10 @@ MISBEHAVIOURS: dict[str, str] = {
     "serve_all_releases": "operations absent from a release are served anyway (versions)",
     "no_session_required": "requests without a valid session succeed (session)",
     "crash_on_invalid": "invalid requests get HTTP 500 with a traceback text, not a fault (negative, schemathesis)",
+    "invalid_in_task": "malformed bodies of task methods are refused by a task that ends in error, not by "
+                       "HTTP 500 (negative)",
+    "fault_as_text": "every fault is sent as HTTP 500 with a text/plain body, not a fault object (faults, negative, "
+                     "chaos answers_well_formed)",
 }
 
 DEFAULT_VMS = 32
