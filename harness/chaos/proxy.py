@@ -6,6 +6,10 @@ Toxics keep Toxiproxy's names and attributes: ``latency`` (latency, jitter ms), 
 ``limit_data`` (bytes).  Each has a ``stream`` (``downstream``: server → client, the default;
 ``upstream``: client → server) and a ``toxicity`` (the share of connections it applies to).
 Toxics are read for every chunk, so adding or removing one acts on open connections too.
+
+``ToxicProxy.log`` lists every connection the proxy cut short (``limit_data``, ``timeout``,
+``reset_peer``), with the time and stream: what arrives damaged through such a connection is the
+proxy's doing, not the endpoint's.
 """
 
 from __future__ import annotations
@@ -16,6 +20,8 @@ import random
 import socket
 import struct
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -59,8 +65,9 @@ class Toxic:
 
 
 class _Connection:
-    def __init__(self, rng: random.Random):
+    def __init__(self, rng: random.Random, cut: Callable[[str, str], None] = lambda toxic, stream: None):
         self.rng = rng
+        self.cut = cut
         self.rolls: dict[str, bool] = {}
         self.sent = {"upstream": 0, "downstream": 0}
         self.client: asyncio.StreamWriter | None = None
@@ -70,7 +77,13 @@ class _Connection:
         """Reset the client's connection after ``timeout_ms`` (once per connection)."""
         if not self.reset_scheduled and self.client is not None:
             self.reset_scheduled = True
-            asyncio.get_running_loop().call_later(timeout_ms / 1000, _reset, self.client)
+            client = self.client
+
+            def fire() -> None:
+                self.cut("reset_peer", "both")
+                _reset(client)
+
+            asyncio.get_running_loop().call_later(timeout_ms / 1000, fire)
 
     def applies(self, toxic: Toxic) -> bool:
         if toxic.name not in self.rolls:
@@ -89,6 +102,8 @@ class ToxicProxy:
         self.listen = listen
         self.toxics: dict[str, Toxic] = {}
         self.connections = 0
+        #: connections cut short: {"t": monotonic time, "toxic": type, "stream": ..., "connection": n}
+        self.log: list[dict[str, Any]] = []
         self._rng = random.Random(seed)
         self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -173,7 +188,12 @@ class ToxicProxy:
         assert task is not None
         self._tasks.add(task)
         self.connections += 1
-        conn = _Connection(random.Random(self._rng.random()))
+        number = self.connections
+
+        def cut(toxic: str, stream: str) -> None:
+            self.log.append({"t": time.monotonic(), "toxic": toxic, "stream": stream, "connection": number})
+
+        conn = _Connection(random.Random(self._rng.random()), cut)
         try:
             up_reader, up_writer = await asyncio.open_connection(*self.upstream)
         except OSError:
@@ -213,6 +233,7 @@ class ToxicProxy:
                     if not t.attributes["timeout"]:
                         return
                 if t.type == "timeout":
+                    conn.cut("timeout", stream)
                     if t.attributes["timeout"]:
                         await asyncio.sleep(t.attributes["timeout"] / 1000)
                         _reset(writer)
@@ -226,6 +247,7 @@ class ToxicProxy:
                     await asyncio.sleep(len(data) / (t.attributes["rate"] * 1024))
             limit = next((t.attributes["bytes"] for t in toxics if t.type == "limit_data"), None)
             if limit is not None and conn.sent[stream] + len(data) > limit:
+                conn.cut("limit_data", stream)
                 data = data[: max(0, limit - conn.sent[stream])]
                 if data:
                     writer.write(data)

@@ -23,13 +23,19 @@ A scenario (YAML in ``scenarios/``)::
 The verdict is decided with a clean client after the faults end: ``failed`` only when the endpoint
 broke a hypothesis, ``error`` when the harness could not set the scenario up, ``skipped`` when a
 layer is not available (server-side faults need our simulator).
+
+An answer the harness damaged itself is judged on what the endpoint really sent: the transport
+layer keeps the body it cut or corrupted, and the answer to the first copy of a duplicated send
+(:meth:`harness.chaos.transport.ChaosAdapter.injected`); a task named there is followed like any
+other.  An answer that arrives damaged through a connection the TCP proxy cut short is not judged.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -37,12 +43,12 @@ from urllib.parse import urlsplit
 import jsonschema_rs
 
 from ..checks.base import Skip
-from ..client import ClientError, TransportError, ViClient
+from ..client import ClientError, Exchange, TransportError, ViClient
 from ..contract.semantics import holds, walk
 from ..report.model import ScenarioResult
 from ..yamlfile import read_yaml
 from .proxy import Toxic, ToxicProxy
-from .transport import TransportFault, install
+from .transport import ChaosAdapter, TransportFault, install
 
 _PREDICATE = {"type": "object", "minProperties": 1, "maxProperties": 1, "additionalProperties": False,
               "properties": {"equals": {}, "not_equals": {}, "in": {"type": "array"}, "not_in": {"type": "array"}}}
@@ -166,6 +172,8 @@ class ScenarioRun:
         self.tasks: set[str] = set()
         self.garbled: list[str] = []
         self._cleanups: list[Any] = []
+        self.adapter: ChaosAdapter | None = None
+        self.proxy: ToxicProxy | None = None
 
     # --- verdict helpers ----------------------------------------------------------------------
     def _result(self, status: str, message: str) -> ScenarioResult:
@@ -237,6 +245,7 @@ class ScenarioRun:
             proxy = ToxicProxy((parts.hostname or "127.0.0.1", parts.port or (443 if parts.scheme == "https" else 80)),
                                seed=self.seed)
             proxy.start()
+            self.proxy = proxy
             self._cleanups.append(proxy.stop)
             url = f"{parts.scheme}://127.0.0.1:{proxy.port}"
         chaos = ViClient(url, self.conn.release, verify=verify, timeout=min(self.timeout, 10.0),
@@ -249,6 +258,7 @@ class ScenarioRun:
         transport = [TransportFault.from_mapping(f["transport"]) for f in self.s.faults if "transport" in f]
         if transport:
             adapter = install(chaos.http, transport, seed=self.seed)
+            self.adapter = adapter
             self._cleanups.append(lambda: setattr(adapter, "enabled", False))
             for f in transport:
                 self.timeline.add("inject", f"transport {f.kind}", "on", probability=f.probability)
@@ -285,25 +295,63 @@ class ScenarioRun:
             self.timeline.add(phase, f"sleep {action['sleep_ms']} ms", "ok")
             return
         method = action["invoke"]
+        cuts = len(self.proxy.log) if self.proxy is not None else 0
         try:
             ex = client.invoke("VirtualMachine", self.vm, method, self._body(action.get("body")))
         except TransportError as exc:
-            self.timeline.add(phase, method, f"transport: {exc}")
+            # no usable answer; when one arrived (a 2xx that is not JSON), judge what the endpoint sent
+            seen = self._judge(method, exc.exchange, cuts) if exc.exchange is not None else ""
+            self.timeline.add(phase, method, f"transport: {exc}" + (f" ({seen})" if seen else ""))
             return
-        task = ex.json.get("value") if ex.ok and isinstance(ex.json, dict) and ex.json.get("type") == "Task" else None
-        if task:
-            self.tasks.add(task)
-        if ex.ok:
-            outcome = "ok" + (f" task {task}" if task else "")
-        elif ex.fault_type:
-            outcome = f"fault {ex.fault_type}"
-        else:
-            outcome = f"HTTP {ex.status} without a fault body"
-            self.garbled.append(f"{method}: {outcome}")
+        outcome = self._judge(method, ex, cuts)
         self.timeline.add(phase, method, outcome)
+        task = self._task_of(ex)
         if task and phase == "rollback":
             with contextlib.suppress(ClientError):
                 client.wait_task(task, timeout=self.timeout)
+
+    @staticmethod
+    def _task_of(ex: Exchange | None) -> str | None:
+        if ex is not None and ex.ok and isinstance(ex.json, dict) and ex.json.get("type") == "Task":
+            value = ex.json.get("value")
+            return value if isinstance(value, str) and value else None
+        return None
+
+    def _judge(self, method: str, ex: Exchange, cuts: int) -> str:
+        """Record what the endpoint sent in answer to one action (the tasks it started, answers that
+        are neither a value nor a fault) and describe it for the timeline.  An answer the transport
+        faults damaged is judged on the body the endpoint sent; a duplicated send also on the
+        answer to its first copy, which the caller never saw."""
+        injected = self.adapter.injected(ex.headers) if self.adapter is not None else None
+        parts: list[str] = []
+        if injected is not None and injected.first_status is not None:
+            first = _as_sent(ex, injected.first_status, injected.first_body, injected.first_complete)
+            seen = self._record(method, first, cuts, "its first copy") if first is not None else "not kept"
+            parts.append(f"duplicated; first copy: {seen}")
+        sent: Exchange | None = ex
+        if injected is not None and injected.body is not None:
+            sent = _as_sent(ex, injected.status, injected.body, injected.body_complete)
+            parts.append(f"{'+'.join(k for k in injected.kinds if k != 'duplicate')} injected; "
+                         "judged on what the endpoint sent")
+        outcome = self._record(method, sent, cuts, "") if sent is not None else "not judged (too long to keep)"
+        return outcome + (f" [{'; '.join(parts)}]" if parts else "")
+
+    def _record(self, method: str, ex: Exchange, cuts: int, which: str) -> str:
+        task = self._task_of(ex)
+        if task:
+            self.tasks.add(task)
+            return f"ok task {task}"
+        if ex.fault_type:
+            return f"fault {ex.fault_type}"
+        if 200 <= ex.status < 300 and (not ex.body or ex.is_json):
+            return "ok"
+        what = (f"HTTP {ex.status} with a body that is not JSON" if 200 <= ex.status < 300
+                else f"HTTP {ex.status} without a fault body")
+        cut = [e["toxic"] for e in (self.proxy.log[cuts:] if self.proxy is not None else [])]
+        if cut:  # the proxy cut a connection while this exchange ran: the damage may be its own
+            return f"{what} (not judged: the proxy cut a connection short with {', '.join(sorted(set(cut)))})"
+        self.garbled.append(f"{method}{' (' + which + ')' if which else ''}: {what}")
+        return what
 
     def _body(self, body: Any) -> Any:
         """The request body with ``$vm`` and ``$sandbox_folder`` replaced by references."""
@@ -393,3 +441,15 @@ def run_scenario(scenario: Scenario, conn: Any, sandbox: Any, seed: int = 0, tim
         return ScenarioRun(scenario, conn, sandbox, seed, timeout).run()
     except ClientError as exc:
         return ScenarioResult(scenario.name, "error", f"{type(exc).__name__}: {exc}", [])
+
+
+def _as_sent(ex: Exchange, status: int, body: bytes | None, complete: bool) -> Exchange | None:
+    """``ex`` with the status and body the endpoint sent (None when the body was too long to keep)."""
+    if not complete:
+        return None
+    body = body or b""
+    try:
+        decoded, is_json = (json.loads(body), True) if body else (None, False)
+    except ValueError:
+        decoded, is_json = None, False
+    return replace(ex, status=status, body=body, json=decoded, is_json=is_json)

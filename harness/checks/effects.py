@@ -15,7 +15,7 @@ from typing import Any
 from ..client import Exchange
 from ..run.prepare import MISSING, describe, holds, read_path
 from ..vmodl.schema import validator
-from ._util import Verdict, any_value, call, guarded, outcome, target, task_result_ref
+from ._util import Verdict, Watch, any_value, call, guarded, outcome, refusal, target, task_result_ref
 from .base import CheckContext, Skip, check
 
 NAME = "effects"
@@ -113,31 +113,26 @@ def _success(v: Verdict, ctx: CheckContext, effs: list[dict[str, Any]]) -> None:
 
 
 def _failure(v: Verdict, ctx: CheckContext, paths: list[str]) -> None:
+    """Provoke a refusal (a target breaking one curated precondition): synchronous (HTTP 500 and a
+    fault) or by a task that ends in error, either way nothing may change."""
     c = ctx.contract
     bad = ctx.sandbox.violating_target(c) if ctx.sandbox is not None else None
     if bad is None:
         v.note("no failure provoked (no curated precondition the sandbox can break)")
         return
-    before = snapshot(ctx, bad.ctx.managed_type, bad.moid, paths)
+    watch = Watch(ctx, bad.ctx.managed_type, bad.moid, paths)
     ex: Exchange = call(ctx.client, c, bad.ctx)
-    kind, fault, _ = outcome(ctx.client, c, ex, ctx.timeout)
-    if kind in ("ok", "task-ok"):
-        broken = (bad.ctx.precondition or {}).get("id")
-        v.note(
-            f"the call on a {bad.ctx.state} VM (breaking {broken}) succeeded; the faults check judges that"
-        )
+    answer = refusal(ctx.client, c, ctx.release, ex, ctx.timeout)
+    broken = (bad.ctx.precondition or {}).get("id")
+    if answer.kind == "accepted":
+        v.note(f"the call on a {bad.ctx.state} VM (breaking {broken}) succeeded; the faults check judges that")
         return
-    after = snapshot(ctx, bad.ctx.managed_type, bad.moid, paths)
-    for path in paths:
-        if before.get(path) is MISSING or after.get(path) is MISSING:
-            continue
-        v.seen += 1
-        if before[path] != after[path]:
-            v.fail(
-                f"after a failure ({(fault or {}).get('_typeName') or ex.fault_type}) {path} changed from "
-                f"{_show(before[path])} to {_show(after[path])}",
-                ex,
-            )
+    if answer.kind == "bad":
+        v.fail(f"the call on a {bad.ctx.state} VM (breaking {broken}): {answer.message}", ex)
+        return
+    v.seen += len(watch.paths)
+    for change in watch.changes():
+        v.fail(f"after a failure ({answer.message}) {change}", ex)
 
 
 def _show(value: Any) -> str:

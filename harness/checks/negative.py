@@ -1,11 +1,20 @@
-"""negative: invalid requests are refused with a fault (HTTP 500 and a fault object), never accepted
-with 2xx, never answered with a non-fault 500 body (a crash) or a dropped connection.
+"""negative: invalid requests are refused with a fault, never accepted, never answered with a
+non-fault body (a crash) or a dropped connection.
 
 Cases: wire-level malformations (a body that is not JSON, a JSON array, an unknown parameter, a
 missing required parameter, a parameter of the wrong JSON type) and, up to ``examples``, the
 labelled invalid requests of :mod:`harness.gen` (ill-typed values, missing ``_typeName`` where the
-type is polymorphic, references of the wrong managed type ...); for properties, a read of an object
-that does not exist.
+type is polymorphic, references of the wrong managed type or to objects that do not exist ...); for
+properties, a read of an object that does not exist.
+
+Refusals are judged as VMware promises them.  A body that is no ``<Method>RequestType`` at all (the
+wire-level cases, and their generated twins at the top level of the body) cannot reach the method,
+so no task can exist for it: it must be refused synchronously (HTTP 500 with a fault object).  Any
+other invalid request (a value inside a data object, an enum value, a number out of range, a
+reference to an object that does not exist ...) is checked by the method, and vCenter checks many
+of them inside the task: it is refused either synchronously or by a task that ends in ``error`` with
+a fault.  Acceptance (2xx for a non-task method, a task that succeeds) or an answer that is no fault
+fails; refused requests must leave the contract's ``on_failure_unchanged`` paths unchanged.
 
 A dropped connection is judged carefully, since an injected network fault must never become
 ``failed``: the valid request is sent as a control; only when the control is answered and the
@@ -16,18 +25,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..client import TransportError
+from ..client import ClientError, TransportError
 from ._util import (
     Verdict,
     Watch,
     call,
     draw,
     guarded,
-    is_fault_type,
     may_generate,
     path_of,
+    refusal,
     safe_pool,
-    settle,
     target,
 )
 from .base import CheckContext, check
@@ -35,8 +43,21 @@ from .base import CheckContext, check
 NAME = "negative"
 
 
+#: kinds of generated invalid body that are wire-level when they sit at the top level of the body
+#: (the body does not deserialize into the request type): refused before any task exists
+WIRE_KINDS = frozenset({"malformed_json", "unknown_param", "missing_required", "wrong_json_type", "bad_typename"})
+
+
+def wire_level(kind: str, path: str) -> bool:
+    """Whether a generated invalid body is malformed at the wire level: the whole body, a top-level
+    parameter (or an item of a top-level array) of the wrong JSON type or ``_typeName``, an unknown
+    or missing parameter.  An invalid value inside a data object (``spec.host``) is not."""
+    return kind in WIRE_KINDS and "." not in path
+
+
 def wire_cases(ctx: CheckContext, body: dict[str, Any] | None) -> list[tuple[str, Any]]:
-    """(label, body) of malformed requests that need no type knowledge beyond the parameters."""
+    """(label, body) of malformed requests that need no type knowledge beyond the parameters
+    (every one of them wire-level)."""
     c = ctx.contract
     params = c.params_for(ctx.release)
     base = dict(body or {})
@@ -58,8 +79,9 @@ def wire_cases(ctx: CheckContext, body: dict[str, Any] | None) -> list[tuple[str
     return cases
 
 
-def generated_cases(ctx: CheckContext, prepared: Any, n: int) -> list[tuple[str, Any]]:
-    """Labelled invalid requests from the generators (where random requests may be sent)."""
+def generated_cases(ctx: CheckContext, prepared: Any, n: int) -> list[tuple[str, Any, bool]]:
+    """(label, body, wire-level) of invalid requests from the generators (where random requests may
+    be sent)."""
     from ..gen.invalid import invalid_requests
 
     if not may_generate(ctx, prepared):
@@ -71,25 +93,28 @@ def generated_cases(ctx: CheckContext, prepared: Any, n: int) -> list[tuple[str,
         return []
     out = []
     for item in draw(strategy, n, ctx.seed):
-        label, body = (item.label, item.body) if hasattr(item, "label") else item
-        out.append((f"generated: {label}", body))
+        if hasattr(item, "label"):
+            out.append((f"generated: {item.label}", item.body, wire_level(item.kind, item.path)))
+        else:
+            label, body = item
+            out.append((f"generated: {label}", body, True))
     return out
 
 
-@check(NAME, description="invalid requests are refused with a fault, never 2xx, never a crash")
+@check(NAME, description="invalid requests are refused with a fault, never accepted, never a crash")
 @guarded(NAME)
 def negative(ctx: CheckContext):
     v = Verdict(NAME)
     c = ctx.contract
     t = target(ctx)
     if c.kind == "property":
-        cases: list[tuple[str, Any]] = [("object that does not exist", None)]
+        cases: list[tuple[str, Any, bool]] = [("object that does not exist", None, True)]
     else:
-        cases = wire_cases(ctx, t.ctx.body)
+        cases = [(label, body, True) for label, body in wire_cases(ctx, t.ctx.body)]
         cases += generated_cases(ctx, t.ctx, max(0, ctx.examples))
     watch = Watch(ctx, t.ctx.managed_type, t.moid) if c.kind == "method" else None
     last = None
-    for label, body in cases:
+    for label, body, wire in cases:
         if c.kind == "property":
             path = path_of(c, f"{t.moid}-vsphere-harness-gone")
             send = lambda p=path: ctx.client.request("GET", p)  # noqa: E731
@@ -102,15 +127,20 @@ def negative(ctx: CheckContext):
             continue
         v.seen += 1
         last = ex
-        settle(ctx.client, ex, ctx.timeout)
-        if 200 <= ex.status < 300 and ex.fault is None:
-            v.fail(f"{label}: accepted with HTTP {ex.status}", ex)
-        elif ex.fault is None:
-            v.fail(f"{label}: HTTP {ex.status} without a fault object (a crash?)", ex)
-        elif not is_fault_type(ctx.release, ex.fault_type):
-            v.fail(f"{label}: refused with a {ex.fault_type}, which is not a fault type", ex)
-        elif ex.status != 500:
-            v.fail(f"{label}: fault {ex.fault_type} with HTTP {ex.status} (expected 500)", ex)
+        try:
+            answer = refusal(ctx.client, c, ctx.release, ex, ctx.timeout)
+        except ClientError as exc:  # the task it started cannot be followed to its end
+            v.error(f"{label}: {exc}", ex)
+            continue
+        if not answer.refused:
+            v.fail(f"{label}: {answer.message}", ex)
+        elif answer.kind == "task" and wire:
+            v.fail(
+                f"{label}: a body that is no {c.request_type or 'request object'} was answered with a task "
+                f"({answer.message}); a malformed request is refused before any task exists (HTTP 500 and "
+                "a fault)",
+                ex,
+            )
     if watch is not None and last is not None and not v.failures and not v.errors:
         # every invalid request was refused (and no control request was sent): nothing may have changed
         for change in watch.changes():

@@ -23,6 +23,10 @@ MISBEHAVIOURS: dict[str, str] = {
     "crash_on_invalid": "invalid requests get HTTP 500 with a traceback text, not a fault (negative, schemathesis)",
     "break_existing_vms": "property reads of the VMs the seed made (not those made at run time) answer values "
                           "outside the schema (shape, with --inventory-sample)",
+    "invalid_in_task": "malformed bodies of task methods are refused by a task that ends in error, not by "
+                       "HTTP 500 (negative)",
+    "fault_as_text": "every fault is sent as HTTP 500 with a text/plain body, not a fault object (faults, negative, "
+                     "chaos answers_well_formed)",
 }
 
 DEFAULT_VMS = 32

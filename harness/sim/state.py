@@ -212,6 +212,14 @@ class Simulator:
                 call.params = self._decode(spec, body)
             except SimFault as fault:
                 return self._invalid(call, fault)
+            nested = self._nested_missing(call.params)
+            if nested is not None and "accept_invalid" not in self.misbehave:
+                # vCenter resolves a reference nested in a data object inside the method: a task
+                # method starts its task and the task ends in error; anything else refuses at once
+                if c.is_task and "crash_on_invalid" not in self.misbehave:
+                    call.deferred = nested
+                else:
+                    return self._invalid(call, nested)
         # privileges
         if session is not None and (type_name, name) not in OPEN_OPS:
             self._check_privileges(call)
@@ -282,13 +290,34 @@ class Simulator:
 
     def _check_refs(self, value: Any, path: str) -> None:
         if isinstance(value, MoRef):
-            obj = self.inv.get(value.value)
-            if obj is None or obj.type_name != value.type and not (
-                    value.type == "ManagedEntity" or release("9.1.0.0").is_subtype(obj.type_name, value.type)):
+            if not self._resolves(value):
                 raise not_found_object(value)
         elif isinstance(value, list):
             for i, v in enumerate(value):
                 self._check_refs(v, f"{path}[{i}]")
+
+    def _resolves(self, ref: MoRef) -> bool:
+        obj = self.inv.get(ref.value)
+        return obj is not None and (obj.type_name == ref.type or ref.type == "ManagedEntity"
+                                    or release("9.1.0.0").is_subtype(obj.type_name, ref.type))
+
+    def _nested_missing(self, params: dict[str, Any]) -> SimFault | None:
+        """ManagedObjectNotFound (reported by the task, ``sync=False``) for the first reference inside a
+        data object of the parameters that names no object (top-level references are checked by
+        :meth:`_check_refs` while decoding)."""
+        stack: list[tuple[Any, str, bool]] = [(v, k, False) for k, v in reversed(params.items())]
+        while stack:
+            value, path, nested = stack.pop()
+            if isinstance(value, MoRef):
+                if nested and not self._resolves(value):
+                    return SimFault("ManagedObjectNotFound", f"{path}: the object '{value.type}:{value.value}' "
+                                    "has already been deleted or has not been completely created", sync=False,
+                                    obj=value)
+            elif isinstance(value, DataObject):
+                stack.extend((v, f"{path}.{k}", True) for k, v in reversed(value.items()))
+            elif isinstance(value, list):
+                stack.extend((v, f"{path}[{i}]", nested) for i, v in reversed(list(enumerate(value))))
+        return None
 
     def _invalid(self, call: Call, fault: SimFault) -> Response:
         """A request that cannot be decoded (or the accept/crash misbehaviours)."""
@@ -304,6 +333,11 @@ class Simulator:
                 return self.ok(call, task.ref)
             value = call.b.default(spec.response) if spec.response is not None else None
             return self.ok(call, value)
+        if "invalid_in_task" in self.misbehave and call.spec.contract.is_task:
+            task = self.tasks.create(call.obj, call.description_id(), call.user_name(), cancelable=False,
+                                     delay_s=0, work=None, result_type=None,
+                                     error=SimFault(fault.type_name, fault.message, sync=False, **fault.fields))
+            return self.ok(call, task.ref)
         return self.fault_response(fault, call.b, call.spec)
 
     def _check_privileges(self, call: Call) -> None:
@@ -366,6 +400,8 @@ class Simulator:
         with self.inv.locked(call.obj):
             try:
                 call.check_busy()
+                if call.deferred is not None:
+                    raise call.deferred
                 check_preconditions(call)
                 outcome = handler(call)
             except SimFault as fault:
@@ -448,6 +484,8 @@ class Simulator:
     def fault_response(self, fault: SimFault, b: Builder, spec: OpSpec | None) -> Response:
         fault = self.maybe_undeclared(fault, spec) if spec is not None and fault.type_name not in (
             "InvalidArgument", "InvalidRequest", "MethodNotFound", "NotAuthenticated", "NoPermission") else fault
+        if "fault_as_text" in self.misbehave:
+            return Response(500, f"{fault.type_name}: {fault.message}\n".encode(), content_type="text/plain")
         obj = fault.render(b)
         data = codec(b.name).encode(obj, "MethodFault")
         status = 200 if "fault_status_200" in self.misbehave else 500

@@ -73,6 +73,8 @@ class Call:
         self.client = client
         self.force = False
         self.rule = None
+        #: a fault found while decoding that the method reports itself (in its task), not the dispatcher
+        self.deferred: SimFault | None = None
 
     # conveniences ------------------------------------------------------------------------------------
     @property
