@@ -37,8 +37,9 @@ def test_transport_error_and_truncation_raise_transport_errors(sim):
                                     TransportFault("truncate", match="/summary$")], seed=1)
     with pytest.raises(TransportError, match="connection reset"):
         client.get("VirtualMachine", "vm-100", "name")
-    with pytest.raises(TransportError, match="truncated or invalid JSON"):
+    with pytest.raises(TransportError, match=r"the body is not JSON \(injected: truncate\)") as cut:
         client.get("VirtualMachine", "vm-100", "summary")
+    assert cut.value.exchange.injected == "truncate"  # the harness's damage, never judged as the endpoint's
     assert client.get("VirtualMachine", "vm-100", "runtime").ok  # unmatched paths pass untouched
     assert [e["fault"] for e in adapter.log] == ["error", "truncate"]
 

@@ -250,6 +250,7 @@ class ScenarioRun:
             url = f"{parts.scheme}://127.0.0.1:{proxy.port}"
         chaos = ViClient(url, self.conn.release, verify=verify, timeout=min(self.timeout, 10.0),
                          on_secret=self.conn.scrubber.add)
+        chaos.observers = list(self.conn.admin.observers)  # its answers are judged too, unless damaged here
         chaos.login(admin_user, admin_password)
         for spec in proxy_faults:
             toxic = _toxic(spec)
@@ -452,4 +453,4 @@ def _as_sent(ex: Exchange, status: int, body: bytes | None, complete: bool) -> E
         decoded, is_json = (json.loads(body), True) if body else (None, False)
     except ValueError:
         decoded, is_json = None, False
-    return replace(ex, status=status, body=body, json=decoded, is_json=is_json)
+    return replace(ex, status=status, body=body, json=decoded, is_json=is_json, defect="", injected="")

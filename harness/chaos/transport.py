@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import requests
-from requests.adapters import HTTPAdapter
 
+from ..client.deadline import DeadlineAdapter
 from ..client.exchange import SESSION_HEADER
 
 TRANSPORT_KINDS = ("latency", "error", "truncate", "corrupt", "drop_session", "duplicate")
@@ -89,8 +89,9 @@ class Injected:
     first_complete: bool = True
 
 
-class ChaosAdapter(HTTPAdapter):
-    """An ``HTTPAdapter`` that injects :class:`TransportFault`s; ``log`` lists what it did."""
+class ChaosAdapter(DeadlineAdapter):
+    """An ``HTTPAdapter`` that injects :class:`TransportFault`s; ``log`` lists what it did.  Its
+    connections keep the client's deadline per exchange (:class:`~harness.client.deadline.DeadlineAdapter`)."""
 
     def __init__(self, faults: list[TransportFault], seed: int = 0, **kwargs: Any):
         super().__init__(**kwargs)

@@ -162,7 +162,7 @@ class Auditor:
             self.judged += 1
             release = ex.release or self.release
             self._remember_task(contract, ex)
-            if ex.judged:
+            if ex.judged or ex.injected:  # a check's own verdict stands; the harness's damage is not judged
                 continue
             problems = answer_problems(contract, release, ex)
             if not problems and contract.managed_type == "Task" and contract.name == "info" and ex.ok:

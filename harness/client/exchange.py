@@ -38,6 +38,9 @@ class Exchange:
     defect: str = ""
     #: a check judged this exchange itself (the run's auditor leaves it alone)
     judged: bool = False
+    #: the faults the client's own chaos layer applied to this answer (``truncate,corrupt``); an
+    #: answer the harness damaged is never judged as the endpoint's
+    injected: str = ""
     _fault: Any = field(default=None, repr=False)
 
     @property

@@ -241,6 +241,7 @@ class ViClient:
         decoded, is_json = _decode(content)
         ex = Exchange(method, url, sent, data, resp.status_code, CaseInsensitiveDict(resp.headers), content, elapsed,
                       self.release, decoded, is_json)
+        ex.injected = self._injected(url, resp)
         if oversized:
             ex.defect = oversized
         elif content and not is_json:
@@ -248,8 +249,18 @@ class ViClient:
         for observe in self.observers:
             observe(ex)
         if ex.defect and (oversized or 200 <= resp.status_code < 300):
-            raise BadAnswer(ex, f"{method} {url}: HTTP {resp.status_code}: {ex.defect}")
+            message = f"{method} {url}: HTTP {resp.status_code}: {ex.defect}"
+            if ex.injected:  # the harness's own damage: no usable answer, not the endpoint's doing
+                raise TransportError(f"{message} (injected: {ex.injected})", exchange=ex)
+            raise BadAnswer(ex, message)
         return ex
+
+    def _injected(self, url: str, resp: requests.Response) -> str:
+        """The faults a chaos adapter mounted on this client's session applied to ``resp`` (it keeps a
+        record of each; a header alone, which an endpoint could send, is not enough)."""
+        lookup = getattr(self.http.get_adapter(url), "injected", None)
+        record = lookup(resp.headers) if lookup is not None else None
+        return ",".join(record.kinds) if record is not None else ""
 
     def _read_body(self, resp: requests.Response, deadline: Deadline) -> tuple[bytes, str]:
         """The body, read within the exchange's deadline and at most ``max_body`` bytes.  A body
