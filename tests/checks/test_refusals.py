@@ -100,11 +100,11 @@ def _task_answer(info):
     [
         ({"state": "success"}, "accepted", "task task-7 succeeded"),
         ({"state": "error", "error": {"_typeName": "InvalidArgument"}}, "task", "ended in error with InvalidArgument"),
-        # TaskInfo.error in either shape (the fault itself, or a LocalizedMethodFault around it)
+        # VI/JSON sends the fault itself in TaskInfo.error: a LocalizedMethodFault wrapper is no fault
         (
             {"state": "error", "error": {"_typeName": "LocalizedMethodFault", "fault": {"_typeName": "NotFound"}}},
-            "task",
-            "with NotFound",
+            "bad",
+            "with a LocalizedMethodFault, which is not a fault type",
         ),
         ({"state": "error"}, "bad", "without a fault"),
         ({"state": "error", "error": {"_typeName": "VirtualMachineRuntimeInfo"}}, "bad", "not a fault type"),
