@@ -6,7 +6,8 @@ A client passes each exchange to :meth:`Auditor.observe`; after each check (and 
 and clean-up) the run calls :meth:`Auditor.judge`, which applies the rules every VI/JSON answer
 must keep (:func:`answer_problems`) to the exchanges the running check did not judge itself and
 returns :class:`Finding`s: a violation on the operation that answered, under the check whose rule
-it breaks (``shape`` for bodies and formats, ``faults`` for fault types and statuses).
+it breaks (``shape`` for bodies and formats, ``faults`` for fault types and statuses).  The rules
+themselves are in :mod:`.rules`.
 """
 
 from __future__ import annotations
@@ -20,89 +21,8 @@ from ..client import Exchange
 from ..contract.model import Contract
 from ..contract.store import load_contracts
 from ..report.model import Evidence
-from ..vmodl.codec import CodecError, codec
-from ..vmodl.registry import release as registry
-from ..vmodl.schema import validator
-from ._util import any_value, fault_allowed, response_optional, response_ref, task_fault, task_result_ref
-
-
-def schema_problem(ref: str, release: str, value: Any) -> str | None:
-    """Why ``value`` is not a valid ``ref`` of ``release`` (None when it is): the schema first, then
-    the one codec's strict decoding, which also refuses what the schema's patterns let through (a
-    dateTime of month 13, base64 of a wrong length)."""
-    val = validator(ref, release)
-    if not val.is_valid(value):
-        return f"is not a valid {ref}: {'; '.join(val.errors(value, limit=3))}"
-    try:
-        codec(release).decode(value, ref, strict=True)
-    except CodecError as exc:
-        return f"does not decode as a {ref}: {exc}"
-    return None
-
-
-def fault_problem(contract: Contract, release: str, name: Any) -> str | None:
-    """Why a fault named ``name`` may not be answered by ``contract`` (None when it may)."""
-    if not isinstance(name, str):
-        return "a fault without _typeName"
-    if not registry(release).is_fault(name):
-        return f"{name} is not a fault type of {release}"
-    if not fault_allowed(contract, release, name):
-        declared = ", ".join(contract.faults_for(release)) or "none"
-        return f"{name} is neither declared by {contract.name} (declared: {declared}) nor a runtime fault"
-    return None
-
-
-def _first_bytes(body: bytes, n: int = 60) -> str:
-    return repr(body[:n]) + ("..." if len(body) > n else "")
-
-
-def answer_problems(contract: Contract, release: str, ex: Exchange) -> list[tuple[str, str]]:
-    """``(check, message)`` for each rule of the contract ``ex``'s answer breaks, by itself (no
-    other request needed).  An operation absent from the release must still answer a valid fault."""
-    if ex.defect:
-        return [("shape", f"HTTP {ex.status}: {ex.defect} (it begins {_first_bytes(ex.body)})")]
-    if 300 <= ex.status < 400:
-        where = ex.headers.get("location", "")
-        return [("shape", f"HTTP {ex.status} redirect{f' to {where}' if where else ''} instead of an answer "
-                          "(VI/JSON answers 200, 204 or 500)")]
-    media = (ex.headers.get("content-type") or "").split(";")[0].strip().lower()
-    out: list[tuple[str, str]] = []
-    if ex.body and not (media == "application/json" or media.endswith("+json")):
-        out.append(("shape", f"HTTP {ex.status} body sent as {media or 'no Content-Type'}, not application/json"))
-    fault = ex.fault
-    if fault is not None:
-        if ex.status != 500:
-            out.append(("faults", f"fault {ex.fault_type} sent with HTTP {ex.status} (faults are sent with 500)"))
-        if contract.in_release(release):
-            problem = fault_problem(contract, release, ex.fault_type)
-            if problem:
-                out.append(("faults", problem))
-        if registry(release).is_fault(ex.fault_type or ""):
-            problem = schema_problem("MethodFault", release, fault)
-            if problem:
-                out.append(("shape", f"fault body {problem}"))
-        return out
-    if ex.status >= 300:
-        return [*out, ("shape", f"HTTP {ex.status} without a fault object in the body")]
-    if not contract.in_release(release):
-        return [*out, ("versions", f"HTTP {ex.status}: {contract.name} does not exist in {release}, "
-                                   "yet the call was accepted")]
-    optional = response_optional(contract, release)
-    if ex.status != contract.status and not (ex.status == 204 and optional):
-        out.append(("faults", f"success answered HTTP {ex.status}; the contract says {contract.status}"))
-    if ex.status == 204 and ex.body:
-        out.append(("shape", "HTTP 204 with a body"))
-    ref = response_ref(contract)
-    if ref is None or ex.status == 204:
-        return out
-    if ex.json is None:
-        if not optional:
-            out.append(("shape", f"HTTP {ex.status} without a value: {contract.name} is not optional (a {ref})"))
-        return out
-    problem = schema_problem(ref, release, ex.json)
-    if problem:
-        out.append(("shape", f"response body {problem}"))
-    return out
+from ._util import any_value, task_fault, task_result_ref
+from .rules import answer_problems, fault_problem, schema_problem
 
 
 @dataclass

@@ -20,7 +20,6 @@ from ..vmodl.registry import release as registry
 from ._util import (
     Verdict,
     call,
-    fault_allowed,
     guarded,
     is_fault_type,
     outcome,
@@ -29,6 +28,7 @@ from ._util import (
     target,
 )
 from .base import CheckContext, check
+from .rules import fault_problem
 from .shape import generated_bodies, judge_sample, validate
 
 NAME = "faults"
@@ -40,17 +40,9 @@ GENERIC = frozenset({"InvalidState", "InvalidArgument", "NotSupported", "Invalid
 def judge_fault_name(
     v: Verdict, contract: Contract, release: str, name: Any, ex: Exchange, where: str
 ) -> None:
-    if not isinstance(name, str):
-        v.fail(f"{where}: a fault without _typeName", ex)
-    elif not registry(release).is_fault(name):
-        v.fail(f"{where}: {name} is not a fault type of {release}", ex)
-    elif not fault_allowed(contract, release, name):
-        declared = ", ".join(contract.faults_for(release)) or "none"
-        v.fail(
-            f"{where}: {name} is neither declared by {contract.name} (declared: {declared}) nor a runtime "
-            "fault",
-            ex,
-        )
+    problem = fault_problem(contract, release, name)
+    if problem:
+        v.fail(f"{where}: {problem}", ex)
 
 
 def judge(v: Verdict, ctx: CheckContext, ex: Exchange) -> tuple[str, str | None]:

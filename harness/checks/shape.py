@@ -17,8 +17,7 @@ from ..client import Exchange
 from ..contract.model import Contract
 from ..gen.bodies import encode_request
 from ..gen.strategies import requests
-from ..vmodl.codec import CodecError, codec
-from ..vmodl.schema import validator
+from ..vmodl.codec import CodecError
 from ._util import (
     Verdict,
     any_value,
@@ -26,14 +25,13 @@ from ._util import (
     draw,
     guarded,
     may_generate,
-    response_optional,
-    response_ref,
     safe_pool,
     sample_targets,
     target,
     task_result_ref,
 )
 from .base import CheckContext, check
+from .rules import answer_problems, schema_problem
 
 NAME = "shape"
 
@@ -41,52 +39,32 @@ NAME = "shape"
 def judge_body(
     v: Verdict, contract: Contract, release: str, ex: Exchange, client: Any, timeout: float
 ) -> None:
-    """Validate one answer (and, for tasks, every TaskInfo observed) against the schema."""
+    """Validate one answer (:func:`.rules.answer_problems`, the shape rules) and, for a task, every
+    TaskInfo observed and a success's result."""
     v.seen += 1
-    media = (ex.headers.get("content-type") or "").split(";")[0].strip().lower()
-    if ex.body and not (media == "application/json" or media.endswith("+json")):
-        v.fail(f"HTTP {ex.status} body sent as {media or 'no Content-Type'}, not application/json", ex)
-    if ex.fault is not None:
-        validate(v, "MethodFault", release, ex.fault, ex, "fault body")
+    problems = [message for check, message in answer_problems(contract, release, ex) if check == "shape"]
+    for message in problems:
+        v.fail(message, ex)
+    if problems or not ex.ok or not contract.is_task or not isinstance(ex.json, dict):
         return
-    if ex.status >= 300:
-        v.fail(f"HTTP {ex.status} without a fault object in the body", ex)
-        return
-    ref = response_ref(contract)
-    if ref is None:
-        return
-    if ex.json is None:
-        if not response_optional(contract, release):
-            v.fail(f"HTTP {ex.status} without a value: {contract.name} is not optional (a {ref})", ex)
-        return
-    if not validate(v, ref, release, ex.json, ex, "response body"):
-        return
-    if contract.is_task and isinstance(ex.json, dict):
-        polls: list[Exchange] = []
-        infos = client.wait_task(ex.json, timeout=timeout, exchanges=polls)
-        last_ex = polls[-1] if polls else ex
-        for info in infos:
-            if not validate(v, "TaskInfo", release, info, last_ex, "TaskInfo"):
-                return
-        result = infos[-1].get("result")
-        result_ref = task_result_ref(contract)
-        if infos[-1].get("state") == "success" and result is not None and result_ref:
-            validate(v, result_ref, release, any_value(result), last_ex, "TaskInfo.result")
+    polls: list[Exchange] = []
+    infos = client.wait_task(ex.json, timeout=timeout, exchanges=polls)
+    last_ex = polls[-1] if polls else ex
+    for info in infos:
+        if not validate(v, "TaskInfo", release, info, last_ex, "TaskInfo"):
+            return
+    result = infos[-1].get("result")
+    result_ref = task_result_ref(contract)
+    if infos[-1].get("state") == "success" and result is not None and result_ref:
+        validate(v, result_ref, release, any_value(result), last_ex, "TaskInfo.result")
 
 
 def validate(v: Verdict, ref: str, release: str, value: Any, ex: Exchange, what: str) -> bool:
-    """The schema first; then the one codec's strict decoding, which also refuses values the schema's
-    patterns let through (a dateTime of month 13, base64 of a wrong length)."""
-    val = validator(ref, release)
-    if not val.is_valid(value):
-        v.fail(f"{what} is not a valid {ref}: {'; '.join(val.errors(value, limit=3))}", ex)
-        return False
-    try:
-        codec(release).decode(value, ref, strict=True)
-    except CodecError as exc:
-        v.fail(f"{what} does not decode as a {ref}: {exc}", ex)
-        return False
-    return True
+    """Record a failure unless ``value`` is a valid ``ref`` (:func:`.rules.schema_problem`)."""
+    problem = schema_problem(ref, release, value)
+    if problem:
+        v.fail(f"{what} {problem}", ex)
+    return problem is None
 
 
 def generated_bodies(ctx: CheckContext, prepared: Any, n: int) -> list[dict[str, Any] | None]:
