@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import responses
 from test_run_fakes import (
+    ABOUT,
     LIMITED_PASSWORD,
     LIMITED_SID,
     PASSWORD,
@@ -107,9 +108,7 @@ def test_run_records_every_outcome_and_never_crashes(endpoint):
         "VirtualMachine_Rename_Task": "error", "VirtualMachine_UnregisterVM": "error",
         "VirtualMachine_MarkAsTemplate": "passed"}
     assert all(c.duration_ms >= 0 for op in result.operations for c in op.checks)
-    assert result.endpoint == {"url": URL, "release": "8.0.2.0", "simulated": False,
-                               "about": {"_typeName": "AboutInfo", "name": "Fake vCenter",
-                                         "apiVersion": "8.0.2.0"}}
+    assert result.endpoint == {"url": URL, "release": "8.0.2.0", "simulated": False, "about": ABOUT}
     assert result.leftovers == ["VirtualMachine vm-77 (Destroy_Task: TaskInProgress)"]
     assert result.stats["requests"] >= 4
     assert exit_code(result) == 1

@@ -2,7 +2,8 @@
 operation that has a contract — preparation reads, sandbox set-up and clean-up, task polls,
 stateful steps, scenario actions — not only those a check sends on purpose.
 
-A client passes each exchange to :meth:`Auditor.observe`; after each check (and after set-up
+Each client of a run passes each exchange to :meth:`Auditor.observe` (from its first request
+on: ServiceContent and the logins too; clients made with ``new()`` inherit it); after each check (and after set-up
 and clean-up) the run calls :meth:`Auditor.judge`, which applies the rules every VI/JSON answer
 must keep (:func:`answer_problems`) to the exchanges the running check did not judge itself and
 returns :class:`Finding`s: a violation on the operation that answered, under the check whose rule
@@ -47,11 +48,6 @@ class Auditor:
         self._lock = threading.Lock()
         self._task_owner: dict[str, Contract] = {}  # task moId -> the operation that started it
         self.judged = 0
-
-    def attach(self, client: Any) -> None:
-        """Judge every exchange ``client`` (and each client made from it by ``new()``) makes."""
-        if self.observe not in client.observers:
-            client.observers.append(self.observe)
 
     def observe(self, ex: Exchange) -> None:
         with self._lock:

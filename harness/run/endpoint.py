@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..client import ClientError, Fault, LoginRefused, TransportError, ViClient, normalize_endpoint
+from ..client import ClientError, Exchange, Fault, LoginRefused, TransportError, ViClient, normalize_endpoint
 from ..report.secrets import Scrubber
 from .options import EndpointError, RunOptions, UsageError
 
@@ -63,7 +63,7 @@ def _login(client: ViClient, user: str, password: str, role: str) -> None:
 
 
 def connect(options: RunOptions, url: str, users: dict[str, tuple[str, str]] | None = None,
-            simulator: Any = None) -> Connection:
+            simulator: Any = None, observers: Sequence[Callable[[Exchange], None]] = ()) -> Connection:
     """Log in at ``url`` (users: the simulator's, else the options').  Raises EndpointError/UsageError."""
     scrubber = Scrubber()
     if users:
@@ -84,8 +84,10 @@ def connect(options: RunOptions, url: str, users: dict[str, tuple[str, str]] | N
         scrubber.add(secret)
 
     def client() -> ViClient:
-        return ViClient(url, options.release, verify=not options.insecure, timeout=options.timeout,
+        made = ViClient(url, options.release, verify=not options.insecure, timeout=options.timeout,
                         on_secret=scrubber.add, max_body=options.max_body)
+        made.observers = list(observers)  # from the first request on: ServiceContent and the logins too
+        return made
 
     admin = client()
     try:
@@ -109,14 +111,15 @@ def connect(options: RunOptions, url: str, users: dict[str, tuple[str, str]] | N
 
 
 @contextlib.contextmanager
-def open_endpoint(options: RunOptions) -> Iterator[Connection]:
-    """The run's endpoint: ``options.endpoint``, or the built-in simulator started in this process."""
+def open_endpoint(options: RunOptions, observers: Sequence[Callable[[Exchange], None]] = ()) -> Iterator[Connection]:
+    """The run's endpoint: ``options.endpoint``, or the built-in simulator started in this process.
+    ``observers`` see every exchange of the connection's clients (the run's auditor)."""
     if options.endpoint:
         try:
             url = normalize_endpoint(options.endpoint)
         except ValueError as exc:
             raise UsageError(str(exc)) from None
-        conn = connect(options, url)
+        conn = connect(options, url, observers=observers)
         try:
             yield conn
         finally:
@@ -135,7 +138,7 @@ def open_endpoint(options: RunOptions) -> Iterator[Connection]:
             sim = stack.enter_context(running_simulator(cfg))
         except (RuntimeError, OSError) as exc:
             raise EndpointError(f"the built-in simulator did not start: {exc}") from None
-        conn = connect(options, sim.url, users=dict(sim.users), simulator=sim)
+        conn = connect(options, sim.url, users=dict(sim.users), simulator=sim, observers=observers)
         try:
             yield conn
         finally:

@@ -88,14 +88,12 @@ class Runner:
         self._t0 = time.perf_counter()
         self._requests0 = requests_sent()
         started = utc_now()
-        self._endpoint_cm = open_endpoint(self.options)
+        self.auditor = Auditor(self.options.release)
+        self._endpoint_cm = open_endpoint(self.options, observers=[self.auditor.observe])
         self.conn = self._endpoint_cm.__enter__()
         self.result = RunResult(__version__, self.conn.describe(), started, seed=self.options.seed,
                                 options=self.options.public())
-        self.auditor = Auditor(self.options.release)
-        for client in (self.conn.admin, self.conn.limited):
-            if client is not None:
-                self.auditor.attach(client)
+        self.audit("connection (ServiceContent, logins)")
         try:
             self.sandbox = self._make_sandbox()
         except BaseException:
@@ -135,6 +133,7 @@ class Runner:
                 self.audit("sandbox clean-up")
         finally:
             self._endpoint_cm.__exit__(*exc)
+        self.audit("logout")
         self.result.finished_at = utc_now()
         duration = time.perf_counter() - self._t0
         sent = requests_sent() - self._requests0

@@ -47,3 +47,20 @@ def test_the_same_run_passes_on_the_clean_endpoint(endpoint: Endpoint):
         checks=("effects", "faults"), inventory_sample=0, timeout=10))
     assert exit_code(result) == 0, result.summary()
     assert result.stats["answers_judged"] > 10
+
+
+def test_the_login_and_service_content_are_judged_too(endpoint: Endpoint):
+    admin = endpoint.users["admin"]
+    rule = edit("POST", r"^/SessionManager/[^/]+/Login$", lambda session: {**session, "loginTime": "yesterday"})
+    endpoint.mutator.rules = [rule]
+    try:
+        result = run_contracts(RunOptions(
+            endpoint=endpoint.url, user=admin[0], password=admin[1], operations=("VirtualMachine_getName",),
+            checks=("shape",), inventory_sample=0, timeout=10))
+    finally:
+        endpoint.mutator.rules = []
+    assert rule.fired and exit_code(result) == 1
+    by = {op.id: {c.check: c for c in op.checks} for op in result.operations}
+    login = by["SessionManager_Login"]["shape"]
+    assert "loginTime" in login.message and "answered during connection" in login.message, login.message
+    assert by["VirtualMachine_getName"]["shape"].status == "passed"
