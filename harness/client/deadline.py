@@ -64,7 +64,7 @@ class Watchdog:
 
     def __init__(self) -> None:
         self._heap: list[tuple[float, int, Deadline]] = []
-        self._cancelled: set[int] = set()
+        self._live: set[int] = set()  # keys still in the heap and not cancelled
         self._ids = itertools.count()
         self._cv = threading.Condition()
         self._thread: threading.Thread | None = None
@@ -73,6 +73,7 @@ class Watchdog:
         with self._cv:
             key = next(self._ids)
             heapq.heappush(self._heap, (deadline.at, key, deadline))
+            self._live.add(key)
             if self._thread is None:
                 self._thread = threading.Thread(target=self._loop, name="vsphere-harness-deadlines", daemon=True)
                 self._thread.start()
@@ -82,13 +83,13 @@ class Watchdog:
 
     def cancel(self, key: int) -> None:
         with self._cv:
-            self._cancelled.add(key)
+            self._live.discard(key)
 
     def _loop(self) -> None:
         with self._cv:
             while True:
-                while self._heap and self._heap[0][1] in self._cancelled:
-                    self._cancelled.discard(heapq.heappop(self._heap)[1])
+                while self._heap and self._heap[0][1] not in self._live:
+                    heapq.heappop(self._heap)
                 if not self._heap:
                     self._cv.wait()
                     continue
@@ -98,6 +99,7 @@ class Watchdog:
                     self._cv.wait(wait)
                     continue
                 heapq.heappop(self._heap)
+                self._live.discard(key)
                 deadline.expire()
 
 

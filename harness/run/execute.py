@@ -178,12 +178,15 @@ class Runner:
             self.result.operations.append(op)
         return op
 
+    def _result_of(self, op_id: str, check: str) -> CheckResult | None:
+        """The result recorded so far for ``check`` on ``op_id`` (by the check or the auditor)."""
+        return next((c for c in self._operation(op_id).checks if c.check == check), None)
+
     def _record(self, op_id: str, result: CheckResult) -> CheckResult:
         """Add a check's result, merged with what the auditor already found for that check."""
-        op = self._operation(op_id)
-        found = next((c for c in op.checks if c.check == result.check), None)
+        found = self._result_of(op_id, result.check)
         if found is None:
-            op.checks.append(result)
+            self._operation(op_id).checks.append(result)
             found = result
         elif SEVERITY[result.status] > SEVERITY[found.status]:
             found.status, found.message = result.status, result.message
@@ -217,11 +220,10 @@ class Runner:
 
     def _add_finding(self, finding: Finding, during: str) -> None:
         message = f"{finding.message} (answered during {during})"
-        op = self._operation(finding.operation)
-        found = next((c for c in op.checks if c.check == finding.check), None)
+        found = self._result_of(finding.operation, finding.check)
         if found is None:
             found = CheckResult(finding.check, "failed", message, [finding.evidence])
-            op.checks.append(found)
+            self._operation(finding.operation).checks.append(found)
         elif found.status != "failed":
             found.status, found.message, found.evidence = "failed", message, [finding.evidence]
         elif finding.message not in found.message:  # the same violation again adds nothing
