@@ -32,11 +32,18 @@ SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
 def bench_harness(release: str, examples: int, operations: tuple[str, ...], scenarios: bool = True) -> dict:
     start = time.perf_counter()
     chosen = (SCENARIOS,) if scenarios and not operations and any(SCENARIOS.glob("*.yaml")) else ()
-    result = run_contracts(RunOptions(release=release, examples=examples, operations=operations, scenarios=chosen))
+    result = run_contracts(
+        RunOptions(release=release, examples=examples, operations=operations, scenarios=chosen)
+    )
     wall = time.perf_counter() - start
     s = result.summary()
-    return {"wall_s": wall, "requests": result.stats["requests"], "checks": s["checks"], "summary": s,
-            "run_s": result.stats["duration_s"]}
+    return {
+        "wall_s": wall,
+        "requests": result.stats["requests"],
+        "checks": s["checks"],
+        "summary": s,
+        "run_s": result.stats["duration_s"],
+    }
 
 
 def bench_schemathesis(release: str, examples: int, operations: tuple[str, ...]) -> dict:
@@ -52,7 +59,9 @@ def bench_schemathesis(release: str, examples: int, operations: tuple[str, ...])
         session = requests.Session()
         session.headers[SESSION_HEADER] = client.session_id or ""
         counts = {"requests": 0, "violations": 0, "operations": 0}
-        session.hooks["response"].append(lambda r, *a, **k: counts.__setitem__("requests", counts["requests"] + 1))
+        session.hooks["response"].append(
+            lambda r, *a, **k: counts.__setitem__("requests", counts["requests"] + 1)
+        )
         start = time.perf_counter()
         for res in schema.get_all_operations():
             op = res.ok()
@@ -61,8 +70,13 @@ def bench_schemathesis(release: str, examples: int, operations: tuple[str, ...])
                 continue
             counts["operations"] += 1
 
-            @settings(max_examples=examples, derandomize=True, database=None, deadline=None,
-                      suppress_health_check=list(HealthCheck))
+            @settings(
+                max_examples=examples,
+                derandomize=True,
+                database=None,
+                deadline=None,
+                suppress_health_check=list(HealthCheck),
+            )
             @given(case=op.as_strategy())
             def drive(case) -> None:
                 response = case.call(base_url=base_url, session=session)
@@ -90,13 +104,17 @@ def main() -> None:
 
     h = bench_harness(args.release, args.examples, ops, scenarios=not args.no_scenarios)
     h_rps = h["requests"] / h["run_s"] if h["run_s"] else 0.0
-    print(f"harness run:     {h['wall_s']:6.2f} s wall ({h['run_s']:.2f} s run), {h['requests']} requests, "
-          f"{h_rps:8.1f} requests/s, {h['checks']} checks: {h['summary']}")
+    print(
+        f"harness run:     {h['wall_s']:6.2f} s wall ({h['run_s']:.2f} s run), {h['requests']} requests, "
+        f"{h_rps:8.1f} requests/s, {h['checks']} checks: {h['summary']}"
+    )
 
     st = bench_schemathesis(args.release, args.examples, ops)
     st_rps = st["requests"] / st["wall_s"] if st["wall_s"] else 0.0
-    print(f"schemathesis:    {st['wall_s']:6.2f} s wall, {st['requests']} requests, {st_rps:8.1f} requests/s, "
-          f"{st['operations']} operations, {st['violations']} responses it flagged")
+    print(
+        f"schemathesis:    {st['wall_s']:6.2f} s wall, {st['requests']} requests, {st_rps:8.1f} requests/s, "
+        f"{st['operations']} operations, {st['violations']} responses it flagged"
+    )
     if st_rps:
         print(f"ratio (harness requests/s / schemathesis requests/s): {h_rps / st_rps:.2f}")
 

@@ -36,8 +36,11 @@ except ImportError:  # pragma: no cover - the bench extra is not installed
     fastjsonschema = None
 
 #: (label, type, bodies, draws merged into one body)
-CASES = (("TaskInfo", "TaskInfo", 40, 1), ("VirtualMachineConfigInfo", "VirtualMachineConfigInfo", 20, 25),
-         ("fault", "MethodFault", 40, 1))
+CASES = (
+    ("TaskInfo", "TaskInfo", 40, 1),
+    ("VirtualMachineConfigInfo", "VirtualMachineConfigInfo", 20, 25),
+    ("fault", "MethodFault", 40, 1),
+)
 
 
 def instances(type_name: str, release: str, n: int, merge: int) -> list[Any]:
@@ -48,8 +51,13 @@ def instances(type_name: str, release: str, n: int, merge: int) -> list[Any]:
     c = codec(release)
 
     @seed(20240501)
-    @settings(max_examples=n * merge, database=None, deadline=None, phases=[Phase.generate],
-              suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=n * merge,
+        database=None,
+        deadline=None,
+        phases=[Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
     @given(values(type_name, release, max_depth=3))
     def collect(value):
         drawn.append(c.encode(value, type_name))
@@ -58,7 +66,7 @@ def instances(type_name: str, release: str, n: int, merge: int) -> list[Any]:
     bodies = []
     for i in range(0, len(drawn), merge):
         body: Any = drawn[i]
-        for part in drawn[i + 1:i + merge]:
+        for part in drawn[i + 1 : i + merge]:
             body = deep_merge(body, part)
         bodies.append(body)
     return bodies[:n]
@@ -93,8 +101,9 @@ def rate(check: Callable[[Any], bool], bodies: list[Any], seconds: float) -> tup
 Result = tuple[str, float | None, float | None, int | None, str]
 
 
-def measure(name: str, compile_fn: Callable[[], Callable[[Any], bool]], bodies: list[Any], seconds: float
-            ) -> Result:
+def measure(
+    name: str, compile_fn: Callable[[], Callable[[Any], bool]], bodies: list[Any], seconds: float
+) -> Result:
     """(validator, compile seconds, bodies per second, valid bodies, note)."""
     t0 = time.perf_counter()
     try:
@@ -135,8 +144,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     print(f"release {args.release}; {args.seconds:.1f} s per validator and case")
-    header = (f"{'case':<26}{'bytes/body':>11}  {'validator':<16}{'compile s':>10}{'bodies/s':>12}"
-              f"{'valid':>7}  ratio")
+    header = (
+        f"{'case':<26}{'bytes/body':>11}  {'validator':<16}{'compile s':>10}{'bodies/s':>12}"
+        f"{'valid':>7}  ratio"
+    )
     print(header)
     print("-" * len(header))
     for label, type_name, n, merge in CASES:
@@ -148,8 +159,9 @@ def main(argv: list[str] | None = None) -> int:
             results.append(("fastjsonschema", None, None, None, "not installed (pip install '.[bench]')"))
         else:
             draft7 = {**schema, "$schema": "http://json-schema.org/draft-07/schema#"}
-            results.append(measure("fastjsonschema", lambda draft7=draft7: fast(draft7), bodies,
-                                   args.seconds))
+            results.append(
+                measure("fastjsonschema", lambda draft7=draft7: fast(draft7), bodies, args.seconds)
+            )
         results.append(measure("jsonschema", lambda schema=schema: _py(schema), bodies, args.seconds))
 
         base = results[0][2]
@@ -160,8 +172,10 @@ def main(argv: list[str] | None = None) -> int:
             ratio = f"{base / per_s:.1f}x slower" if base and per_s < base else "1.0x (reference)"
             if name == "jsonschema_rs":
                 ratio = "reference"
-            print(f"{label:<26}{size:>11}  {name:<16}{compiled:>10.2f}{per_s:>12,.0f}"
-                  f"{valid:>5}/{len(bodies)}  {ratio}")
+            print(
+                f"{label:<26}{size:>11}  {name:<16}{compiled:>10.2f}{per_s:>12,.0f}"
+                f"{valid:>5}/{len(bodies)}  {ratio}"
+            )
         print()
     return 0
 

@@ -53,8 +53,14 @@ def serve_bare() -> None:
 # --- process helpers -------------------------------------------------------------------------------------
 def start(args: list[str]) -> tuple[subprocess.Popen, str, float]:
     t = time.monotonic()
-    proc = subprocess.Popen([sys.executable, *args], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-                            cwd=ROOT, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    proc = subprocess.Popen(
+        [sys.executable, *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
     while True:
         line = proc.stdout.readline()
         if not line:
@@ -76,7 +82,9 @@ def rss_mib(pid: int) -> float:
 
 
 # --- load ------------------------------------------------------------------------------------------------
-def load(url: str, method: str, body: bytes | None, headers: dict[str, str], seconds: float, threads: int) -> float:
+def load(
+    url: str, method: str, body: bytes | None, headers: dict[str, str], seconds: float, threads: int
+) -> float:
     """Requests per second over ``seconds`` with ``threads`` clients; every answer must be 200."""
     counts = [0] * threads
     errors: list[str] = []
@@ -87,7 +95,9 @@ def load(url: str, method: str, body: bytes | None, headers: dict[str, str], sec
         s.headers.update(headers)
         n = 0
         while time.monotonic() < stop_at:
-            r = s.request(method, url, data=body, headers={"content-type": "application/json"} if body else None)
+            r = s.request(
+                method, url, data=body, headers={"content-type": "application/json"} if body else None
+            )
             if r.status_code != 200:
                 errors.append(f"{r.status_code} {r.text[:100]}")
                 break
@@ -119,28 +129,51 @@ def main() -> None:
     sim, sim_url, _ = start(["-m", "harness", "sim", "--port", "0", "--vms", "200", "--task-delay", "0"])
     bare, bare_url, _ = start([__file__, "--serve-bare"])
     try:
-        r = requests.post(f"{sim_url}/sdk/vim25/{REL}/SessionManager/SessionManager/Login",
-                          json={"userName": "administrator@vsphere.local", "password": "VMware1!"})
+        r = requests.post(
+            f"{sim_url}/sdk/vim25/{REL}/SessionManager/SessionManager/Login",
+            json={"userName": "administrator@vsphere.local", "password": "VMware1!"},
+        )
         headers = {"vmware-api-session-id": r.headers["vmware-api-session-id"]}
         cases = [
             ("property GET  VirtualMachine/runtime", "GET", "VirtualMachine/vm-150/runtime", None),
-            ("method POST   VirtualMachine/AcquireMksTicket", "POST", "VirtualMachine/vm-150/AcquireMksTicket",
-             None),
-            ("method POST   VirtualMachine/AcquireTicket (body)", "POST", "VirtualMachine/vm-150/AcquireTicket",
-             b'{"ticketType": "mks"}'),
+            (
+                "method POST   VirtualMachine/AcquireMksTicket",
+                "POST",
+                "VirtualMachine/vm-150/AcquireMksTicket",
+                None,
+            ),
+            (
+                "method POST   VirtualMachine/AcquireTicket (body)",
+                "POST",
+                "VirtualMachine/vm-150/AcquireTicket",
+                b'{"ticketType": "mks"}',
+            ),
         ]
         requests.post(f"{sim_url}/sdk/vim25/{REL}/VirtualMachine/vm-150/PowerOnVM_Task", headers=headers)
         print(f"{'case':52} {'sim req/s':>10} {'bare req/s':>11} {'ratio':>6}")
         for label, method, path, body in cases:
             sims, bares = [], []
             for _ in range(args.rounds):  # alternate, and take medians: the machine is shared
-                sims.append(load(f"{sim_url}/sdk/vim25/{REL}/{path}", method, body, headers, args.seconds,
-                                 args.threads))
-                bares.append(load(f"{bare_url}/sdk/vim25/{REL}/{path}", method, body, headers, args.seconds,
-                                  args.threads))
+                sims.append(
+                    load(
+                        f"{sim_url}/sdk/vim25/{REL}/{path}", method, body, headers, args.seconds, args.threads
+                    )
+                )
+                bares.append(
+                    load(
+                        f"{bare_url}/sdk/vim25/{REL}/{path}",
+                        method,
+                        body,
+                        headers,
+                        args.seconds,
+                        args.threads,
+                    )
+                )
             sim_rps, bare_rps = statistics.median(sims), statistics.median(bares)
             ratio = sim_rps / bare_rps
-            print(f"{label:52} {sim_rps:10.0f} {bare_rps:11.0f} {ratio:6.2f}{'' if ratio >= 0.5 else '  (< 0.5)'}")
+            print(
+                f"{label:52} {sim_rps:10.0f} {bare_rps:11.0f} {ratio:6.2f}{'' if ratio >= 0.5 else '  (< 0.5)'}"
+            )
     finally:
         stop(sim)
         stop(bare)
@@ -148,16 +181,24 @@ def main() -> None:
     big, big_url, startup = start(["-m", "harness", "sim", "--port", "0", "--vms", "10000"])
     try:
         about = requests.get(f"{big_url}/_sim/about").json()
-        r = requests.post(f"{big_url}/sdk/vim25/{REL}/SessionManager/SessionManager/Login",
-                          json={"userName": "administrator@vsphere.local", "password": "VMware1!"})
+        r = requests.post(
+            f"{big_url}/sdk/vim25/{REL}/SessionManager/SessionManager/Login",
+            json={"userName": "administrator@vsphere.local", "password": "VMware1!"},
+        )
         headers = {"vmware-api-session-id": r.headers["vmware-api-session-id"]}
         t = time.monotonic()
         for i in range(0, 10000, 100):
-            assert requests.get(f"{big_url}/sdk/vim25/{REL}/VirtualMachine/vm-{100 + i}/summary",
-                                headers=headers).status_code == 200
+            assert (
+                requests.get(
+                    f"{big_url}/sdk/vim25/{REL}/VirtualMachine/vm-{100 + i}/summary", headers=headers
+                ).status_code
+                == 200
+            )
         per_get = (time.monotonic() - t) / 100 * 1000
-        print(f"\n10,000 VMs: startup {startup:.2f} s (process start to listening), {about['vms']} VMs, "
-              f"RSS {rss_mib(big.pid):.0f} MiB; first summary GET {per_get:.2f} ms each")
+        print(
+            f"\n10,000 VMs: startup {startup:.2f} s (process start to listening), {about['vms']} VMs, "
+            f"RSS {rss_mib(big.pid):.0f} MiB; first summary GET {per_get:.2f} ms each"
+        )
     finally:
         stop(big)
 

@@ -53,7 +53,9 @@ def parse_seeds(text: str) -> list[int]:
             continue
         m = re.fullmatch(r"(\d+)(?:-(\d+))?", part)
         if not m:
-            raise argparse.ArgumentTypeError(f"not a seed or a range of seeds: {part!r} (e.g. 0-20 or 1,4,7-9)")
+            raise argparse.ArgumentTypeError(
+                f"not a seed or a range of seeds: {part!r} (e.g. 0-20 or 1,4,7-9)"
+            )
         lo, hi = int(m.group(1)), int(m.group(2) or m.group(1))
         if hi < lo:
             raise argparse.ArgumentTypeError(f"empty range {part!r}")
@@ -80,9 +82,11 @@ class SeedResult:
 
     def line(self, width: int = 160) -> str:
         c = self.counts
-        head = (f"seed {self.seed:>3}: {self.checks} checks + {self.scenarios} scenarios: "
-                f"{c['passed']} passed, {c['failed']} failed, {c['error']} error, {c['skipped']} skipped "
-                f"in {self.duration_s:.1f} s")
+        head = (
+            f"seed {self.seed:>3}: {self.checks} checks + {self.scenarios} scenarios: "
+            f"{c['passed']} passed, {c['failed']} failed, {c['error']} error, {c['skipped']} skipped "
+            f"in {self.duration_s:.1f} s"
+        )
         if self.broken:
             head += f"; RUN BROKEN (exit {self.exit_code}): {self.broken}"
         for p in self.problems:
@@ -94,13 +98,24 @@ class Simulator:
     """A ``vsphere-harness sim`` process on a free loopback port."""
 
     def __init__(self, seed: int, task_delay: int, vms: int | None, log: Path):
-        cmd = [*harness_command(), "sim", "--host", "127.0.0.1", "--port", "0", "--seed", str(seed),
-               "--task-delay", str(task_delay)]
+        cmd = [
+            *harness_command(),
+            "sim",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "0",
+            "--seed",
+            str(seed),
+            "--task-delay",
+            str(task_delay),
+        ]
         if vms is not None:
             cmd += ["--vms", str(vms)]
         self._err = open(log, "wb")  # noqa: SIM115 - closed in stop()
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=self._err, text=True,
-                                     start_new_session=True)
+        self.proc = subprocess.Popen(
+            cmd, stdout=subprocess.PIPE, stderr=self._err, text=True, start_new_session=True
+        )
         self.url = ""
         self.users: dict[str, tuple[str, str]] = {}
         lines: list[str] = []
@@ -147,9 +162,24 @@ def soak_one(seed: int, args: argparse.Namespace, workdir: Path) -> SeedResult:
         return res
     try:
         admin, limited = sim.users["admin"], sim.users.get("limited")
-        cmd = [*harness_command(), "run", "--endpoint", sim.url, "--user", admin[0], "--password", admin[1],
-               "--seed", str(seed), "--examples", str(args.examples), "--report-dir", str(out / "report"),
-               "--force", "--quiet"]
+        cmd = [
+            *harness_command(),
+            "run",
+            "--endpoint",
+            sim.url,
+            "--user",
+            admin[0],
+            "--password",
+            admin[1],
+            "--seed",
+            str(seed),
+            "--examples",
+            str(args.examples),
+            "--report-dir",
+            str(out / "report"),
+            "--force",
+            "--quiet",
+        ]
         if limited:
             cmd += ["--limited-user", limited[0], "--limited-password", limited[1]]
         if args.checks:
@@ -162,7 +192,9 @@ def soak_one(seed: int, args: argparse.Namespace, workdir: Path) -> SeedResult:
             cmd += ["--timeout", str(args.timeout)]
         env = {**os.environ, "NO_COLOR": "1"}
         with open(out / "run.log", "wb") as log:
-            proc = subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, timeout=args.run_timeout)
+            proc = subprocess.run(
+                cmd, stdout=log, stderr=subprocess.STDOUT, env=env, timeout=args.run_timeout
+            )
         res.exit_code = proc.returncode
         results = out / "report" / "results.json"
         if not results.exists():
@@ -187,7 +219,9 @@ def _count(res: SeedResult, data: dict) -> None:
                 status = "passed"  # a baseline-accepted deviation (none without --baseline)
             res.counts[status] = res.counts.get(status, 0) + 1
             if status in ("failed", "error"):
-                res.problems.append(f"{status} {op.get('id')}::{c.get('check')}: {_first(c.get('message', ''))}")
+                res.problems.append(
+                    f"{status} {op.get('id')}::{c.get('check')}: {_first(c.get('message', ''))}"
+                )
     for sc in data.get("scenarios", []):
         res.scenarios += 1
         status = sc.get("status", "error")
@@ -203,22 +237,37 @@ def _first(message: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--seeds", type=parse_seeds, default=parse_seeds("0-20"),
-                   help="seeds to run: 0-20, 3, or 1,4,7-9 (default 0-20)")
+    p = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    p.add_argument(
+        "--seeds",
+        type=parse_seeds,
+        default=parse_seeds("0-20"),
+        help="seeds to run: 0-20, 3, or 1,4,7-9 (default 0-20)",
+    )
     p.add_argument("--checks", default="", help="only these checks (comma-separated; default: every check)")
     p.add_argument("-o", "--operations", action="append", help="only operations matching (repeatable)")
-    p.add_argument("--examples", type=int, default=5, help="generated requests per operation and check (default 5)")
+    p.add_argument(
+        "--examples", type=int, default=5, help="generated requests per operation and check (default 5)"
+    )
     p.add_argument("--jobs", "-j", type=int, default=1, help="seeds run at the same time (default 1)")
     p.add_argument("--no-scenarios", action="store_true", help="run no chaos scenario")
-    p.add_argument("--sim-seed", type=int, default=None,
-                   help="inventory seed of every simulator (default: the run's seed)")
+    p.add_argument(
+        "--sim-seed",
+        type=int,
+        default=None,
+        help="inventory seed of every simulator (default: the run's seed)",
+    )
     p.add_argument("--task-delay", type=int, default=15, help="simulator task duration in ms (default 15)")
     p.add_argument("--vms", type=int, default=None, help="VMs in each simulator's inventory")
-    p.add_argument("--timeout", type=float, default=None, help="--timeout of each run (seconds per task/request)")
+    p.add_argument(
+        "--timeout", type=float, default=None, help="--timeout of each run (seconds per task/request)"
+    )
     p.add_argument("--run-timeout", type=float, default=1800, help="bound of one seed's run in seconds")
-    p.add_argument("--keep", type=Path, default=None, help="keep every seed's reports and logs in this directory")
+    p.add_argument(
+        "--keep", type=Path, default=None, help="keep every seed's reports and logs in this directory"
+    )
     args = p.parse_args(argv)
     if args.jobs < 1 or args.examples < 1:
         p.error("--jobs and --examples are at least 1")
@@ -226,8 +275,11 @@ def main(argv: list[str] | None = None) -> int:
     workdir = args.keep or Path(tempfile.mkdtemp(prefix="vsphere-harness-soak-"))
     workdir.mkdir(parents=True, exist_ok=True)
     what = args.checks or "every check"
-    print(f"soak: seeds {_ranges(args.seeds)}, {what}, {args.examples} examples, "
-          f"{'no scenarios' if args.no_scenarios else 'scenarios'}, {args.jobs} job(s)", flush=True)
+    print(
+        f"soak: seeds {_ranges(args.seeds)}, {what}, {args.examples} examples, "
+        f"{'no scenarios' if args.no_scenarios else 'scenarios'}, {args.jobs} job(s)",
+        flush=True,
+    )
     start = time.monotonic()
     results: dict[int, SeedResult] = {}
     try:
@@ -242,19 +294,24 @@ def main(argv: list[str] | None = None) -> int:
             shutil.rmtree(workdir, ignore_errors=True)
     total = {s: sum(r.counts.get(s, 0) for r in results.values()) for s in STATUSES}
     bad = sorted(r.seed for r in results.values() if r.bad)
-    print(f"total: {len(results)} seeds, {sum(r.checks for r in results.values())} checks + "
-          f"{sum(r.scenarios for r in results.values())} scenarios: {total['passed']} passed, "
-          f"{total['failed']} failed, {total['error']} error, {total['skipped']} skipped in "
-          f"{time.monotonic() - start:.1f} s; "
-          + (f"seeds with failed/error: {', '.join(map(str, bad))}" if bad else "every seed clean"))
+    print(
+        f"total: {len(results)} seeds, {sum(r.checks for r in results.values())} checks + "
+        f"{sum(r.scenarios for r in results.values())} scenarios: {total['passed']} passed, "
+        f"{total['failed']} failed, {total['error']} error, {total['skipped']} skipped in "
+        f"{time.monotonic() - start:.1f} s; "
+        + (f"seeds with failed/error: {', '.join(map(str, bad))}" if bad else "every seed clean")
+    )
     if args.keep is not None:
         print(f"reports and logs: {workdir}/seed-N/")
     return 1 if bad else 0
 
 
 def _ranges(seeds: list[int]) -> str:
-    return f"{seeds[0]}-{seeds[-1]}" if seeds == list(range(seeds[0], seeds[-1] + 1)) and len(seeds) > 1 \
+    return (
+        f"{seeds[0]}-{seeds[-1]}"
+        if seeds == list(range(seeds[0], seeds[-1] + 1)) and len(seeds) > 1
         else ",".join(map(str, seeds))
+    )
 
 
 if __name__ == "__main__":

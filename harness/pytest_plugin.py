@@ -18,32 +18,70 @@ _KEY = "vsphere_harness_state"
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     g = parser.getgroup("vsphere-harness", "contract checks of a vSphere VI/JSON endpoint")
-    g.addoption("--vsphere-harness", action="store_true", default=False,
-                help="Add one test item per operation x check (default endpoint: the built-in simulator).")
-    g.addoption("--vsphere-endpoint", metavar="URL", default=None, help="scheme://host[:port] of the endpoint.")
+    g.addoption(
+        "--vsphere-harness",
+        action="store_true",
+        default=False,
+        help="Add one test item per operation x check (default endpoint: the built-in simulator).",
+    )
+    g.addoption(
+        "--vsphere-endpoint", metavar="URL", default=None, help="scheme://host[:port] of the endpoint."
+    )
     g.addoption("--vsphere-user", default=None, help="Administrator (or VSPHERE_USER).")
     g.addoption("--vsphere-password", default=None, help="Administrator password (or VSPHERE_PASSWORD).")
-    g.addoption("--vsphere-limited-user", default=None, help="A user without privileges (or VSPHERE_LIMITED_USER).")
+    g.addoption(
+        "--vsphere-limited-user", default=None, help="A user without privileges (or VSPHERE_LIMITED_USER)."
+    )
     g.addoption("--vsphere-limited-password", default=None, help="(or VSPHERE_LIMITED_PASSWORD)")
-    g.addoption("--vsphere-insecure", action="store_true", default=False, help="Do not verify TLS certificates.")
+    g.addoption(
+        "--vsphere-insecure", action="store_true", default=False, help="Do not verify TLS certificates."
+    )
     g.addoption("--vsphere-release", default=None, metavar="R", help="VI/JSON release (default 8.0.2.0).")
-    g.addoption("--vsphere-operations", action="append", default=[], metavar="GLOB",
-                help="Only operations whose id matches (repeatable).")
+    g.addoption(
+        "--vsphere-operations",
+        action="append",
+        default=[],
+        metavar="GLOB",
+        help="Only operations whose id matches (repeatable).",
+    )
     g.addoption("--vsphere-checks", action="append", default=[], metavar="LIST", help="Only these checks.")
     g.addoption("--vsphere-examples", type=int, default=5, metavar="N", help="Generated requests per check.")
     g.addoption("--vsphere-seed", type=int, default=0, metavar="N", help="Seed (reproduces a run).")
     g.addoption("--vsphere-read-only", action="store_true", default=False, help="Only what changes nothing.")
-    g.addoption("--vsphere-timeout", type=float, default=30.0, metavar="S",
-                help="Seconds per task and per HTTP exchange.")
-    g.addoption("--vsphere-max-body", type=int, default=64 * 1024 * 1024, metavar="BYTES",
-                help="Largest answer body read (a larger one is judged failed, unread).")
-    g.addoption("--vsphere-allow-errors", action="store_true", default=False,
-                help="A check that could not decide is skipped, not an error.")
-    g.addoption("--vsphere-inventory-sample", type=int, default=20, metavar="N",
-                help="Existing VMs read-only operations are also judged on (0: none).")
+    g.addoption(
+        "--vsphere-timeout",
+        type=float,
+        default=30.0,
+        metavar="S",
+        help="Seconds per task and per HTTP exchange.",
+    )
+    g.addoption(
+        "--vsphere-max-body",
+        type=int,
+        default=64 * 1024 * 1024,
+        metavar="BYTES",
+        help="Largest answer body read (a larger one is judged failed, unread).",
+    )
+    g.addoption(
+        "--vsphere-allow-errors",
+        action="store_true",
+        default=False,
+        help="A check that could not decide is skipped, not an error.",
+    )
+    g.addoption(
+        "--vsphere-inventory-sample",
+        type=int,
+        default=20,
+        metavar="N",
+        help="Existing VMs read-only operations are also judged on (0: none).",
+    )
     g.addoption("--vsphere-baseline", default=None, metavar="FILE", help="Accepted deviations (xfail).")
-    g.addoption("--vsphere-report-dir", default=None, metavar="DIR",
-                help="Also write results.json, junit.xml, summary.md, report.html there.")
+    g.addoption(
+        "--vsphere-report-dir",
+        default=None,
+        metavar="DIR",
+        help="Also write results.json, junit.xml, summary.md, report.html there.",
+    )
 
 
 def _active(config: pytest.Config) -> bool:
@@ -55,15 +93,27 @@ def _options(config: pytest.Config) -> Any:
     from .vmodl.registry import DEFAULT_RELEASE
 
     o = config.getoption
-    return RunOptions(endpoint=o("--vsphere-endpoint"), user=o("--vsphere-user"),
-                      password=o("--vsphere-password"), limited_user=o("--vsphere-limited-user"),
-                      limited_password=o("--vsphere-limited-password"), insecure=o("--vsphere-insecure"),
-                      release=o("--vsphere-release") or DEFAULT_RELEASE, operations=tuple(o("--vsphere-operations")),
-                      checks=tuple(o("--vsphere-checks")), examples=o("--vsphere-examples"),
-                      seed=o("--vsphere-seed"), read_only=o("--vsphere-read-only"), timeout=o("--vsphere-timeout"),
-                      baseline=o("--vsphere-baseline"), report_dir=o("--vsphere-report-dir"), force=True,
-                      inventory_sample=o("--vsphere-inventory-sample"), max_body=o("--vsphere-max-body"),
-                      allow_errors=o("--vsphere-allow-errors"))
+    return RunOptions(
+        endpoint=o("--vsphere-endpoint"),
+        user=o("--vsphere-user"),
+        password=o("--vsphere-password"),
+        limited_user=o("--vsphere-limited-user"),
+        limited_password=o("--vsphere-limited-password"),
+        insecure=o("--vsphere-insecure"),
+        release=o("--vsphere-release") or DEFAULT_RELEASE,
+        operations=tuple(o("--vsphere-operations")),
+        checks=tuple(o("--vsphere-checks")),
+        examples=o("--vsphere-examples"),
+        seed=o("--vsphere-seed"),
+        read_only=o("--vsphere-read-only"),
+        timeout=o("--vsphere-timeout"),
+        baseline=o("--vsphere-baseline"),
+        report_dir=o("--vsphere-report-dir"),
+        force=True,
+        inventory_sample=o("--vsphere-inventory-sample"),
+        max_body=o("--vsphere-max-body"),
+        allow_errors=o("--vsphere-allow-errors"),
+    )
 
 
 class _State:
@@ -130,7 +180,9 @@ class VsphereItem(pytest.Item):
             raise pytest.skip.Exception(result.message or "not applicable", _use_item_location=True)
         if result.status == "error":
             if state.options.allow_errors:
-                raise pytest.skip.Exception(f"could not decide (allowed): {result.message}", _use_item_location=True)
+                raise pytest.skip.Exception(
+                    f"could not decide (allowed): {result.message}", _use_item_location=True
+                )
             raise CheckFailed(result)
 
     def runtest(self) -> None:
@@ -142,7 +194,9 @@ class VsphereItem(pytest.Item):
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
         if isinstance(excinfo.value, CheckFailed):
-            return _render(self.config, f"{self.contract.id}::{excinfo.value.result.check}", excinfo.value.result)
+            return _render(
+                self.config, f"{self.contract.id}::{excinfo.value.result.check}", excinfo.value.result
+            )
         return super().repr_failure(excinfo, style)
 
     def reportinfo(self) -> tuple[Any, int | None, str]:
@@ -176,14 +230,19 @@ class AnswersItem(pytest.Item):
         runner = state.runner_or_fail()
         state.close()
         late = {(op, c.check) for op, c in runner.late}
-        unreported = [(op, c) for op, c in runner.result.gate_failures()
-                      if (op, c.check) not in self.pairs or (op, c.check) in late]
+        unreported = [
+            (op, c)
+            for op, c in runner.result.gate_failures()
+            if (op, c.check) not in self.pairs or (op, c.check) in late
+        ]
         if unreported:
             raise AuditFailed(unreported)
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
         if isinstance(excinfo.value, AuditFailed):
-            return "\n\n".join(_render(self.config, f"{op}::{c.check}", c) for op, c in excinfo.value.failures)
+            return "\n\n".join(
+                _render(self.config, f"{op}::{c.check}", c) for op, c in excinfo.value.failures
+            )
         return super().repr_failure(excinfo, style)
 
     def reportinfo(self) -> tuple[Any, int | None, str]:
@@ -202,8 +261,10 @@ class OperationCollector(pytest.Collector):
         self.plan_item = item
 
     def collect(self) -> list[pytest.Item]:
-        return [VsphereItem.from_parent(self, name=spec.name, contract=self.plan_item.contract, spec=spec)
-                for spec in self.plan_item.checks]
+        return [
+            VsphereItem.from_parent(self, name=spec.name, contract=self.plan_item.contract, spec=spec)
+            for spec in self.plan_item.checks
+        ]
 
 
 class HarnessCollector(pytest.Collector):
@@ -229,7 +290,9 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 @pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
+def pytest_collection_modifyitems(
+    session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
+) -> None:
     if not _active(config):
         return
     from .run import RunError, make_plan

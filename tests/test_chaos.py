@@ -33,8 +33,11 @@ def _client(url: str, sim) -> ViClient:
 # --- transport faults -------------------------------------------------------------------------------
 def test_transport_error_and_truncation_raise_transport_errors(sim):
     client = _client(sim.url, sim)
-    adapter = install(client.http, [TransportFault("error", match="/name$"),
-                                    TransportFault("truncate", match="/summary$")], seed=1)
+    adapter = install(
+        client.http,
+        [TransportFault("error", match="/name$"), TransportFault("truncate", match="/summary$")],
+        seed=1,
+    )
     with pytest.raises(TransportError, match="connection reset"):
         client.get("VirtualMachine", "vm-100", "name")
     with pytest.raises(TransportError, match=r"the body is not JSON \(injected: truncate\)") as cut:
@@ -56,7 +59,9 @@ def test_duplicate_send_reaches_the_endpoint_twice(sim):
     vm = "vm-102"
     before = client.get("VirtualMachine", vm, "recentTask").json or []
     install(client.http, [TransportFault("duplicate", match="CreateSnapshot_Task")])
-    client.invoke("VirtualMachine", vm, "CreateSnapshot_Task", {"name": "dup", "memory": False, "quiesce": False})
+    client.invoke(
+        "VirtualMachine", vm, "CreateSnapshot_Task", {"name": "dup", "memory": False, "quiesce": False}
+    )
     after = client.get("VirtualMachine", vm, "recentTask").json or []
     assert len(after) >= len(before) + 2 or len(after) == 20  # two tasks (recentTask may be capped)
 
@@ -93,11 +98,14 @@ def test_proxy_forwards_and_adds_latency(sim, proxy):
     assert time.perf_counter() - start >= 0.15 > fast
 
 
-@pytest.mark.parametrize("toxic,attributes", [
-    ("reset_peer", {"timeout": 0}),
-    ("limit_data", {"bytes": 64}),
-    ("timeout", {"timeout": 100}),
-])
+@pytest.mark.parametrize(
+    "toxic,attributes",
+    [
+        ("reset_peer", {"timeout": 0}),
+        ("limit_data", {"bytes": 64}),
+        ("timeout", {"timeout": 100}),
+    ],
+)
 def test_proxy_toxics_become_transport_errors(sim, proxy, toxic, attributes):
     client = _client(proxy.url, sim)
     proxy.add_toxic(toxic, **attributes)
@@ -131,13 +139,19 @@ def test_repository_scenarios_load():
     assert {"transport", "proxy", "server"} <= set().union(*(s.layers for s in scenarios))
 
 
-@pytest.mark.parametrize("text,message", [
-    ("name: x\nactions: [{invoke: PowerOnVM_Task}]\nbogus: 1\n", "bogus"),
-    ("name: x\n", "actions"),
-    ("name: x\nactions: [{invoke: PowerOnVM_Task}]\nfaults: [{proxy: {type: melt}}]\n", "unknown toxic"),
-    ("name: x\nactions: [{invoke: PowerOnVM_Task}]\nfaults: [{transport: {kind: boom}}]\n", "unknown transport"),
-    ("name: [unclosed\n", "not valid YAML"),
-])
+@pytest.mark.parametrize(
+    "text,message",
+    [
+        ("name: x\nactions: [{invoke: PowerOnVM_Task}]\nbogus: 1\n", "bogus"),
+        ("name: x\n", "actions"),
+        ("name: x\nactions: [{invoke: PowerOnVM_Task}]\nfaults: [{proxy: {type: melt}}]\n", "unknown toxic"),
+        (
+            "name: x\nactions: [{invoke: PowerOnVM_Task}]\nfaults: [{transport: {kind: boom}}]\n",
+            "unknown transport",
+        ),
+        ("name: [unclosed\n", "not valid YAML"),
+    ],
+)
 def test_bad_scenarios_get_one_line_errors(tmp_path, text, message):
     path = tmp_path / "bad.yaml"
     path.write_text(text)
@@ -149,9 +163,14 @@ def test_bad_scenarios_get_one_line_errors(tmp_path, text, message):
 def _run_scenarios(sim, names: list[str], misbehave: set[str] | None = None):
     sim.set_misbehaviour(misbehave or set())
     try:
-        options = RunOptions(endpoint=sim.url, user=sim.users["admin"][0], password=sim.users["admin"][1],
-                             operations=("VirtualMachine_getName",), checks=("shape",),
-                             scenarios=tuple(ROOT / "scenarios" / f"{n}.yaml" for n in names))
+        options = RunOptions(
+            endpoint=sim.url,
+            user=sim.users["admin"][0],
+            password=sim.users["admin"][1],
+            operations=("VirtualMachine_getName",),
+            checks=("shape",),
+            scenarios=tuple(ROOT / "scenarios" / f"{n}.yaml" for n in names),
+        )
         return run_contracts(options)
     finally:
         sim.set_misbehaviour(set())
@@ -159,8 +178,15 @@ def _run_scenarios(sim, names: list[str], misbehave: set[str] | None = None):
 
 
 def test_scenarios_pass_on_the_clean_simulator(sim):
-    result = _run_scenarios(sim, ["power-cycle-under-connection-resets", "snapshots-over-a-slow-sliced-link",
-                                  "server-fault-in-a-task", "duplicated-and-truncated-requests"])
+    result = _run_scenarios(
+        sim,
+        [
+            "power-cycle-under-connection-resets",
+            "snapshots-over-a-slow-sliced-link",
+            "server-fault-in-a-task",
+            "duplicated-and-truncated-requests",
+        ],
+    )
     assert [(s.name, s.status) for s in result.scenarios if s.status != "passed"] == []
     assert all(s.timeline for s in result.scenarios)
 
@@ -193,11 +219,20 @@ def test_a_scenario_fails_when_the_endpoint_breaks_a_hypothesis(sim):
 
 def test_a_lost_task_fails_no_task_lost(sim, tmp_path):
     path = tmp_path / "hang.yaml"
-    path.write_text("name: hang\nfaults: [{server: {method: PowerOnVM_Task, into: hang}}]\n"
-                    "actions: [{invoke: PowerOnVM_Task}]\nhypotheses: {recover_within_s: 1}\n")
+    path.write_text(
+        "name: hang\nfaults: [{server: {method: PowerOnVM_Task, into: hang}}]\n"
+        "actions: [{invoke: PowerOnVM_Task}]\nhypotheses: {recover_within_s: 1}\n"
+    )
     sim.set_misbehaviour(set())
-    options = RunOptions(endpoint=sim.url, user=sim.users["admin"][0], password=sim.users["admin"][1],
-                         operations=("VirtualMachine_getName",), checks=("shape",), scenarios=(path,), timeout=2)
+    options = RunOptions(
+        endpoint=sim.url,
+        user=sim.users["admin"][0],
+        password=sim.users["admin"][1],
+        operations=("VirtualMachine_getName",),
+        checks=("shape",),
+        scenarios=(path,),
+        timeout=2,
+    )
     from harness.run.sandbox import Sandbox
 
     def quick_sandbox(client, release, read_only):  # the hung VM cannot be destroyed: do not wait a minute
@@ -217,7 +252,9 @@ def test_server_faults_are_skipped_on_an_endpoint_that_is_not_the_simulator(sim)
     class Conn:
         simulated = False
 
-    scenario = Scenario(name="s", actions=[{"invoke": "PowerOnVM_Task"}], faults=[{"server": {"method": "*"}}])
+    scenario = Scenario(
+        name="s", actions=[{"invoke": "PowerOnVM_Task"}], faults=[{"server": {"method": "*"}}]
+    )
     result = ScenarioRun(scenario, Conn(), sandbox=None).run()
     assert result.status == "skipped" and "simulator" in result.message
 
@@ -228,10 +265,18 @@ def test_network_faults_during_a_run_are_errors_never_failures(sim):
     with ToxicProxy((parts.hostname, parts.port), seed=11) as p:
         p.add_toxic("reset_peer", timeout=0, toxicity=0.25)
         p.add_toxic("limit_data", bytes=300, toxicity=0.1)
-        options = RunOptions(endpoint=p.url, user=sim.users["admin"][0], password=sim.users["admin"][1],
-                             operations=("VirtualMachine_get[NRS]*", "VirtualMachine_PowerOnVM_Task",
-                                         "VirtualMachine_Rename_Task"),
-                             checks=("shape", "faults", "tasks", "effects", "session"), timeout=5)
+        options = RunOptions(
+            endpoint=p.url,
+            user=sim.users["admin"][0],
+            password=sim.users["admin"][1],
+            operations=(
+                "VirtualMachine_get[NRS]*",
+                "VirtualMachine_PowerOnVM_Task",
+                "VirtualMachine_Rename_Task",
+            ),
+            checks=("shape", "faults", "tasks", "effects", "session"),
+            timeout=5,
+        )
         try:
             result = run_contracts(options)
         except Exception as exc:  # login itself may hit a reset: that is "unreachable", never a failure
@@ -239,8 +284,9 @@ def test_network_faults_during_a_run_are_errors_never_failures(sim):
             return
     statuses = [c.status for op in result.operations for c in op.checks]
     assert "error" in statuses  # the faults were felt ...
-    assert "failed" not in statuses, [(op.id, c.check, c.message) for op in result.operations
-                                      for c in op.checks if c.status == "failed"]
+    assert "failed" not in statuses, [
+        (op.id, c.check, c.message) for op in result.operations for c in op.checks if c.status == "failed"
+    ]
 
 
 def test_no_duplicate_objects_judges_only_what_the_scenario_created():

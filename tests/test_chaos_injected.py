@@ -107,7 +107,9 @@ def test_a_fault_cut_by_the_harness_is_judged_on_what_the_endpoint_sent(sim, tmp
     result = _run(sim, _scenario(tmp_path, TRUNCATED_FAULT))
     assert result.status == "passed", result.message
     actions = [e["outcome"] for e in result.timeline if e["phase"] == "action"]
-    assert actions and all(o.startswith("fault InvalidPowerState [truncate injected") for o in actions), actions
+    assert actions and all(o.startswith("fault InvalidPowerState [truncate injected") for o in actions), (
+        actions
+    )
 
 
 def test_a_fault_the_endpoint_itself_garbled_still_fails(sim, tmp_path):
@@ -118,7 +120,9 @@ def test_a_fault_the_endpoint_itself_garbled_still_fails(sim, tmp_path):
 
 
 def test_the_task_of_a_first_copy_is_followed(sim, tmp_path):
-    path = _scenario(tmp_path, """\
+    path = _scenario(
+        tmp_path,
+        """\
 name: duplicated-power-on
 vm: poweredOff
 faults:
@@ -127,7 +131,8 @@ faults:
 actions: [{invoke: PowerOnVM_Task}]
 hypotheses: {answers_well_formed: true, no_task_lost: true, state: {runtime.powerState: {equals: poweredOn}}}
 rollback: [{invoke: PowerOffVM_Task}]
-""")
+""",
+    )
     result = _run(sim, path)
     assert result.status == "passed", result.message
     (action,) = [e["outcome"] for e in result.timeline if e["phase"] == "action"]
@@ -137,8 +142,19 @@ rollback: [{invoke: PowerOffVM_Task}]
 
 
 def _exchange(status: int, body: bytes) -> Exchange:
-    return Exchange("POST", "http://127.0.0.1/sdk/vim25/8.0.2.0/VirtualMachine/vm-1/PowerOnVM_Task", {}, None,
-                    status, {}, body, 1.0, "8.0.2.0", None, False)
+    return Exchange(
+        "POST",
+        "http://127.0.0.1/sdk/vim25/8.0.2.0/VirtualMachine/vm-1/PowerOnVM_Task",
+        {},
+        None,
+        status,
+        {},
+        body,
+        1.0,
+        "8.0.2.0",
+        None,
+        False,
+    )
 
 
 def test_the_proxy_logs_its_cuts_and_a_garbled_answer_through_a_cut_is_not_judged(sim):

@@ -37,18 +37,21 @@ def one_line_error(result, needle: str) -> None:
     assert len(lines) == 1 and lines[0].startswith("error: ") and needle in lines[0], result.stderr
 
 
-@pytest.mark.parametrize("args, needle", [
-    (["--bogus"], "No such option '--bogus'"),
-    (["--examples", "0"], "--examples"),
-    (["--release", "7.0"], "--release"),
-    (["--timeout", "0"], "--timeout"),
-    (["--inventory-sample", "-1"], "--inventory-sample"),
-    (["--checks", "ok,nope"], "unknown check(s) nope"),
-    (["--operations", "Nope_*"], "no operation of release 8.0.2.0 matches Nope_*"),
-    (["--endpoint", "ftp://vc"], "not an http(s)://host[:port] URL"),
-    (["--endpoint", "https://u:p@vc", "--user", "u", "--password", "p"], "must not carry credentials"),
-    (["--endpoint", "https://vc.example"], "--endpoint needs --user and --password"),
-])
+@pytest.mark.parametrize(
+    "args, needle",
+    [
+        (["--bogus"], "No such option '--bogus'"),
+        (["--examples", "0"], "--examples"),
+        (["--release", "7.0"], "--release"),
+        (["--timeout", "0"], "--timeout"),
+        (["--inventory-sample", "-1"], "--inventory-sample"),
+        (["--checks", "ok,nope"], "unknown check(s) nope"),
+        (["--operations", "Nope_*"], "no operation of release 8.0.2.0 matches Nope_*"),
+        (["--endpoint", "ftp://vc"], "not an http(s)://host[:port] URL"),
+        (["--endpoint", "https://u:p@vc", "--user", "u", "--password", "p"], "must not carry credentials"),
+        (["--endpoint", "https://vc.example"], "--endpoint needs --user and --password"),
+    ],
+)
 def test_bad_options_are_one_line_and_exit_2(fake_checks, args, needle):
     one_line_error(invoke("run", *args), needle)
 
@@ -56,25 +59,38 @@ def test_bad_options_are_one_line_and_exit_2(fake_checks, args, needle):
 def test_bad_baseline_and_non_empty_report_dir_are_exit_2(fake_checks, tmp_path):
     bad = tmp_path / "b.yaml"
     bad.write_text("- nope\n")
-    one_line_error(invoke("run", "--endpoint", URL, "--user", "admin", "--password", PASSWORD, "--baseline",
-                          str(bad)), "entry 1 needs")
+    one_line_error(
+        invoke("run", "--endpoint", URL, "--user", "admin", "--password", PASSWORD, "--baseline", str(bad)),
+        "entry 1 needs",
+    )
     out = tmp_path / "out"
     out.mkdir()
     (out / "x").write_text("x")
-    one_line_error(invoke("run", "--endpoint", URL, "--user", "admin", "--password", PASSWORD, "--report-dir",
-                          str(out)), "not empty (use --force")
+    one_line_error(
+        invoke("run", "--endpoint", URL, "--user", "admin", "--password", PASSWORD, "--report-dir", str(out)),
+        "not empty (use --force",
+    )
 
 
 def test_unreachable_endpoint_is_exit_3(fake_checks):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    result = invoke("run", "--endpoint", f"http://127.0.0.1:{port}", "--timeout", "2", "-q",
-                    env={"VSPHERE_USER": "a", "VSPHERE_PASSWORD": "b"})
+    result = invoke(
+        "run",
+        "--endpoint",
+        f"http://127.0.0.1:{port}",
+        "--timeout",
+        "2",
+        "-q",
+        env={"VSPHERE_USER": "a", "VSPHERE_PASSWORD": "b"},
+    )
     assert result.exit_code == 3
-    assert result.stderr.strip() == (f"error: endpoint http://127.0.0.1:{port} unreachable: "
-                                     f"GET http://127.0.0.1:{port}/sdk/vim25/8.0.2.0/ServiceInstance/"
-                                     f"ServiceInstance/content: connection refused")
+    assert result.stderr.strip() == (
+        f"error: endpoint http://127.0.0.1:{port} unreachable: "
+        f"GET http://127.0.0.1:{port}/sdk/vim25/8.0.2.0/ServiceInstance/"
+        f"ServiceInstance/content: connection refused"
+    )
 
 
 def test_refused_login_is_exit_3(fake_checks):
@@ -87,21 +103,45 @@ def test_refused_login_is_exit_3(fake_checks):
 
 def test_run_writes_reports_and_gates_with_a_baseline(fake_checks, tmp_path):
     out = tmp_path / "r1"
-    args = ["run", "--endpoint", URL, "--user", "admin", "--password", PASSWORD, "-q", "-o",
-            "VirtualMachine_PowerOnVM_Task", "-o", "VirtualMachine_getName", "-c", "ok,power", "--no-scenarios"]
+    args = [
+        "run",
+        "--endpoint",
+        URL,
+        "--user",
+        "admin",
+        "--password",
+        PASSWORD,
+        "-q",
+        "-o",
+        "VirtualMachine_PowerOnVM_Task",
+        "-o",
+        "VirtualMachine_getName",
+        "-c",
+        "ok,power",
+        "--no-scenarios",
+    ]
     with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
         fake_endpoint(rsps)
         first = invoke(*args, "--report-dir", str(out))
         assert first.exit_code == 1, first.output
-        assert "2 operations, 4 checks against http://vc.test:8443 (release 8.0.2.0): 3 passed, 1 failed" \
+        assert (
+            "2 operations, 4 checks against http://vc.test:8443 (release 8.0.2.0): 3 passed, 1 failed"
             in first.stdout
+        )
         assert "FAILED VirtualMachine_PowerOnVM_Task::power" in first.stdout
-        assert sorted(p.name for p in out.iterdir()) == ["junit.xml", "report.html", "results.json", "summary.md"]
+        assert sorted(p.name for p in out.iterdir()) == [
+            "junit.xml",
+            "report.html",
+            "results.json",
+            "summary.md",
+        ]
 
         baseline = invoke("report", "baseline", str(out / "results.json"))
         assert yaml.safe_load(baseline.stdout) == [{"id": "VirtualMachine_PowerOnVM_Task", "check": "power"}]
         (tmp_path / "baseline.yaml").write_text(baseline.stdout)
-        second = invoke(*args, "--report-dir", str(tmp_path / "r2"), "--baseline", str(tmp_path / "baseline.yaml"))
+        second = invoke(
+            *args, "--report-dir", str(tmp_path / "r2"), "--baseline", str(tmp_path / "baseline.yaml")
+        )
         assert second.exit_code == 0, second.output
         assert "1 failed (1 accepted)" in second.stdout
     data = json.loads((tmp_path / "r2" / "results.json").read_text())
@@ -113,15 +153,33 @@ def test_run_writes_reports_and_gates_with_a_baseline(fake_checks, tmp_path):
     (tmp_path / "worse.json").write_text(json.dumps(data))
     worse = invoke("report", "diff", str(out / "results.json"), str(tmp_path / "worse.json"))
     assert worse.exit_code == 1 and "new failures (1):" in worse.stdout
-    rendered = invoke("report", "render", str(tmp_path / "worse.json"), "--report-dir", str(tmp_path / "html"))
+    rendered = invoke(
+        "report", "render", str(tmp_path / "worse.json"), "--report-dir", str(tmp_path / "html")
+    )
     assert rendered.exit_code == 0 and (tmp_path / "html" / "report.html").exists()
-    one_line_error(invoke("report", "diff", str(tmp_path / "none.json"), str(out / "results.json")),
-                   "cannot read")
+    one_line_error(
+        invoke("report", "diff", str(tmp_path / "none.json"), str(out / "results.json")), "cannot read"
+    )
 
 
 def test_a_run_that_could_not_decide_fails_closed_with_exit_4(fake_checks, tmp_path):
-    args = ["run", "--endpoint", URL, "--user", "admin", "--password", PASSWORD, "-q", "--no-scenarios",
-            "-o", "VirtualMachine_UnregisterVM", "-o", "VirtualMachine_getName", "-c", "ok,boom"]
+    args = [
+        "run",
+        "--endpoint",
+        URL,
+        "--user",
+        "admin",
+        "--password",
+        PASSWORD,
+        "-q",
+        "--no-scenarios",
+        "-o",
+        "VirtualMachine_UnregisterVM",
+        "-o",
+        "VirtualMachine_getName",
+        "-c",
+        "ok,boom",
+    ]
     with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
         fake_endpoint(rsps)
         undecided = invoke(*args, "--report-dir", str(tmp_path / "r1"))
@@ -143,8 +201,20 @@ def test_default_report_dir_is_a_utc_timestamp(fake_checks, tmp_path, monkeypatc
     monkeypatch.chdir(tmp_path)
     with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
         fake_endpoint(rsps)
-        result = invoke("run", "--endpoint", URL, "--user", "admin", "--password", PASSWORD, "-o",
-                        "VirtualMachine_getName", "-c", "ok", "--no-scenarios")  # with the progress bar
+        result = invoke(
+            "run",
+            "--endpoint",
+            URL,
+            "--user",
+            "admin",
+            "--password",
+            PASSWORD,
+            "-o",
+            "VirtualMachine_getName",
+            "-c",
+            "ok",
+            "--no-scenarios",
+        )  # with the progress bar
     assert result.exit_code == 0, result.output
     (made,) = (tmp_path / "reports").iterdir()
     assert len(made.name) == len("20261127T141500Z") and made.name.endswith("Z")
@@ -155,11 +225,28 @@ def test_subprocess_errors_are_one_line_without_traceback(tmp_path):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    unreachable = ["run", "--endpoint", f"http://127.0.0.1:{port}", "--user", "u", "--password", "p", "-q",
-                   "-o", "VirtualMachine_getName", "-c", "shape"]
-    for args, code in ((["run", "--bogus"], 2), (["report", "diff", "a.json", "b.json"], 2), (unreachable, 3)):
-        proc = subprocess.run([sys.executable, "-m", "harness", *args], capture_output=True, text=True,
-                              cwd=tmp_path, timeout=60)
+    unreachable = [
+        "run",
+        "--endpoint",
+        f"http://127.0.0.1:{port}",
+        "--user",
+        "u",
+        "--password",
+        "p",
+        "-q",
+        "-o",
+        "VirtualMachine_getName",
+        "-c",
+        "shape",
+    ]
+    for args, code in (
+        (["run", "--bogus"], 2),
+        (["report", "diff", "a.json", "b.json"], 2),
+        (unreachable, 3),
+    ):
+        proc = subprocess.run(
+            [sys.executable, "-m", "harness", *args], capture_output=True, text=True, cwd=tmp_path, timeout=60
+        )
         assert proc.returncode == code, proc.stderr
         assert len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stderr
     assert not Path(tmp_path / "reports").exists()

@@ -24,17 +24,29 @@ def error(call, *args, **kwargs) -> CodecError:
 # --- data objects ---------------------------------------------------------------------------------
 def test_data_object_carries_type_name_and_omits_unset_fields():
     about = DataObject("LocalizableMessage", key="k", message="hello")
-    assert C.encode(about, "LocalizableMessage") == {"_typeName": "LocalizableMessage", "key": "k",
-                                                     "message": "hello"}
-    assert C.decode({"_typeName": "LocalizableMessage", "key": "k"}, "LocalizableMessage") == \
-        DataObject("LocalizableMessage", key="k")
+    assert C.encode(about, "LocalizableMessage") == {
+        "_typeName": "LocalizableMessage",
+        "key": "k",
+        "message": "hello",
+    }
+    assert C.decode({"_typeName": "LocalizableMessage", "key": "k"}, "LocalizableMessage") == DataObject(
+        "LocalizableMessage", key="k"
+    )
 
 
 def test_fields_are_encoded_in_declared_order_by_their_declared_type():
-    info = DataObject("TaskInfo", key="task-1", task=MoRef("Task", "task-1"), descriptionId="d",
-                      state="running", cancelled=False, cancelable=True,
-                      queueTime=dt.datetime(2024, 5, 1, 12, 0, tzinfo=dt.UTC), eventChainId=3,
-                      reason=DataObject("TaskReasonUser", userName="root"))
+    info = DataObject(
+        "TaskInfo",
+        key="task-1",
+        task=MoRef("Task", "task-1"),
+        descriptionId="d",
+        state="running",
+        cancelled=False,
+        cancelable=True,
+        queueTime=dt.datetime(2024, 5, 1, 12, 0, tzinfo=dt.UTC),
+        eventChainId=3,
+        reason=DataObject("TaskReasonUser", userName="root"),
+    )
     out = C.encode(info, "TaskInfo")
     assert list(out)[:3] == ["_typeName", "key", "task"]
     assert out["task"] == {"_typeName": "ManagedObjectReference", "type": "Task", "value": "task-1"}
@@ -50,8 +62,9 @@ def test_missing_required_field_path_and_strict_false():
     assert C.encode(info, "TaskInfo", strict=False)["key"] == "task-1"
     e = error(C.decode, {"_typeName": "LocalizedMethodFault"}, "LocalizedMethodFault")
     assert e.path == "fault"
-    assert C.decode({"_typeName": "LocalizedMethodFault"}, "LocalizedMethodFault", strict=False) == \
-        DataObject("LocalizedMethodFault")
+    assert C.decode(
+        {"_typeName": "LocalizedMethodFault"}, "LocalizedMethodFault", strict=False
+    ) == DataObject("LocalizedMethodFault")
 
 
 def test_unknown_field_is_refused_on_both_sides():
@@ -100,12 +113,21 @@ def test_wrong_json_kind_for_a_data_object():
 
 
 def test_nested_error_path():
-    spec = DataObject("VirtualMachineConfigSpec", deviceChange=[
-        DataObject("VirtualDeviceConfigSpec", operation="add",
-                   device=DataObject("VirtualDisk", key=1, capacityInKB=1)),
-        DataObject("VirtualDeviceConfigSpec", operation="add",
-                   device=DataObject("VirtualDisk", key="2000", capacityInKB=1)),
-    ])
+    spec = DataObject(
+        "VirtualMachineConfigSpec",
+        deviceChange=[
+            DataObject(
+                "VirtualDeviceConfigSpec",
+                operation="add",
+                device=DataObject("VirtualDisk", key=1, capacityInKB=1),
+            ),
+            DataObject(
+                "VirtualDeviceConfigSpec",
+                operation="add",
+                device=DataObject("VirtualDisk", key="2000", capacityInKB=1),
+            ),
+        ],
+    )
     e = error(C.encode, spec, "VirtualMachineConfigSpec", strict=False)
     assert e.path == "deviceChange[1].device.key"
     assert str(e) == "deviceChange[1].device.key: expected int, got '2000'"
@@ -123,11 +145,19 @@ def test_root_error_path_reads_root():
 
 # --- managed object references --------------------------------------------------------------------
 def test_moref_encoding():
-    assert C.encode(VM, "VirtualMachine") == {"_typeName": "ManagedObjectReference", "type": "VirtualMachine",
-                                              "value": "vm-42"}
+    assert C.encode(VM, "VirtualMachine") == {
+        "_typeName": "ManagedObjectReference",
+        "type": "VirtualMachine",
+        "value": "vm-42",
+    }
     assert C.encode(VM, "ManagedObjectReference") == C.encode(VM, "ManagedEntity")
-    assert C.decode({"_typeName": "ManagedObjectReference", "type": "VirtualMachine", "value": "vm-42"},
-                    "VirtualMachine") == VM
+    assert (
+        C.decode(
+            {"_typeName": "ManagedObjectReference", "type": "VirtualMachine", "value": "vm-42"},
+            "VirtualMachine",
+        )
+        == VM
+    )
     assert C.decode({"type": "VirtualMachine", "value": "vm-42"}, "ManagedEntity") == VM  # request side
 
 
@@ -143,8 +173,9 @@ def test_moref_malformed():
     assert e.reason == "expected a ManagedObjectReference, got an object"
     e = error(C.decode, {"type": "VirtualMachine", "value": "vm-1", "extra": 1}, "VirtualMachine")
     assert "only _typeName, type and value" in e.reason
-    e = error(C.decode, {"_typeName": "VirtualMachine", "type": "VirtualMachine", "value": "vm-1"},
-              "VirtualMachine")
+    e = error(
+        C.decode, {"_typeName": "VirtualMachine", "type": "VirtualMachine", "value": "vm-1"}, "VirtualMachine"
+    )
     assert "only _typeName, type and value" in e.reason
     e = error(C.decode, {"type": "Toaster", "value": "t-1"}, "ManagedObjectReference")
     assert e.reason == "'Toaster' is not a managed type of release 8.0.2.0"
@@ -160,23 +191,41 @@ def test_moref_array():
 
 
 # --- anyType --------------------------------------------------------------------------------------
-@pytest.mark.parametrize(("value", "wire"), [
-    (AnyValue("string", "x"), {"_typeName": "string", "_value": "x"}),
-    (AnyValue("long", 5), {"_typeName": "long", "_value": 5}),
-    (AnyValue("boolean", True), {"_typeName": "boolean", "_value": True}),
-    (AnyValue("ArrayOfString", ["a", "b"]), {"_typeName": "ArrayOfString", "_value": ["a", "b"]}),
-    (AnyValue("ArrayOfInt", [1]), {"_typeName": "ArrayOfInt", "_value": [1]}),
-    (AnyValue("dateTime", dt.datetime(2024, 1, 2, 3, 4, 5, tzinfo=dt.UTC)),
-     {"_typeName": "dateTime", "_value": "2024-01-02T03:04:05Z"}),
-    (AnyValue("base64Binary", b"\x00\xff"), {"_typeName": "base64Binary", "_value": "AP8="}),
-    (AnyValue("VirtualMachinePowerState", "poweredOn"), {"_typeName": "VirtualMachinePowerState",
-                                                         "_value": "poweredOn"}),
-    (AnyValue("ArrayOfManagedObjectReference", [VM]),
-     {"_typeName": "ArrayOfManagedObjectReference",
-      "_value": [{"_typeName": "ManagedObjectReference", "type": "VirtualMachine", "value": "vm-42"}]}),
-    (AnyValue("ArrayOfLocalizableMessage", [DataObject("LocalizableMessage", key="k")]),
-     {"_typeName": "ArrayOfLocalizableMessage", "_value": [{"_typeName": "LocalizableMessage", "key": "k"}]}),
-])
+@pytest.mark.parametrize(
+    ("value", "wire"),
+    [
+        (AnyValue("string", "x"), {"_typeName": "string", "_value": "x"}),
+        (AnyValue("long", 5), {"_typeName": "long", "_value": 5}),
+        (AnyValue("boolean", True), {"_typeName": "boolean", "_value": True}),
+        (AnyValue("ArrayOfString", ["a", "b"]), {"_typeName": "ArrayOfString", "_value": ["a", "b"]}),
+        (AnyValue("ArrayOfInt", [1]), {"_typeName": "ArrayOfInt", "_value": [1]}),
+        (
+            AnyValue("dateTime", dt.datetime(2024, 1, 2, 3, 4, 5, tzinfo=dt.UTC)),
+            {"_typeName": "dateTime", "_value": "2024-01-02T03:04:05Z"},
+        ),
+        (AnyValue("base64Binary", b"\x00\xff"), {"_typeName": "base64Binary", "_value": "AP8="}),
+        (
+            AnyValue("VirtualMachinePowerState", "poweredOn"),
+            {"_typeName": "VirtualMachinePowerState", "_value": "poweredOn"},
+        ),
+        (
+            AnyValue("ArrayOfManagedObjectReference", [VM]),
+            {
+                "_typeName": "ArrayOfManagedObjectReference",
+                "_value": [
+                    {"_typeName": "ManagedObjectReference", "type": "VirtualMachine", "value": "vm-42"}
+                ],
+            },
+        ),
+        (
+            AnyValue("ArrayOfLocalizableMessage", [DataObject("LocalizableMessage", key="k")]),
+            {
+                "_typeName": "ArrayOfLocalizableMessage",
+                "_value": [{"_typeName": "LocalizableMessage", "key": "k"}],
+            },
+        ),
+    ],
+)
 def test_any_type_wrapping_round_trips(value, wire):
     assert C.encode(value, "anyType") == wire
     assert C.decode(wire, "anyType") == value
@@ -190,11 +239,20 @@ def test_any_type_data_objects_and_references_are_not_wrapped():
     assert C.decode(C.encode(VM, "anyType"), "anyType") == VM
 
 
-@pytest.mark.parametrize(("value", "type_name"), [
-    ("x", "string"), (True, "boolean"), (7, "int"), (2**40, "long"), (1.5, "double"),
-    (b"ab", "base64Binary"), (["a"], "ArrayOfString"), ([2**40], "ArrayOfLong"),
-    (dt.datetime(2024, 1, 1, tzinfo=dt.UTC), "dateTime"),
-])
+@pytest.mark.parametrize(
+    ("value", "type_name"),
+    [
+        ("x", "string"),
+        (True, "boolean"),
+        (7, "int"),
+        (2**40, "long"),
+        (1.5, "double"),
+        (b"ab", "base64Binary"),
+        (["a"], "ArrayOfString"),
+        ([2**40], "ArrayOfLong"),
+        (dt.datetime(2024, 1, 1, tzinfo=dt.UTC), "dateTime"),
+    ],
+)
 def test_any_type_infers_the_wire_type_of_bare_values(value, type_name):
     out = C.encode(value, "anyType")
     assert out["_typeName"] == type_name
@@ -203,8 +261,9 @@ def test_any_type_infers_the_wire_type_of_bare_values(value, type_name):
 
 def test_any_type_errors():
     assert error(C.decode, "x", "anyType").reason == "a value in an anyType position needs a _typeName"
-    assert error(C.decode, {"_value": 1}, "anyType").reason == \
-        "a value in an anyType position needs a _typeName"
+    assert (
+        error(C.decode, {"_value": 1}, "anyType").reason == "a value in an anyType position needs a _typeName"
+    )
     e = error(C.decode, {"_typeName": "int", "_value": 1, "x": 2}, "anyType")
     assert e.reason == "a wrapped int has exactly _typeName and _value"
     e = error(C.decode, {"_typeName": "Toaster", "_value": 1}, "anyType")
@@ -229,17 +288,26 @@ def test_array_type_name():
 def test_enums_are_strings_of_the_release():
     assert C.encode("poweredOn", "VirtualMachinePowerState") == "poweredOn"
     assert C.decode("suspended", "VirtualMachinePowerState") == "suspended"
-    assert error(C.encode, "running", "VirtualMachinePowerState").reason == \
-        "'running' is not a value of enum VirtualMachinePowerState"
-    assert error(C.decode, 1, "VirtualMachinePowerState").reason == \
-        "1 is not a value of enum VirtualMachinePowerState"
+    assert (
+        error(C.encode, "running", "VirtualMachinePowerState").reason
+        == "'running' is not a value of enum VirtualMachinePowerState"
+    )
+    assert (
+        error(C.decode, 1, "VirtualMachinePowerState").reason
+        == "1 is not a value of enum VirtualMachinePowerState"
+    )
 
 
 # --- numbers --------------------------------------------------------------------------------------
-@pytest.mark.parametrize(("name", "low", "high"), [
-    ("byte", -128, 127), ("short", -(2**15), 2**15 - 1), ("int", -(2**31), 2**31 - 1),
-    ("long", -(2**63), 2**63 - 1),
-])
+@pytest.mark.parametrize(
+    ("name", "low", "high"),
+    [
+        ("byte", -128, 127),
+        ("short", -(2**15), 2**15 - 1),
+        ("int", -(2**31), 2**31 - 1),
+        ("long", -(2**63), 2**63 - 1),
+    ],
+)
 def test_integer_ranges(name, low, high):
     for ok in (low, 0, high):
         assert C.encode(ok, name) == ok and C.decode(ok, name) == ok
@@ -283,16 +351,27 @@ def test_datetime_fraction_digits_and_no_zone():
     assert C.decode("2024-05-01T12:30:15", "dateTime") == dt.datetime(2024, 5, 1, 12, 30, 15)
 
 
-@pytest.mark.parametrize("text", ["yesterday", "2024-05-01", "20240501T123000Z", "2024-05-01 12:30:00Z",
-                                  "2024-05-01T12:30:00Z\n", "2024-13-01T12:30:00Z", "2024-05-01T25:00:00Z"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "yesterday",
+        "2024-05-01",
+        "20240501T123000Z",
+        "2024-05-01 12:30:00Z",
+        "2024-05-01T12:30:00Z\n",
+        "2024-13-01T12:30:00Z",
+        "2024-05-01T25:00:00Z",
+    ],
+)
 def test_datetime_must_be_a_full_xsd_datetime(text):
     assert error(C.decode, text, "dateTime").reason == f"{text!r} is not an ISO 8601 dateTime"
 
 
 def test_datetime_errors():
     assert error(C.decode, "yesterday", "dateTime").reason == "'yesterday' is not an ISO 8601 dateTime"
-    assert error(C.decode, 1700000000, "dateTime").reason == \
-        "expected an ISO 8601 dateTime string, got a number"
+    assert (
+        error(C.decode, 1700000000, "dateTime").reason == "expected an ISO 8601 dateTime string, got a number"
+    )
     assert error(C.encode, "2024-01-01", "dateTime").reason == "expected a datetime, got str"
 
 
@@ -323,37 +402,72 @@ def test_null_is_absent():
 # --- faults ---------------------------------------------------------------------------------------
 def test_fault_body_with_a_method_fault_cause():
     """``faultCause`` is a MethodFault: the cause is the fault object itself (VMware's VI/JSON)."""
-    fault = DataObject("InvalidPowerState", requestedState="poweredOn", existingState="poweredOff",
-                       faultCause=DataObject("SystemError", reason="x",
-                                             faultCause=DataObject("NotSupported")),
-                       faultMessage=[DataObject("LocalizableMessage", key="k", message="m")])
+    fault = DataObject(
+        "InvalidPowerState",
+        requestedState="poweredOn",
+        existingState="poweredOff",
+        faultCause=DataObject("SystemError", reason="x", faultCause=DataObject("NotSupported")),
+        faultMessage=[DataObject("LocalizableMessage", key="k", message="m")],
+    )
     out = C.encode(fault, "MethodFault")
-    assert out["faultCause"] == {"_typeName": "SystemError", "reason": "x",
-                                 "faultCause": {"_typeName": "NotSupported"}}
+    assert out["faultCause"] == {
+        "_typeName": "SystemError",
+        "reason": "x",
+        "faultCause": {"_typeName": "NotSupported"},
+    }
     assert C.decode(out, "MethodFault") == fault
-    wrapped = DataObject("LocalizedMethodFault", localizedMessage="boom", fault=DataObject("SystemError", reason="x"))
-    e = error(C.encode, DataObject("InvalidPowerState", requestedState="poweredOn", existingState="poweredOff",
-                                   faultCause=wrapped), "MethodFault")
+    wrapped = DataObject(
+        "LocalizedMethodFault", localizedMessage="boom", fault=DataObject("SystemError", reason="x")
+    )
+    e = error(
+        C.encode,
+        DataObject(
+            "InvalidPowerState", requestedState="poweredOn", existingState="poweredOff", faultCause=wrapped
+        ),
+        "MethodFault",
+    )
     assert e.path == "faultCause" and e.reason == "LocalizedMethodFault is not a MethodFault"
     e = error(C.decode, {**out, "faultCause": C.encode(wrapped, "LocalizedMethodFault")}, "MethodFault")
     assert e.path == "faultCause" and e.reason == "LocalizedMethodFault is not a MethodFault"
-    e = error(C.decode, {"_typeName": "InvalidPowerState", "existingState": "poweredOff", "requestedState": "poweredOn",
-                         "dynamicType": "x"}, "MethodFault")
+    e = error(
+        C.decode,
+        {
+            "_typeName": "InvalidPowerState",
+            "existingState": "poweredOff",
+            "requestedState": "poweredOn",
+            "dynamicType": "x",
+        },
+        "MethodFault",
+    )
     assert e.path == "dynamicType" and "has no field" in e.reason  # faults derive from Any, not DynamicData
     e = error(C.decode, {"_typeName": "TaskInfo"}, "MethodFault", strict=False)
     assert e.reason == "TaskInfo is not a MethodFault"
 
 
 def test_task_info_error_is_the_fault_object():
-    info = {"_typeName": "TaskInfo", "key": "task-1", "task": {"_typeName": "ManagedObjectReference", "type": "Task",
-                                                                "value": "task-1"},
-            "descriptionId": "VirtualMachine.powerOn", "state": "error", "cancelled": False, "cancelable": False,
-            "queueTime": "2024-05-01T12:00:00Z", "eventChainId": 1, "reason": {"_typeName": "TaskReasonUser",
-                                                                               "userName": "u"},
-            "error": {"_typeName": "InvalidPowerState", "existingState": "poweredOn",
-                      "faultMessage": [{"_typeName": "LocalizableMessage", "key": "k", "message": "m"}]}}
+    info = {
+        "_typeName": "TaskInfo",
+        "key": "task-1",
+        "task": {"_typeName": "ManagedObjectReference", "type": "Task", "value": "task-1"},
+        "descriptionId": "VirtualMachine.powerOn",
+        "state": "error",
+        "cancelled": False,
+        "cancelable": False,
+        "queueTime": "2024-05-01T12:00:00Z",
+        "eventChainId": 1,
+        "reason": {"_typeName": "TaskReasonUser", "userName": "u"},
+        "error": {
+            "_typeName": "InvalidPowerState",
+            "existingState": "poweredOn",
+            "faultMessage": [{"_typeName": "LocalizableMessage", "key": "k", "message": "m"}],
+        },
+    }
     decoded = C.decode(info, "TaskInfo")
-    assert decoded["error"].type_name == "InvalidPowerState" and decoded["error"]["existingState"] == "poweredOn"
+    assert (
+        decoded["error"].type_name == "InvalidPowerState" and decoded["error"]["existingState"] == "poweredOn"
+    )
     assert C.encode(decoded, "TaskInfo") == info
-    e = error(C.decode, {**info, "error": {"_typeName": "LocalizedMethodFault", "fault": info["error"]}}, "TaskInfo")
+    e = error(
+        C.decode, {**info, "error": {"_typeName": "LocalizedMethodFault", "fault": info["error"]}}, "TaskInfo"
+    )
     assert e.path == "error" and e.reason == "LocalizedMethodFault is not a MethodFault"

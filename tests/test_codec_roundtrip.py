@@ -30,8 +30,13 @@ EXAMPLES = 3  # per type and release
 CHUNK = 10  # types per hypothesis run
 MAX_DEPTH = 2  # every nested type is also drawn at the top level, so shallow values suffice
 
-SETTINGS = settings(max_examples=EXAMPLES, derandomize=True, database=None, deadline=None,
-                    suppress_health_check=list(HealthCheck))
+SETTINGS = settings(
+    max_examples=EXAMPLES,
+    derandomize=True,
+    database=None,
+    deadline=None,
+    suppress_health_check=list(HealthCheck),
+)
 
 
 def vm_roots(rel_name: str) -> set[TypeRef | str]:
@@ -58,22 +63,39 @@ class Envelope:
     def __init__(self, rel_name: str, types: list[str]):
         builder = SchemaBuilder(release(rel_name))
         props = {t: builder.position(t) for t in types}
-        self.schema = {"type": "object", "properties": props, "additionalProperties": False,
-                       "minProperties": 1, "maxProperties": 1, "$defs": builder.defs}
+        self.schema = {
+            "type": "object",
+            "properties": props,
+            "additionalProperties": False,
+            "minProperties": 1,
+            "maxProperties": 1,
+            "$defs": builder.defs,
+        }
         self._compiled = jsonschema_rs.validator_for(self.schema)
 
     def errors(self, type_name: str, instance) -> list[str]:
-        return [f"{'/'.join(map(str, e.instance_path))}: {e.message}"
-                for e in self._compiled.iter_errors({type_name: instance})][:3]
+        return [
+            f"{'/'.join(map(str, e.instance_path))}: {e.message}"
+            for e in self._compiled.iter_errors({type_name: instance})
+        ][:3]
 
 
 def test_reachable_set_is_large_and_covers_the_operations():
     types = reachable("8.0.2.0")
     assert len(types) > 1500
-    for name in ("VirtualMachineConfigSpec", "VirtualMachineConfigInfo", "TaskInfo", "InvalidPowerState",
-                 "NoPermission", "VirtualMachineRuntimeInfo", "VirtualMachineCloneSpec",
-                 "VirtualMachineMksTicket", "VirtualMachinePowerState", "LocalizedMethodFault",
-                 "VirtualDisk"):
+    for name in (
+        "VirtualMachineConfigSpec",
+        "VirtualMachineConfigInfo",
+        "TaskInfo",
+        "InvalidPowerState",
+        "NoPermission",
+        "VirtualMachineRuntimeInfo",
+        "VirtualMachineCloneSpec",
+        "VirtualMachineMksTicket",
+        "VirtualMachinePowerState",
+        "LocalizedMethodFault",
+        "VirtualDisk",
+    ):
         assert name in types, name
     assert "SnapshotSelectionSpec" not in types and "SnapshotSelectionSpec" in reachable("8.0.3.0")
 
@@ -123,7 +145,7 @@ def test_round_trip_every_reachable_type(rel_name):
     types = PLAN[rel_name]
     envelope = Envelope(rel_name, types)
     for start in range(0, len(types), CHUNK):
-        round_trip(rel_name, types[start:start + CHUNK], envelope)()
+        round_trip(rel_name, types[start : start + CHUNK], envelope)()
 
 
 def round_trip(rel_name: str, chunk: list[str], envelope: Envelope):
@@ -147,7 +169,13 @@ def round_trip(rel_name: str, chunk: list[str], envelope: Envelope):
 def test_envelope_agrees_with_schema_validator():
     """The per-type validators accept what the envelope accepts, and reject what it rejects."""
     rel_name = "8.0.2.0"
-    types = ["TaskInfo", "VirtualMachineRuntimeInfo", "MethodFault", "LocalizedMethodFault", "VirtualMachineConfigSpec"]
+    types = [
+        "TaskInfo",
+        "VirtualMachineRuntimeInfo",
+        "MethodFault",
+        "LocalizedMethodFault",
+        "VirtualMachineConfigSpec",
+    ]
     envelope = Envelope(rel_name, types)
     c = codec(rel_name)
 
@@ -175,8 +203,9 @@ def references(value) -> list[MoRef]:
     return []
 
 
-@pytest.mark.parametrize("type_name", ["TaskInfo", "VirtualMachineConfigInfo", "MethodFault",
-                                       "VirtualDevice[]"])
+@pytest.mark.parametrize(
+    "type_name", ["TaskInfo", "VirtualMachineConfigInfo", "MethodFault", "VirtualDevice[]"]
+)
 def test_round_trip_with_real_inventory_references(type_name):
     """With a pool of real objects, every VirtualMachine reference drawn comes from the pool."""
     pool = {"VirtualMachine": [MoRef("VirtualMachine", "vm-1001"), MoRef("VirtualMachine", "vm-1002")]}

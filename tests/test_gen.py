@@ -15,13 +15,18 @@ from harness.gen.preconditions import lookup
 from harness.vmodl.codec import CodecError, codec
 from harness.vmodl.values import DataObject, MoRef
 
-SETTINGS = settings(max_examples=6, derandomize=True, database=None, deadline=None,
-                    suppress_health_check=list(HealthCheck))
+SETTINGS = settings(
+    max_examples=6, derandomize=True, database=None, deadline=None, suppress_health_check=list(HealthCheck)
+)
 CONTRACTS = load_contracts()
 VMS = [MoRef("VirtualMachine", f"vm-{i}") for i in (101, 102, 103)]
-POOL = {"VirtualMachine": VMS, "HostSystem": [MoRef("HostSystem", "host-9")],
-        "Folder": [MoRef("Folder", "group-v3")], "ResourcePool": [MoRef("ResourcePool", "resgroup-8")],
-        "Datastore": [MoRef("Datastore", "datastore-11")]}
+POOL = {
+    "VirtualMachine": VMS,
+    "HostSystem": [MoRef("HostSystem", "host-9")],
+    "Folder": [MoRef("Folder", "group-v3")],
+    "ResourcePool": [MoRef("ResourcePool", "resgroup-8")],
+    "Datastore": [MoRef("Datastore", "datastore-11")],
+}
 
 
 def ops(rel_name: str) -> list:
@@ -153,7 +158,8 @@ def test_encode_request():
         encode_request(power_off, "8.0.2.0", {"vm": VMS[0]})
     make_primary = CONTRACTS.get("VirtualMachine_MakePrimaryVM_Task")
     assert encode_request(make_primary, "8.0.2.0", {"vm": VMS[0]}) == {
-        "vm": {"_typeName": "ManagedObjectReference", "type": "VirtualMachine", "value": "vm-101"}}
+        "vm": {"_typeName": "ManagedObjectReference", "type": "VirtualMachine", "value": "vm-101"}
+    }
     with pytest.raises(CodecError, match="required parameter of MakePrimaryVM_Task is missing"):
         encode_request(make_primary, "8.0.2.0", {})
     with pytest.raises(CodecError, match="expected a reference to VirtualMachine, got one to HostSystem"):
@@ -171,11 +177,21 @@ def test_decode_request_errors():
     with pytest.raises(CodecError) as info:
         decode_request(clone, "8.0.2.0", {"folder": {"type": "Folder", "value": "group-v3"}, "name": "c"})
     assert info.value.path == "spec"
-    params = decode_request(clone, "8.0.2.0", {
-        "folder": {"type": "Folder", "value": "group-v3"}, "name": "c",
-        "spec": {"location": {}, "template": False, "powerOn": False}})
-    assert params["spec"] == DataObject("VirtualMachineCloneSpec", template=False, powerOn=False,
-                                        location=DataObject("VirtualMachineRelocateSpec"))
+    params = decode_request(
+        clone,
+        "8.0.2.0",
+        {
+            "folder": {"type": "Folder", "value": "group-v3"},
+            "name": "c",
+            "spec": {"location": {}, "template": False, "powerOn": False},
+        },
+    )
+    assert params["spec"] == DataObject(
+        "VirtualMachineCloneSpec",
+        template=False,
+        powerOn=False,
+        location=DataObject("VirtualMachineRelocateSpec"),
+    )
 
 
 def test_request_schema_shape():
@@ -268,26 +284,50 @@ def test_every_invalid_body_is_invalid(rel_name):
     assert kinds == set(INVALID_KINDS)
 
 
-@pytest.mark.parametrize(("op_id", "kind", "label"), [
-    ("VirtualMachine_MakePrimaryVM_Task", "missing_required",
-     "a body with a missing required parameter `vm`"),
-    ("VirtualMachine_MakePrimaryVM_Task", "wrong_moref_type",
-     "a body with `vm` referring to a HostSystem where a VirtualMachine is required"),
-    ("VirtualMachine_MakePrimaryVM_Task", "missing_moref",
-     "a body with `vm` referring to a nonexistent VirtualMachine `vm-harness-missing-object`"),
-    ("VirtualMachine_PowerOffVM_Task", "unknown_param",
-     "a body with an unknown parameter `harnessUnknownParameter`"),
-    ("VirtualMachine_PowerOffVM_Task", "malformed_json", r"^a body that is not JSON \(truncated text\)$"),
-    ("VirtualMachine_SetScreenResolution", "int_out_of_range", "out of the range of int"),
-    ("VirtualMachine_MigrateVM_Task", "bad_enum", "not a value of enum"),
-    ("VirtualMachine_ReconfigVM_Task", "bad_typename",
-     r"^a body with `spec(\.\w+|\[\d+\])*\._typeName` = `AboutInfo`, which is no \w+$"),
-    ("VirtualMachine_CloneVM_Task", "missing_required_field",
-     r"^a body without `spec(\.\w+|\[\d+\])*\.\w+`, a required field of \w+$"),
-    ("VirtualMachine_Rename_Task", "wrong_json_type",
-     r"^a body (with `newName` of the wrong JSON type \(expected string\)"
-     r"|that is a JSON array, not an object)$"),
-])
+@pytest.mark.parametrize(
+    ("op_id", "kind", "label"),
+    [
+        (
+            "VirtualMachine_MakePrimaryVM_Task",
+            "missing_required",
+            "a body with a missing required parameter `vm`",
+        ),
+        (
+            "VirtualMachine_MakePrimaryVM_Task",
+            "wrong_moref_type",
+            "a body with `vm` referring to a HostSystem where a VirtualMachine is required",
+        ),
+        (
+            "VirtualMachine_MakePrimaryVM_Task",
+            "missing_moref",
+            "a body with `vm` referring to a nonexistent VirtualMachine `vm-harness-missing-object`",
+        ),
+        (
+            "VirtualMachine_PowerOffVM_Task",
+            "unknown_param",
+            "a body with an unknown parameter `harnessUnknownParameter`",
+        ),
+        ("VirtualMachine_PowerOffVM_Task", "malformed_json", r"^a body that is not JSON \(truncated text\)$"),
+        ("VirtualMachine_SetScreenResolution", "int_out_of_range", "out of the range of int"),
+        ("VirtualMachine_MigrateVM_Task", "bad_enum", "not a value of enum"),
+        (
+            "VirtualMachine_ReconfigVM_Task",
+            "bad_typename",
+            r"^a body with `spec(\.\w+|\[\d+\])*\._typeName` = `AboutInfo`, which is no \w+$",
+        ),
+        (
+            "VirtualMachine_CloneVM_Task",
+            "missing_required_field",
+            r"^a body without `spec(\.\w+|\[\d+\])*\.\w+`, a required field of \w+$",
+        ),
+        (
+            "VirtualMachine_Rename_Task",
+            "wrong_json_type",
+            r"^a body (with `newName` of the wrong JSON type \(expected string\)"
+            r"|that is a JSON array, not an object)$",
+        ),
+    ],
+)
 def test_each_kind_is_labelled_and_invalid(op_id, kind, label):
     contract = CONTRACTS.get(op_id)
     assert kind in applicable_kinds(contract, "8.0.2.0") or kind == "missing_required_field"
@@ -304,8 +344,11 @@ def test_each_kind_is_labelled_and_invalid(op_id, kind, label):
 def test_wrong_moref_type_uses_a_real_object_of_another_type():
     contract = CONTRACTS.get("VirtualMachine_MakePrimaryVM_Task")
     bad = examples(invalid_requests(contract, "8.0.2.0", morefs=POOL, kinds={"wrong_moref_type"}), 1)[0]
-    assert json.loads(bad.body)["vm"] == {"_typeName": "ManagedObjectReference", "type": "HostSystem",
-                                          "value": "host-9"}
+    assert json.loads(bad.body)["vm"] == {
+        "_typeName": "ManagedObjectReference",
+        "type": "HostSystem",
+        "value": "host-9",
+    }
 
 
 def test_generic_references_never_name_the_abstract_root():
@@ -327,9 +370,13 @@ def test_invalid_kinds_are_checked():
 
 def test_applicable_kinds():
     assert applicable_kinds(CONTRACTS.get("VirtualMachine_PowerOffVM_Task"), "8.0.2.0") == {
-        "unknown_param", "wrong_json_type", "malformed_json"}
+        "unknown_param",
+        "wrong_json_type",
+        "malformed_json",
+    }
     assert {"missing_required", "wrong_moref_type", "missing_moref", "bad_typename"} <= applicable_kinds(
-        CONTRACTS.get("VirtualMachine_CloneVM_Task"), "8.0.2.0")
+        CONTRACTS.get("VirtualMachine_CloneVM_Task"), "8.0.2.0"
+    )
 
 
 def examples(strategy, n: int) -> list:
@@ -346,15 +393,26 @@ def examples(strategy, n: int) -> list:
 
 
 # --- preconditions on request values --------------------------------------------------------------
-@pytest.mark.parametrize(("op_id", "path", "ok"), [
-    ("VirtualMachine_Rename_Task", "newName", lambda v: v != ""),
-    ("VirtualMachine_ReconfigVM_Task", "spec.numCPUs", lambda v: v != 0),
-    ("VirtualMachine_AcquireTicket", "ticketType",
-     lambda v: v in ("mks", "device", "guestControl", "dnd", "webmks", "guestIntegrity", "webRemoteDevice")),
-    ("VirtualMachine_MigrateVM_Task", "priority",
-     lambda v: v in ("lowPriority", "highPriority", "defaultPriority")),
-    ("Folder_CreateVM_Task", "config.name", lambda v: v not in (None, "")),
-])
+@pytest.mark.parametrize(
+    ("op_id", "path", "ok"),
+    [
+        ("VirtualMachine_Rename_Task", "newName", lambda v: v != ""),
+        ("VirtualMachine_ReconfigVM_Task", "spec.numCPUs", lambda v: v != 0),
+        (
+            "VirtualMachine_AcquireTicket",
+            "ticketType",
+            lambda v: (
+                v in ("mks", "device", "guestControl", "dnd", "webmks", "guestIntegrity", "webRemoteDevice")
+            ),
+        ),
+        (
+            "VirtualMachine_MigrateVM_Task",
+            "priority",
+            lambda v: v in ("lowPriority", "highPriority", "defaultPriority"),
+        ),
+        ("Folder_CreateVM_Task", "config.name", lambda v: v not in (None, "")),
+    ],
+)
 def test_requests_meet_preconditions_on_request_values(op_id, path, ok):
     contract = CONTRACTS.get(op_id)
     parts = path.split(".")

@@ -68,7 +68,10 @@ class _Handler(socketserver.StreamRequestHandler):
     def relay(self, method: str, path: str, headers: dict[str, str], body: bytes) -> None:
         keep = {k: v for k, v in headers.items() if k in ("content-type", "vmware-api-session-id", "accept")}
         r = requests.request(method, self.server.upstream + path, data=body or None, headers=keep, timeout=10)
-        out = {"Content-Type": r.headers.get("content-type", "application/json"), "Content-Length": str(len(r.content))}
+        out = {
+            "Content-Type": r.headers.get("content-type", "application/json"),
+            "Content-Length": str(len(r.content)),
+        }
         if "vmware-api-session-id" in r.headers:
             out["vmware-api-session-id"] = r.headers["vmware-api-session-id"]
         self.wfile.write(_response(f"{r.status_code} X", out, r.content))
@@ -76,20 +79,37 @@ class _Handler(socketserver.StreamRequestHandler):
     def hostile(self, path: str) -> None:
         mode, w = self.server.mode, self.wfile
         if mode == "garbage":
-            w.write(_response("200 OK", {"Content-Type": "application/json", "Content-Length": str(len(GARBAGE))},
-                              GARBAGE))
+            w.write(
+                _response(
+                    "200 OK",
+                    {"Content-Type": "application/json", "Content-Length": str(len(GARBAGE))},
+                    GARBAGE,
+                )
+            )
         elif mode == "html":
-            w.write(_response("500 Internal Server Error",
-                              {"Content-Type": "text/html", "Content-Length": str(len(HTML))}, HTML))
+            w.write(
+                _response(
+                    "500 Internal Server Error",
+                    {"Content-Type": "text/html", "Content-Length": str(len(HTML))},
+                    HTML,
+                )
+            )
         elif mode == "redirect":
             w.write(_response("302 Found", {"Location": path, "Content-Length": "0"}, b""))
         elif mode == "huge":
-            w.write(_response("200 OK", {"Content-Type": "application/json", "Content-Length": str(2 * 1024**3)},
-                              b"[" + b"0," * 4096))
+            w.write(
+                _response(
+                    "200 OK",
+                    {"Content-Type": "application/json", "Content-Length": str(2 * 1024**3)},
+                    b"[" + b"0," * 4096,
+                )
+            )
             while not self.server.stop.wait(0.05):
                 w.write(b"0," * 4096)
         elif mode == "trickle":
-            for byte in _response("200 OK", {"Content-Type": "application/json", "Content-Length": "2"}, b"{}"):
+            for byte in _response(
+                "200 OK", {"Content-Type": "application/json", "Content-Length": "2"}, b"{}"
+            ):
                 if self.server.stop.wait(0.4):
                     return
                 w.write(bytes([byte]))
@@ -112,21 +132,31 @@ def hostile_endpoint(mode: str) -> Iterator[tuple[str, dict[str, tuple[str, str]
 
 def _run(url: str, users: dict[str, tuple[str, str]], tmp_path: Path, **kw) -> tuple[object, float]:
     admin, limited = users["admin"], users["limited"]
-    options = RunOptions(endpoint=url, user=admin[0], password=admin[1], limited_user=limited[0],
-                         limited_password=limited[1], operations=("VirtualMachine_getRuntime",
-                                                                  "VirtualMachine_PowerOnVM_Task"),
-                         checks=("shape", "faults"), report_dir=tmp_path / "r", **kw)
+    options = RunOptions(
+        endpoint=url,
+        user=admin[0],
+        password=admin[1],
+        limited_user=limited[0],
+        limited_password=limited[1],
+        operations=("VirtualMachine_getRuntime", "VirtualMachine_PowerOnVM_Task"),
+        checks=("shape", "faults"),
+        report_dir=tmp_path / "r",
+        **kw,
+    )
     start = time.monotonic()
     result = run_contracts(options)
     return result, time.monotonic() - start
 
 
-@pytest.mark.parametrize("mode, needle", [
-    ("garbage", "the body is not JSON (it begins b'\\x00\\x01"),
-    ("html", "HTTP 500: the body is not JSON (it begins b'<html>"),
-    ("redirect", "HTTP 302 redirect to /sdk/vim25/8.0.2.0/"),
-    ("huge", "a body of 2147483648 bytes announced, over the 1048576-byte limit"),
-])
+@pytest.mark.parametrize(
+    "mode, needle",
+    [
+        ("garbage", "the body is not JSON (it begins b'\\x00\\x01"),
+        ("html", "HTTP 500: the body is not JSON (it begins b'<html>"),
+        ("redirect", "HTTP 302 redirect to /sdk/vim25/8.0.2.0/"),
+        ("huge", "a body of 2147483648 bytes announced, over the 1048576-byte limit"),
+    ],
+)
 def test_a_hostile_answer_fails_the_operation_that_answered(mode, needle, tmp_path):
     with hostile_endpoint(mode) as (url, users, server):
         result, took = _run(url, users, tmp_path, timeout=5, max_body=1024 * 1024)

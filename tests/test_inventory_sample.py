@@ -40,7 +40,9 @@ def assert_coherent(devices: list[Any], where: str) -> None:
         ck = d.get("controllerKey")
         if ck is None:
             continue
-        assert ck in by_key and kind(by_key[ck].type_name) in CONTROLLERS, f"{where}: {d} on a missing controller"
+        assert ck in by_key and kind(by_key[ck].type_name) in CONTROLLERS, (
+            f"{where}: {d} on a missing controller"
+        )
         assert d["key"] in by_key[ck].get("device", []), f"{where}: controller {ck} does not list {d['key']}"
         units[(ck, d.get("unitNumber"))] += 1
     assert all(n == 1 for n in units.values()), f"{where}: a unit number used twice {units}"
@@ -135,8 +137,9 @@ def test_sandbox_vms_have_real_hardware_reported_coherently(admin, sandbox):
     chain = [files[k]["name"] for unit in layout["disk"][0]["chain"] for k in unit["fileKey"]]
     assert chain[0] == disk["backing"]["fileName"] and chain[1].endswith("-flat.vmdk")
     # a snapshot shows in layoutEx with its files
-    info = sandbox.run_task("VirtualMachine", vm, "CreateSnapshot_Task",
-                            {"name": "s1", "memory": False, "quiesce": False})
+    info = sandbox.run_task(
+        "VirtualMachine", vm, "CreateSnapshot_Task", {"name": "s1", "memory": False, "quiesce": False}
+    )
     layout = admin.get("VirtualMachine", vm, "layoutEx").json
     (snap,) = layout["snapshot"]
     assert snap["key"] == info["result"] and files.keys() <= {f["key"] for f in layout["file"]}
@@ -155,10 +158,23 @@ def test_reconfiguring_devices_keeps_them_coherent(admin, sandbox):
         out = {"_typeName": "VirtualDeviceConfigSpec", "operation": "add", "device": device}
         return {**out, "fileOperation": file_operation} if file_operation else out
 
-    info = reconfig(add({"_typeName": "ParaVirtualSCSIController", "key": -1, "busNumber": 1, "sharedBus": "noSharing"}),
-                    add({"_typeName": "VirtualDisk", "key": -2, "controllerKey": -1, "capacityInKB": 2048,
-                         "backing": {"_typeName": "VirtualDiskFlatVer2BackingInfo", "fileName": "",
-                                     "diskMode": "persistent"}}, "create"))
+    info = reconfig(
+        add({"_typeName": "ParaVirtualSCSIController", "key": -1, "busNumber": 1, "sharedBus": "noSharing"}),
+        add(
+            {
+                "_typeName": "VirtualDisk",
+                "key": -2,
+                "controllerKey": -1,
+                "capacityInKB": 2048,
+                "backing": {
+                    "_typeName": "VirtualDiskFlatVer2BackingInfo",
+                    "fileName": "",
+                    "diskMode": "persistent",
+                },
+            },
+            "create",
+        ),
+    )
     assert info["state"] == "success", info
     devices = admin.get("VirtualMachine", vm, "config").json["hardware"]["device"]
     scsi1 = next(d for d in devices if d["_typeName"] == "ParaVirtualSCSIController" and d["busNumber"] == 1)
@@ -185,7 +201,9 @@ def _fake(n: int, seed: int = 0) -> list[Sampled]:
     out = []
     for i in range(n):
         power = rng.choices(["poweredOn", "poweredOff", "suspended", "template"], [50, 30, 8, 4])[0]
-        extra = [k for k, p in (("withSnapshot", 0.15), ("multiDisk", 0.2), ("noNic", 0.05)) if rng.random() < p]
+        extra = [
+            k for k, p in (("withSnapshot", 0.15), ("multiDisk", 0.2), ("noNic", 0.05)) if rng.random() < p
+        ]
         out.append(Sampled(f"vm-{100 + i}", f"n{i}", tuple(k for k in KINDS if k in {power, *extra})))
     out.append(Sampled("vm-999", "ftp", ("ftPrimary", "poweredOn")))
     out.append(Sampled("vm-998", "fts", ("ftSecondary", "poweredOn")))
@@ -206,19 +224,34 @@ def test_the_sample_is_stratified_and_deterministic():
     assert {"ftPrimary", "ftSecondary"} <= {k for s in small for k in s.kinds}
     assert len(choose(candidates[:10], 50, seed=1)) == 10 and choose(candidates, 0, seed=1) == []
     # spread: beyond one of each, the kinds take turns (no kind fills the sample alone)
-    counts = Counter(k for s in sample for k in s.kinds if k in ("poweredOn", "poweredOff", "suspended", "template"))
+    counts = Counter(
+        k for s in sample for k in s.kinds if k in ("poweredOn", "poweredOff", "suspended", "template")
+    )
     assert counts["suspended"] >= 2 and counts["template"] >= 2
 
 
 def test_kinds_come_from_summary_and_snapshot():
-    summary = {"config": {"template": False, "ftInfo": {"role": 2}, "numVirtualDisks": 0, "numEthernetCards": 3},
-               "runtime": {"powerState": "poweredOn", "question": {"id": "q"}, "connectionState": "orphaned"},
-               "guest": {"toolsRunningStatus": "guestToolsRunning"}}
+    summary = {
+        "config": {"template": False, "ftInfo": {"role": 2}, "numVirtualDisks": 0, "numEthernetCards": 3},
+        "runtime": {"powerState": "poweredOn", "question": {"id": "q"}, "connectionState": "orphaned"},
+        "guest": {"toolsRunningStatus": "guestToolsRunning"},
+    }
     tree = {"rootSnapshotList": [{"childSnapshotList": [{}]}]}
     assert kinds_of(summary, tree, in_vapp=True) == (
-        "ftSecondary", "snapshotTree", "withSnapshot", "poweredOn", "vAppChild", "question", "notConnected",
-        "toolsRunning", "noDisk", "multiNic")
-    assert kinds_of({"config": {"template": True}, "runtime": {"powerState": "poweredOff"}}, None) == ("template",)
+        "ftSecondary",
+        "snapshotTree",
+        "withSnapshot",
+        "poweredOn",
+        "vAppChild",
+        "question",
+        "notConnected",
+        "toolsRunning",
+        "noDisk",
+        "multiNic",
+    )
+    assert kinds_of({"config": {"template": True}, "runtime": {"powerState": "poweredOff"}}, None) == (
+        "template",
+    )
     assert kinds_of("garbage", 42) == ()
 
 
@@ -229,17 +262,40 @@ def test_survey_walks_the_inventory_and_leaves_the_sandbox_out(admin, sandbox):
     assert mine not in moids and not found.notes and not found.truncated
     assert {"vm-100", "vm-104", "vm-106"} <= set(moids)  # template, snapshot tree, FT primary
     kinds = {k for c in found.candidates for k in c.kinds}
-    assert {"template", "poweredOn", "poweredOff", "suspended", "withSnapshot", "snapshotTree", "ftPrimary",
-            "ftSecondary", "question", "encrypted", "toolsRunning", "vAppChild", "noDisk", "multiDisk", "noNic",
-            "multiNic"} <= kinds
+    assert {
+        "template",
+        "poweredOn",
+        "poweredOff",
+        "suspended",
+        "withSnapshot",
+        "snapshotTree",
+        "ftPrimary",
+        "ftSecondary",
+        "question",
+        "encrypted",
+        "toolsRunning",
+        "vAppChild",
+        "noDisk",
+        "multiDisk",
+        "noNic",
+        "multiNic",
+    } <= kinds
     snap = next(c for c in found.candidates if c.moid == "vm-104")
     assert snap.snapshot and snap.snapshot.startswith("snapshot-") and snap.vm_path
     assert len(survey(admin, limit=5).candidates) == 5 and survey(admin, limit=5).truncated
 
 
 def _ctx(admin, sandbox, op: str) -> CheckContext:
-    return CheckContext(contract=load_contracts().get(op), release=RELEASE, client=admin, sandbox=sandbox,
-                        examples=1, seed=0, timeout=10.0, simulated=True)
+    return CheckContext(
+        contract=load_contracts().get(op),
+        release=RELEASE,
+        client=admin,
+        sandbox=sandbox,
+        examples=1,
+        seed=0,
+        timeout=10.0,
+        simulated=True,
+    )
 
 
 def test_shape_judges_each_sampled_vm_and_names_the_one_that_breaks_the_schema(sim, admin):
@@ -249,18 +305,22 @@ def test_shape_judges_each_sampled_vm_and_names_the_one_that_breaks_the_schema(s
     try:
         ok = shape(_ctx(admin, sampled, "VirtualMachine_getRuntime"))
         assert ok.status == "passed" and "6 of them from existing VMs" in ok.message, ok.message
-        assert [s.moid for s in sampled.sample()] == [s.moid for s in Sandbox(
-            admin, RELEASE, run_id="x", inventory_sample=6, seed=3).sample()], "the seed fixes the sample"
+        assert [s.moid for s in sampled.sample()] == [
+            s.moid for s in Sandbox(admin, RELEASE, run_id="x", inventory_sample=6, seed=3).sample()
+        ], "the seed fixes the sample"
         sim.set_misbehaviour({"break_existing_vms"})
         # the sandbox's own VMs keep the contract: alone, they pass
         assert shape(_ctx(admin, alone, "VirtualMachine_getRuntime")).status == "passed"
         bad = shape(_ctx(admin, sampled, "VirtualMachine_getRuntime"))
         assert bad.status == "failed", bad.message
         first = sampled.sample()[0]
-        assert bad.message.startswith(f"on existing VM {first.label}: response body is not a valid "
-                                      "VirtualMachineRuntimeInfo"), bad.message
+        assert bad.message.startswith(
+            f"on existing VM {first.label}: response body is not a valid VirtualMachineRuntimeInfo"
+        ), bad.message
         assert "poweredSideways" in bad.message
-        assert bad.evidence and bad.evidence[0].request["url"].endswith(f"/VirtualMachine/{first.moid}/runtime")
+        assert bad.evidence and bad.evidence[0].request["url"].endswith(
+            f"/VirtualMachine/{first.moid}/runtime"
+        )
         # a read-only method is judged there too (its answers are fine); a state-changing one never goes there
         assert shape(_ctx(admin, sampled, "VirtualMachine_QueryConnections")).status == "passed"
         assert list(sampled.sample_targets(load_contracts().get("VirtualMachine_PowerOnVM_Task"))) == []
@@ -271,8 +331,12 @@ def test_shape_judges_each_sampled_vm_and_names_the_one_that_breaks_the_schema(s
 
 
 def test_the_run_option_turns_the_sample_on_and_off():
-    base = dict(operations=("VirtualMachine_getRuntime",), checks=("shape", "faults"), scenarios=(),
-                sim={"vms": 12, "task_delay_ms": 0, "misbehave": ["break_existing_vms"]})
+    base = dict(
+        operations=("VirtualMachine_getRuntime",),
+        checks=("shape", "faults"),
+        scenarios=(),
+        sim={"vms": 12, "task_delay_ms": 0, "misbehave": ["break_existing_vms"]},
+    )
     off = run_contracts(RunOptions(**base, inventory_sample=0))
     assert off.summary()["failed"] == 0 and exit_code(off) == 0 and "inventory_sample" not in off.stats
     assert off.options["inventory_sample"] == 0
@@ -300,15 +364,29 @@ def test_no_state_changing_request_ever_reaches_an_existing_vm(monkeypatch):
         return handle(self, method, path, headers, body, client)
 
     monkeypatch.setattr(Simulator, "handle", recording)
-    ops = ("VirtualMachine_getRuntime", "VirtualMachine_getConfig", "VirtualMachine_QueryConnections",
-           "VirtualMachine_QueryChangedDiskAreas", "VirtualMachine_AcquireTicket", "VirtualMachine_EstimateStorage*",
-           "VirtualMachine_PowerOnVM_Task", "VirtualMachine_ReconfigVM_Task", "VirtualMachine_Destroy_Task",
-           "VirtualMachine_MakePrimaryVM_Task", "VirtualMachine_AnswerVM", "VirtualMachine_RevertToCurrentSnapshot_Task",
-           "VirtualMachineSnapshot_*")
-    result = run_contracts(RunOptions(operations=ops, examples=2, scenarios=(), inventory_sample=10,
-                                      sim={"vms": 20, "task_delay_ms": 5}))
-    assert result.summary()["failed"] == 0, [(o.id, c.check, c.message) for o in result.operations
-                                             for c in o.checks if c.status == "failed"]
+    ops = (
+        "VirtualMachine_getRuntime",
+        "VirtualMachine_getConfig",
+        "VirtualMachine_QueryConnections",
+        "VirtualMachine_QueryChangedDiskAreas",
+        "VirtualMachine_AcquireTicket",
+        "VirtualMachine_EstimateStorage*",
+        "VirtualMachine_PowerOnVM_Task",
+        "VirtualMachine_ReconfigVM_Task",
+        "VirtualMachine_Destroy_Task",
+        "VirtualMachine_MakePrimaryVM_Task",
+        "VirtualMachine_AnswerVM",
+        "VirtualMachine_RevertToCurrentSnapshot_Task",
+        "VirtualMachineSnapshot_*",
+    )
+    result = run_contracts(
+        RunOptions(
+            operations=ops, examples=2, scenarios=(), inventory_sample=10, sim={"vms": 20, "task_delay_ms": 5}
+        )
+    )
+    assert result.summary()["failed"] == 0, [
+        (o.id, c.check, c.message) for o in result.operations for c in o.checks if c.status == "failed"
+    ]
     reads = writes = 0
     for method, path, body in seen:
         parts = path.split("/")
@@ -322,13 +400,22 @@ def test_no_state_changing_request_ever_reaches_an_existing_vm(monkeypatch):
         if changes:
             writes += 1
             named = {m.group(1) for m in re.finditer(r'"value":\s*"([^"]+)"', body.decode() if body else "")}
-            assert not named & existing, f"{method} {path} names existing objects {named & existing}: {body[:300]}"
+            assert not named & existing, (
+                f"{method} {path} names existing objects {named & existing}: {body[:300]}"
+            )
     assert writes > 20, "state-changing operations ran (on the sandbox)"
     assert reads > 100, "the sample was read"
-    posts = {p.split("/")[6] for m, p, _ in seen if m == "POST" and p.split("/")[5:6] and p.split("/")[5] in existing}
+    posts = {
+        p.split("/")[6]
+        for m, p, _ in seen
+        if m == "POST" and p.split("/")[5:6] and p.split("/")[5] in existing
+    }
     assert {"QueryConnections", "AcquireTicket", "EstimateStorageForConsolidateSnapshots_Task"} <= posts
-    assert any(p.split("/")[4] == "VirtualMachineSnapshot" and p.split("/")[5] in existing
-               for _, p, _ in seen if len(p.split("/")) == 7), "snapshots of sampled VMs were read"
+    assert any(
+        p.split("/")[4] == "VirtualMachineSnapshot" and p.split("/")[5] in existing
+        for _, p, _ in seen
+        if len(p.split("/")) == 7
+    ), "snapshots of sampled VMs were read"
     assert json.dumps(result.stats["inventory_sample"])  # recorded in results.json
 
 
@@ -339,9 +426,23 @@ def test_cli_option(tmp_path):
 
     def run(n: str) -> dict:
         out = tmp_path / n
-        result = CliRunner().invoke(main, ["run", "-o", "VirtualMachine_getName", "-c", "shape", "--no-scenarios",
-                                           "-q", "--inventory-sample", n, "--report-dir", str(out)],
-                                    catch_exceptions=False)
+        result = CliRunner().invoke(
+            main,
+            [
+                "run",
+                "-o",
+                "VirtualMachine_getName",
+                "-c",
+                "shape",
+                "--no-scenarios",
+                "-q",
+                "--inventory-sample",
+                n,
+                "--report-dir",
+                str(out),
+            ],
+            catch_exceptions=False,
+        )
         assert result.exit_code == 0, result.output
         return json.loads((out / "results.json").read_text())
 

@@ -30,8 +30,21 @@ from harness.vmodl.codec import codec
 FIXTURES = Path(__file__).parent / "fixtures" / "openapi"
 R = "8.0.2.0"
 # keywords of JSON Schema 2019-09/2020-12 that OpenAPI 3.0 does not know
-NOT_OAS30 = {"const", "$defs", "if", "then", "else", "prefixItems", "unevaluatedProperties",
-             "unevaluatedItems", "dependentRequired", "dependentSchemas", "$schema", "contains", "examples"}
+NOT_OAS30 = {
+    "const",
+    "$defs",
+    "if",
+    "then",
+    "else",
+    "prefixItems",
+    "unevaluatedProperties",
+    "unevaluatedItems",
+    "dependentRequired",
+    "dependentSchemas",
+    "$schema",
+    "contains",
+    "examples",
+}
 
 
 @pytest.fixture(scope="module")
@@ -80,8 +93,11 @@ def test_vmware_style_frame(doc) -> None:
     assert server["variables"]["release"]["default"] == R
     assert "vcenter-host" in server["variables"]
     assert doc["components"]["securitySchemes"]["Session"] == {
-        "type": "apiKey", "in": "header", "name": "vmware-api-session-id",
-        "description": doc["components"]["securitySchemes"]["Session"]["description"]}
+        "type": "apiKey",
+        "in": "header",
+        "name": "vmware-api-session-id",
+        "description": doc["components"]["securitySchemes"]["Session"]["description"],
+    }
     assert doc["security"] == [{"Session": []}]
     ids = [op["operationId"] for item in doc["paths"].values() for op in item.values()]
     contracts = load_contracts().for_release(R)
@@ -92,7 +108,8 @@ def test_vmware_style_frame(doc) -> None:
             assert op["parameters"][0]["in"] == "path" and op["parameters"][0]["required"] is True
             assert "500" in op["responses"]
             assert op["responses"]["500"]["content"]["application/json"]["schema"] == {
-                "$ref": "#/components/schemas/MethodFault"}
+                "$ref": "#/components/schemas/MethodFault"
+            }
 
 
 def test_login_and_service_content_need_no_session(doc) -> None:
@@ -105,23 +122,38 @@ def test_power_on_operation(doc) -> None:
     op = doc["paths"]["/VirtualMachine/{moId}/PowerOnVM_Task"]["post"]
     assert op["operationId"] == "VirtualMachine_PowerOnVM_Task"
     assert op["requestBody"]["content"]["application/json"]["schema"] == {
-        "$ref": "#/components/schemas/PowerOnVMRequestType"}
+        "$ref": "#/components/schemas/PowerOnVMRequestType"
+    }
     body = doc["components"]["schemas"]["PowerOnVMRequestType"]
     assert body["properties"]["host"] == {"$ref": "#/components/schemas/MoRefHostSystem"}
     assert "required" not in body
-    assert op["responses"]["200"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/MoRefTask"}
+    assert op["responses"]["200"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/MoRefTask"
+    }
     assert "***Required privileges:*** VirtualMachine.Interact.PowerOn" in op["description"]
     assert "***InvalidState***:" in op["responses"]["500"]["description"]
     assert op["x-vsphere-privileges"] == ["VirtualMachine.Interact.PowerOn"]
-    assert set(op["x-vsphere-faults"]) == {"TaskInProgress", "InvalidState", "InsufficientResourcesFault",
-                                           "VmConfigFault", "FileFault"}
+    assert set(op["x-vsphere-faults"]) == {
+        "TaskInProgress",
+        "InvalidState",
+        "InsufficientResourcesFault",
+        "VmConfigFault",
+        "FileFault",
+    }
     assert op["x-vsphere-task-result"] == {"type": "void"}
 
 
 def test_void_task_result_and_conditional_privileges(doc) -> None:
     snap = _op(doc, "VirtualMachine_CreateSnapshot_Task")
-    assert snap["x-vsphere-task-result"] == {"type": "ManagedObjectReference", "moref": "VirtualMachineSnapshot"}
-    assert doc["components"]["schemas"]["CreateSnapshotRequestType"]["required"] == ["name", "memory", "quiesce"]
+    assert snap["x-vsphere-task-result"] == {
+        "type": "ManagedObjectReference",
+        "moref": "VirtualMachineSnapshot",
+    }
+    assert doc["components"]["schemas"]["CreateSnapshotRequestType"]["required"] == [
+        "name",
+        "memory",
+        "quiesce",
+    ]
     template = _op(doc, "VirtualMachine_MarkAsTemplate")
     assert set(template["responses"]) == {"204", "500"} and "requestBody" not in template
     clone = _op(doc, "VirtualMachine_CloneVM_Task")
@@ -143,31 +175,52 @@ def test_schemas_are_openapi_30_with_allof_inheritance_and_discriminator(doc) ->
     root = schemas["Any"]
     assert root["discriminator"]["propertyName"] == "_typeName" and root["required"] == ["_typeName"]
     mapping = root["discriminator"]["mapping"]
-    for name in ("VirtualMachineRuntimeInfo", "InvalidPowerState", "ManagedObjectReference", "int", "string",
-                 "VirtualMachinePowerState", "ArrayOfString", "ArrayOfManagedObjectReference",
-                 "ArrayOfVirtualMachinePowerState", "ArrayOfLocalizedMethodFault", "ArrayOfAnyType"):
+    for name in (
+        "VirtualMachineRuntimeInfo",
+        "InvalidPowerState",
+        "ManagedObjectReference",
+        "int",
+        "string",
+        "VirtualMachinePowerState",
+        "ArrayOfString",
+        "ArrayOfManagedObjectReference",
+        "ArrayOfVirtualMachinePowerState",
+        "ArrayOfLocalizedMethodFault",
+        "ArrayOfAnyType",
+    ):
         assert mapping[name] == f"#/components/schemas/{name}", name
     assert "DataObject" not in mapping.values() or mapping["DataObject"] == "#/components/schemas/DataObject"
     assert schemas["DataObject"]["allOf"][0] == {"$ref": "#/components/schemas/Any"}
     assert schemas["MethodFault"]["allOf"][0] == {"$ref": "#/components/schemas/Any"}
     assert "InvalidPowerState" not in schemas["DynamicData"]["allOf"][1].get("properties", {}).get(
-        "_typeName", {}).get("enum", [])
+        "_typeName", {}
+    ).get("enum", [])
     runtime = schemas["VirtualMachineRuntimeInfo"]
     assert runtime["allOf"][0] == {"$ref": "#/components/schemas/DynamicData"}
-    assert runtime["allOf"][1]["properties"]["powerState"] == {"$ref": "#/components/schemas/VirtualMachinePowerState_enum"}
-    assert schemas["VirtualMachinePowerState_enum"] == {"type": "string",
-                                                        "enum": ["poweredOff", "poweredOn", "suspended"]}
+    assert runtime["allOf"][1]["properties"]["powerState"] == {
+        "$ref": "#/components/schemas/VirtualMachinePowerState_enum"
+    }
+    assert schemas["VirtualMachinePowerState_enum"] == {
+        "type": "string",
+        "enum": ["poweredOff", "poweredOn", "suspended"],
+    }
     # a type and its subtypes may stand where the type is declared
-    assert "FaultTolerancePrimaryConfigInfo" in schemas["FaultToleranceConfigInfo"]["allOf"][1]["properties"][
-        "_typeName"]["enum"]
-    assert schemas["MoRefVirtualMachine"]["allOf"][0] == {"$ref": "#/components/schemas/ManagedObjectReference"}
+    assert (
+        "FaultTolerancePrimaryConfigInfo"
+        in schemas["FaultToleranceConfigInfo"]["allOf"][1]["properties"]["_typeName"]["enum"]
+    )
+    assert schemas["MoRefVirtualMachine"]["allOf"][0] == {
+        "$ref": "#/components/schemas/ManagedObjectReference"
+    }
 
 
 def test_vmware_schema_names(doc) -> None:
     """MoTypes_enum, <Name>_enum, boxed <Name> with _value, ArrayOf<Name> (VMware's names)."""
     schemas = doc["components"]["schemas"]
     assert "MoTypesEnum" not in schemas
-    assert schemas["ManagedObjectReference"]["properties"]["type"] == {"$ref": "#/components/schemas/MoTypes_enum"}
+    assert schemas["ManagedObjectReference"]["properties"]["type"] == {
+        "$ref": "#/components/schemas/MoTypes_enum"
+    }
     assert "VirtualMachine" in schemas["MoTypes_enum"]["enum"]
     boxed = schemas["VirtualMachinePowerState"]["allOf"]
     assert boxed[0] == {"$ref": "#/components/schemas/Any"}
@@ -177,7 +230,8 @@ def test_vmware_schema_names(doc) -> None:
     array = schemas["ArrayOfManagedObjectReference"]["allOf"][1]["properties"]["_value"]
     assert array == {"type": "array", "items": {"$ref": "#/components/schemas/ManagedObjectReference"}}
     assert schemas["ArrayOfAnyType"]["allOf"][1]["properties"]["_value"]["items"] == {
-        "$ref": "#/components/schemas/Any"}
+        "$ref": "#/components/schemas/Any"
+    }
     # an anyType position is an Any
     info = schemas["TaskInfo"]["allOf"][1]["properties"]
     assert info["result"] == {"$ref": "#/components/schemas/Any"}
@@ -190,7 +244,10 @@ def test_faults_in_data_are_method_faults(doc) -> None:
     method_fault = {"$ref": "#/components/schemas/MethodFault"}
     assert schemas["TaskInfo"]["allOf"][1]["properties"]["error"] == method_fault
     assert schemas["MethodFault"]["allOf"][1]["properties"]["faultCause"] == method_fault
-    for op_id in ("VirtualMachine_QueryFaultToleranceCompatibility", "VirtualMachine_QueryFaultToleranceCompatibilityEx"):
+    for op_id in (
+        "VirtualMachine_QueryFaultToleranceCompatibility",
+        "VirtualMachine_QueryFaultToleranceCompatibilityEx",
+    ):
         schema = _op(doc, op_id)["responses"]["200"]["content"]["application/json"]["schema"]
         assert schema == {"type": "array", "items": method_fault, "nullable": True}
     lmf = schemas["LocalizedMethodFault"]["allOf"][1]
@@ -214,8 +271,12 @@ def test_array_results_of_methods_are_nullable(doc) -> None:
             schema = ok["content"]["application/json"]["schema"] if ok else {}
             if schema.get("type") == "array" and op["operationId"].split("_", 1)[1][:3] != "get":
                 assert schema["nullable"] is True, op["operationId"]
-    assert _op(doc, "VirtualMachine_QueryUnownedFiles")["responses"]["200"]["content"]["application/json"][
-        "schema"]["nullable"] is True
+    assert (
+        _op(doc, "VirtualMachine_QueryUnownedFiles")["responses"]["200"]["content"]["application/json"][
+            "schema"
+        ]["nullable"]
+        is True
+    )
 
 
 def test_refinements_are_stated(doc) -> None:
@@ -224,7 +285,9 @@ def test_refinements_are_stated(doc) -> None:
     marked = {n: s[REFINEMENT] for n, s in schemas.items() if REFINEMENT in s}
     assert marked and all(v == "typed-reference" for v in marked.values())
     assert set(marked) == {n for n in schemas if n.startswith("MoRef")}
-    ops = {op["operationId"]: op.get(REFINEMENT, []) for item in doc["paths"].values() for op in item.values()}
+    ops = {
+        op["operationId"]: op.get(REFINEMENT, []) for item in doc["paths"].values() for op in item.values()
+    }
     assert ops["VirtualMachine_ReconfigVM_Task"] == ["conditional-privileges"]
     assert ops["VirtualMachine_Rename_Task"] == ["curated-privileges"]
     assert ops["VirtualMachine_RelocateVM_Task"] == ["curated-privileges", "conditional-privileges"]
@@ -234,10 +297,14 @@ def test_refinements_are_stated(doc) -> None:
     repair = _op(export_openapi(load_contracts(), "9.1.0.0"), "VirtualMachine_RepairVmDiskChains_Task")
     assert repair[REFINEMENT] == ["conditional-privileges"] and "requestBody" not in repair
     assert repair["x-vsphere-privileges"] == []
-    assert repair["x-vsphere-conditional-privileges"] == [{
-        "when": {"target": "config.hardware.device", "present": True}, "privileges": ["Datastore.FileManagement"],
-        "on": {"target": "config.hardware.device", "each": "VirtualDisk", "path": "backing.datastore"},
-        "description": repair["x-vsphere-conditional-privileges"][0]["description"]}]
+    assert repair["x-vsphere-conditional-privileges"] == [
+        {
+            "when": {"target": "config.hardware.device", "present": True},
+            "privileges": ["Datastore.FileManagement"],
+            "on": {"target": "config.hardware.device", "each": "VirtualDisk", "path": "backing.datastore"},
+            "description": repair["x-vsphere-conditional-privileges"][0]["description"],
+        }
+    ]
 
 
 def test_release_specific_export() -> None:
@@ -255,7 +322,11 @@ def test_schemathesis_loads_it_and_generated_bodies_decode(doc) -> None:
     schema = schemathesis.openapi.from_dict(doc)
     operations = [op.ok() for op in schema.get_all_operations()]
     assert len(operations) == sum(len(item) for item in doc["paths"].values())
-    for op_id in ("VirtualMachine_CreateSnapshot_Task", "VirtualMachine_Rename_Task", "VirtualMachine_AnswerVM"):
+    for op_id in (
+        "VirtualMachine_CreateSnapshot_Task",
+        "VirtualMachine_Rename_Task",
+        "VirtualMachine_AnswerVM",
+    ):
         operation = next(o for o in operations if o.definition.raw.get("operationId") == op_id)
         assert _generated_bodies_decode(operation, load_contracts().get(op_id))
 
@@ -264,8 +335,13 @@ def _generated_bodies_decode(operation, contract) -> list[Any]:
     """Bodies schemathesis generates from the export are valid for the one codec."""
     seen: list[Any] = []
 
-    @settings(max_examples=15, derandomize=True, deadline=None, database=None,
-              suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=15,
+        derandomize=True,
+        deadline=None,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+    )
     @given(operation.as_strategy())
     def body_decodes(case) -> None:
         seen.append(case.body)
@@ -280,10 +356,15 @@ def _generated_bodies_decode(operation, contract) -> list[Any]:
 
 
 # --- the diff -------------------------------------------------------------------------------------------
-SUBSET = ["VirtualMachine/PowerOnVM_Task.yaml", "VirtualMachine/MarkAsTemplate.yaml",
-          "VirtualMachine/Rename_Task.yaml", "VirtualMachine/CreateSnapshot_Task.yaml",
-          "VirtualMachine/get/runtime.yaml", "VirtualMachine/get/guestHeartbeatStatus.yaml",
-          "Folder/CreateFolder.yaml"]
+SUBSET = [
+    "VirtualMachine/PowerOnVM_Task.yaml",
+    "VirtualMachine/MarkAsTemplate.yaml",
+    "VirtualMachine/Rename_Task.yaml",
+    "VirtualMachine/CreateSnapshot_Task.yaml",
+    "VirtualMachine/get/runtime.yaml",
+    "VirtualMachine/get/guestHeartbeatStatus.yaml",
+    "Folder/CreateFolder.yaml",
+]
 
 
 @pytest.fixture(scope="module")
@@ -302,7 +383,9 @@ def test_export_and_contracts_do_not_differ(doc) -> None:
     assert diff_openapi(contracts, doc, R, everything=True) == []
     newer = diff_openapi(contracts, doc, "9.1.0.0")
     assert {(d.operation, d.aspect) for d in newer if d.aspect != "schema"} == {
-        ("VirtualMachine_RepairVmDiskChains_Task", "missing"), ("VirtualMachine_RemoveAllSnapshots_Task", "request")}
+        ("VirtualMachine_RepairVmDiskChains_Task", "missing"),
+        ("VirtualMachine_RemoveAllSnapshots_Task", "request"),
+    }
     # the schemas are compared too: 9.1.0.0 adds fields and managed types to 8.0.2.0's
     schema = {(d.operation, d.contract) for d in newer if d.aspect == "schema"}
     assert ("VirtualDisk", "diskChainBrokenIssue") in schema and ("MoTypes_enum", "TransitGateway") in schema
@@ -320,68 +403,128 @@ def test_hand_made_equal_document(subset: Path) -> None:
 
 def test_hand_made_document_with_each_kind_of_difference(subset: Path) -> None:
     spec = load_spec(FIXTURES / "vi_json_different.json")
-    found = {(d.operation, d.aspect, d.message)
-             for d in diff_openapi(load_contracts(subset), spec, R, schemas=False)}
+    found = {
+        (d.operation, d.aspect, d.message)
+        for d in diff_openapi(load_contracts(subset), spec, R, schemas=False)
+    }
     assert found == {
         ("VirtualMachine_CreateSnapshot_Task", "method", "contract POST, document GET"),
-        ("VirtualMachine_CreateSnapshot_Task", "request", "parameter 'memory': contract boolean, document string"),
+        (
+            "VirtualMachine_CreateSnapshot_Task",
+            "request",
+            "parameter 'memory': contract boolean, document string",
+        ),
         ("VirtualMachine_MarkAsTemplate", "status", "contract 204, document 200"),
-        ("VirtualMachine_PowerOnVM_Task", "privileges",
-         "contract VirtualMachine.Interact.PowerOn, document VirtualMachine.Interact.PowerOff"),
-        ("VirtualMachine_PowerOnVM_Task", "faults", "FileFault is declared by the contract, not by the document"),
-        ("VirtualMachine_PowerOnVM_Task", "faults",
-         "InvalidPowerState is declared by the document, not by the contract"),
-        ("VirtualMachine_Rename_Task", "request", "body type: contract RenameRequestType, document RenameTaskRequestType"),
-        ("VirtualMachine_Rename_Task", "request", "the document has parameter 'force' (boolean), the contract not"),
-        ("VirtualMachine_Rename_Task", "request",
-         "parameter 'newName' is required in the contract, optional in the document"),
-        ("VirtualMachine_getGuestHeartbeatStatus", "missing",
-         "GET /VirtualMachine/{moId}/guestHeartbeatStatus is in the contracts, not in the document"),
+        (
+            "VirtualMachine_PowerOnVM_Task",
+            "privileges",
+            "contract VirtualMachine.Interact.PowerOn, document VirtualMachine.Interact.PowerOff",
+        ),
+        (
+            "VirtualMachine_PowerOnVM_Task",
+            "faults",
+            "FileFault is declared by the contract, not by the document",
+        ),
+        (
+            "VirtualMachine_PowerOnVM_Task",
+            "faults",
+            "InvalidPowerState is declared by the document, not by the contract",
+        ),
+        (
+            "VirtualMachine_Rename_Task",
+            "request",
+            "body type: contract RenameRequestType, document RenameTaskRequestType",
+        ),
+        (
+            "VirtualMachine_Rename_Task",
+            "request",
+            "the document has parameter 'force' (boolean), the contract not",
+        ),
+        (
+            "VirtualMachine_Rename_Task",
+            "request",
+            "parameter 'newName' is required in the contract, optional in the document",
+        ),
+        (
+            "VirtualMachine_getGuestHeartbeatStatus",
+            "missing",
+            "GET /VirtualMachine/{moId}/guestHeartbeatStatus is in the contracts, not in the document",
+        ),
         ("VirtualMachine_getRuntime", "operationId", "the document calls it 'VirtualMachine_getRuntimeInfo'"),
-        ("VirtualMachine_getRuntime", "response",
-         "response type: contract VirtualMachineRuntimeInfo, document VirtualMachineSummary"),
-        ("VirtualMachine_FooBar_Task", "extra", "POST /VirtualMachine/{moId}/FooBar_Task is in the document, not in "
-                                                "the contracts"),
+        (
+            "VirtualMachine_getRuntime",
+            "response",
+            "response type: contract VirtualMachineRuntimeInfo, document VirtualMachineSummary",
+        ),
+        (
+            "VirtualMachine_FooBar_Task",
+            "extra",
+            "POST /VirtualMachine/{moId}/FooBar_Task is in the document, not in the contracts",
+        ),
     }
     everything = diff_openapi(load_contracts(subset), spec, R, everything=True, schemas=False)
     folder = [d for d in everything if d.operation == "Folder_CreateFolder"]
-    assert [(d.aspect, d.contract, d.spec) for d in folder] == [("privileges", ["Folder.Create"], ["Folder.Delete"])]
+    assert [(d.aspect, d.contract, d.spec) for d in folder] == [
+        ("privileges", ["Folder.Create"], ["Folder.Delete"])
+    ]
 
 
 def test_descriptors() -> None:
     assert descriptor({"$ref": "#/components/schemas/MoRefTask"}) == "moref:Task"
     assert descriptor({"$ref": "#/components/schemas/ManagedEntityStatus_enum"}) == "ManagedEntityStatus"
     assert descriptor({"type": "array", "items": {"type": "integer", "format": "int64"}}) == "long[]"
-    assert descriptor({"nullable": True, "allOf": [{"$ref": "#/x/VirtualMachineConfigInfo"}]}) == \
-        "VirtualMachineConfigInfo"
+    assert (
+        descriptor({"nullable": True, "allOf": [{"$ref": "#/x/VirtualMachineConfigInfo"}]})
+        == "VirtualMachineConfigInfo"
+    )
     assert descriptor({"type": "string", "format": "date-time"}) == "dateTime"
 
 
-@pytest.mark.parametrize("mine, theirs, same", [
-    ("moref:Task", "moref", True), ("moref[]", "moref:Datastore[]", True), ("moref:Task", "moref:Folder", False),
-    ("ManagedEntityStatus", "ManagedEntityStatusEnum", True), ("Any", "anyType", True), ("DataObject", "Any", False),
-    ("MethodFault", "LocalizedMethodFault", False), ("MethodFault[]", "LocalizedMethodFault[]", False),
-    ("string", "int", False), ("string[]", "string", False), ("VirtualMachineConfigInfo", "Any", False),
-])
+@pytest.mark.parametrize(
+    "mine, theirs, same",
+    [
+        ("moref:Task", "moref", True),
+        ("moref[]", "moref:Datastore[]", True),
+        ("moref:Task", "moref:Folder", False),
+        ("ManagedEntityStatus", "ManagedEntityStatusEnum", True),
+        ("Any", "anyType", True),
+        ("DataObject", "Any", False),
+        ("MethodFault", "LocalizedMethodFault", False),
+        ("MethodFault[]", "LocalizedMethodFault[]", False),
+        ("string", "int", False),
+        ("string[]", "string", False),
+        ("VirtualMachineConfigInfo", "Any", False),
+    ],
+)
 def test_type_tolerance(mine: str, theirs: str, same: bool) -> None:
     assert _same_type(mine, theirs) is same
 
 
-@pytest.mark.parametrize("mine, theirs, refines", [
-    ("moref:Task", "moref", True), ("moref:Datastore[]", "moref[]", True), ("moref:Task[]", "moref", False),
-    ("moref", "moref:Task", False), ("moref", "moref", False), ("moref:Task", "moref:Folder", False),
-])
+@pytest.mark.parametrize(
+    "mine, theirs, refines",
+    [
+        ("moref:Task", "moref", True),
+        ("moref:Datastore[]", "moref[]", True),
+        ("moref:Task[]", "moref", False),
+        ("moref", "moref:Task", False),
+        ("moref", "moref", False),
+        ("moref:Task", "moref:Folder", False),
+    ],
+)
 def test_typed_reference_refines_a_plain_one(mine: str, theirs: str, refines: bool) -> None:
     assert _refines(mine, theirs) is refines
 
 
-@pytest.mark.parametrize("content, message", [
-    (None, "cannot read"),
-    ("{not json", "not JSON"),
-    ('{"swagger": "2.0", "paths": {}}', "not an OpenAPI 3 document"),
-    ('{"openapi": "3.0.0"}', "no `paths` object"),
-    ("[1, 2]", "not an OpenAPI 3 document"),
-])
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (None, "cannot read"),
+        ("{not json", "not JSON"),
+        ('{"swagger": "2.0", "paths": {}}', "not an OpenAPI 3 document"),
+        ('{"openapi": "3.0.0"}', "no `paths` object"),
+        ("[1, 2]", "not an OpenAPI 3 document"),
+    ],
+)
 def test_unreadable_or_non_openapi_files(tmp_path: Path, content: str | None, message: str) -> None:
     path = tmp_path / "spec.json"
     if content is not None:
@@ -398,15 +541,23 @@ def test_json_fixtures_are_what_the_tests_say() -> None:
 
 # --- VMware's format -------------------------------------------------------------------------------------
 VMWARE = FIXTURES / "vi_json_vmware_9.1.0.0.json"
-VMWARE_OPS = ["VirtualMachine/PowerOnVM_Task.yaml", "VirtualMachine/RepairVmDiskChains_Task.yaml",
-              "VirtualMachine/QueryFaultToleranceCompatibility.yaml", "VirtualMachine/get/recentTask.yaml",
-              "Task/get/info.yaml"]
+VMWARE_OPS = [
+    "VirtualMachine/PowerOnVM_Task.yaml",
+    "VirtualMachine/RepairVmDiskChains_Task.yaml",
+    "VirtualMachine/QueryFaultToleranceCompatibility.yaml",
+    "VirtualMachine/get/recentTask.yaml",
+    "Task/get/info.yaml",
+]
 #: (operation or schema, aspect, refinement) that the contracts add to VMware's document, and only these
 VMWARE_REFINEMENTS = {
     ("VirtualMachine_PowerOnVM_Task", "request", "typed-reference"),  # host: MoRefHostSystem
     ("VirtualMachine_PowerOnVM_Task", "response", "typed-reference"),  # MoRefTask
     ("VirtualMachine_RepairVmDiskChains_Task", "response", "typed-reference"),
-    ("VirtualMachine_RepairVmDiskChains_Task", "privileges", "conditional-privileges"),  # each disk's datastore
+    (
+        "VirtualMachine_RepairVmDiskChains_Task",
+        "privileges",
+        "conditional-privileges",
+    ),  # each disk's datastore
     ("VirtualMachine_getRecentTask", "response", "typed-reference"),  # MoRefTask[]
     ("VirtualMachine_getRecentTask", "privileges", "default-privileges"),  # System.Read
     ("TaskInfo", "schema", "typed-reference"),  # task, entity, locked
@@ -432,8 +583,14 @@ def test_vmware_fixture_is_valid_openapi_in_vmware_names() -> None:
     spec = _vmware()
     validate(spec)
     schemas = spec["components"]["schemas"]
-    assert {"TaskInfo", "MethodFault", "ManagedObjectReference", "MoTypes_enum", "VirtualMachinePowerState_enum",
-            "Any"} <= set(schemas)
+    assert {
+        "TaskInfo",
+        "MethodFault",
+        "ManagedObjectReference",
+        "MoTypes_enum",
+        "VirtualMachinePowerState_enum",
+        "Any",
+    } <= set(schemas)
     assert not [n for n in schemas if n.startswith("MoRef")]  # VMware has no typed references
     # like with like: every schema name of VMware's document is a schema name of our export
     ours = export_openapi(load_contracts(), "9.1.0.0")["components"]["schemas"]
@@ -445,11 +602,15 @@ def test_vmware_fixture_reports_only_the_documented_refinements(vmware_contracts
         diffs = diff_openapi(load_contracts(vmware_contracts), _vmware(), "9.1.0.0", everything=everything)
         assert differences(diffs) == [], [str(d) for d in differences(diffs)]
         assert {(d.operation, d.aspect, d.refinement) for d in diffs} == VMWARE_REFINEMENTS | (
-            {("Task_getInfo", "privileges", "default-privileges")} if everything else set())
+            {("Task_getInfo", "privileges", "default-privileges")} if everything else set()
+        )
     typed = sorted(d.contract for d in diffs if d.operation == "TaskInfo")
     assert typed == ["moref:ManagedEntity", "moref:ManagedEntity[]", "moref:Task"]
     repair = next(d for d in diffs if d.refinement == "conditional-privileges")
-    assert "Datastore.FileManagement on each config.hardware.device[VirtualDisk].backing.datastore" in repair.message
+    assert (
+        "Datastore.FileManagement on each config.hardware.device[VirtualDisk].backing.datastore"
+        in repair.message
+    )
     text = render_text(diffs, "9.1.0.0", "vmware.json")
     assert text.splitlines()[-1] == "no differences between the contracts of 9.1.0.0 and vmware.json"
     assert "10 documented refinements" in text and "typed-reference: 7" in text  # TaskInfo: 3 fields
@@ -461,6 +622,7 @@ def _set(path: list[Any], value: Any) -> Callable[[dict[str, Any]], None]:
         for key in path[:-1]:
             node = node[key]
         node[path[-1]] = value
+
     return edit
 
 
@@ -473,45 +635,118 @@ def _props(name: str) -> list[Any]:
 
 
 LMF = {"$ref": "#/components/schemas/LocalizedMethodFault"}
-FT_200 = ["paths", "/VirtualMachine/{moId}/QueryFaultToleranceCompatibility", "post", "responses", "200", "content",
-          "application/json", "schema"]
+FT_200 = [
+    "paths",
+    "/VirtualMachine/{moId}/QueryFaultToleranceCompatibility",
+    "post",
+    "responses",
+    "200",
+    "content",
+    "application/json",
+    "schema",
+]
 REPAIR = ["paths", "/VirtualMachine/{moId}/RepairVmDiskChains_Task", "post"]
 
 
-@pytest.mark.parametrize("name, change, where, fragment", [
-    ("task-error-localized", _set([*_props("TaskInfo"), "error"], LMF),
-     ("TaskInfo", "schema"), "field 'error': release 9.1.0.0 MethodFault, document LocalizedMethodFault"),
-    ("fault-cause-localized", _set([*_props("MethodFault"), "faultCause"], LMF),
-     ("MethodFault", "schema"), "field 'faultCause': release 9.1.0.0 MethodFault, document LocalizedMethodFault"),
-    ("method-fault-is-data", _set([*_schema("MethodFault"), "allOf", 0], {"$ref": "#/components/schemas/DataObject"}),
-     ("MethodFault", "schema"), "derives from Any in release 9.1.0.0, from DataObject in the document"),
-    ("ft-items-localized", _set([*FT_200, "items"], LMF),
-     ("VirtualMachine_QueryFaultToleranceCompatibility", "response"),
-     "response type: contract MethodFault[], document LocalizedMethodFault[]"),
-    ("ft-not-nullable", _set([*FT_200, "nullable"], False),
-     ("VirtualMachine_QueryFaultToleranceCompatibility", "response"), "nullable: contract true, document false"),
-    ("motype-missing", _set([*_schema("MoTypes_enum"), "enum"], ["Task", "VirtualMachine"]),
-     ("MoTypes_enum", "schema"), "value 'HostSystem' is in release 9.1.0.0, not in the document"),
-    ("power-state-extra", _set([*_schema("VirtualMachinePowerState_enum"), "enum"],
-                               ["poweredOff", "poweredOn", "suspended", "standby"]),
-     ("VirtualMachinePowerState_enum", "schema"), "value 'standby' is in the document, not in release 9.1.0.0"),
-    ("existing-state-optional", _set([*_schema("InvalidPowerState"), "allOf", 1, "required"], []),
-     ("InvalidPowerState", "schema"), "field 'existingState' is required in release 9.1.0.0, optional in the document"),
-    ("task-info-field-renamed", _set([*_props("TaskInfo"), "completedTime"], {"type": "string", "format": "date-time"}),
-     ("TaskInfo", "schema"), "the document has field 'completedTime' (dateTime), release 9.1.0.0 not"),
-    ("repair-old-guess", _set([*REPAIR, "description"], "Repairs.\n\n***Required privileges:*** "
-                                                         "VirtualMachine.Config.Settings"),
-     ("VirtualMachine_RepairVmDiskChains_Task", "privileges"), "contract none, document VirtualMachine.Config.Settings"),
-    ("repair-with-body", _set([*REPAIR, "requestBody"], {"content": {"application/json": {"schema": {
-        "$ref": "#/components/schemas/PowerOnVMRequestType"}}}}),
-     ("VirtualMachine_RepairVmDiskChains_Task", "request"), "the contract takes no body, the document does"),
-    ("power-on-privilege", _set(["paths", "/VirtualMachine/{moId}/PowerOnVM_Task", "post", "description"],
-                                "***Required privileges:*** VirtualMachine.Interact.Reset"),
-     ("VirtualMachine_PowerOnVM_Task", "privileges"),
-     "contract VirtualMachine.Interact.PowerOn, document VirtualMachine.Interact.Reset"),
-])
-def test_vmware_fixture_changed_reports_the_difference(vmware_contracts: Path, name, change, where, fragment) -> None:
+@pytest.mark.parametrize(
+    "name, change, where, fragment",
+    [
+        (
+            "task-error-localized",
+            _set([*_props("TaskInfo"), "error"], LMF),
+            ("TaskInfo", "schema"),
+            "field 'error': release 9.1.0.0 MethodFault, document LocalizedMethodFault",
+        ),
+        (
+            "fault-cause-localized",
+            _set([*_props("MethodFault"), "faultCause"], LMF),
+            ("MethodFault", "schema"),
+            "field 'faultCause': release 9.1.0.0 MethodFault, document LocalizedMethodFault",
+        ),
+        (
+            "method-fault-is-data",
+            _set([*_schema("MethodFault"), "allOf", 0], {"$ref": "#/components/schemas/DataObject"}),
+            ("MethodFault", "schema"),
+            "derives from Any in release 9.1.0.0, from DataObject in the document",
+        ),
+        (
+            "ft-items-localized",
+            _set([*FT_200, "items"], LMF),
+            ("VirtualMachine_QueryFaultToleranceCompatibility", "response"),
+            "response type: contract MethodFault[], document LocalizedMethodFault[]",
+        ),
+        (
+            "ft-not-nullable",
+            _set([*FT_200, "nullable"], False),
+            ("VirtualMachine_QueryFaultToleranceCompatibility", "response"),
+            "nullable: contract true, document false",
+        ),
+        (
+            "motype-missing",
+            _set([*_schema("MoTypes_enum"), "enum"], ["Task", "VirtualMachine"]),
+            ("MoTypes_enum", "schema"),
+            "value 'HostSystem' is in release 9.1.0.0, not in the document",
+        ),
+        (
+            "power-state-extra",
+            _set(
+                [*_schema("VirtualMachinePowerState_enum"), "enum"],
+                ["poweredOff", "poweredOn", "suspended", "standby"],
+            ),
+            ("VirtualMachinePowerState_enum", "schema"),
+            "value 'standby' is in the document, not in release 9.1.0.0",
+        ),
+        (
+            "existing-state-optional",
+            _set([*_schema("InvalidPowerState"), "allOf", 1, "required"], []),
+            ("InvalidPowerState", "schema"),
+            "field 'existingState' is required in release 9.1.0.0, optional in the document",
+        ),
+        (
+            "task-info-field-renamed",
+            _set([*_props("TaskInfo"), "completedTime"], {"type": "string", "format": "date-time"}),
+            ("TaskInfo", "schema"),
+            "the document has field 'completedTime' (dateTime), release 9.1.0.0 not",
+        ),
+        (
+            "repair-old-guess",
+            _set(
+                [*REPAIR, "description"],
+                "Repairs.\n\n***Required privileges:*** VirtualMachine.Config.Settings",
+            ),
+            ("VirtualMachine_RepairVmDiskChains_Task", "privileges"),
+            "contract none, document VirtualMachine.Config.Settings",
+        ),
+        (
+            "repair-with-body",
+            _set(
+                [*REPAIR, "requestBody"],
+                {
+                    "content": {
+                        "application/json": {"schema": {"$ref": "#/components/schemas/PowerOnVMRequestType"}}
+                    }
+                },
+            ),
+            ("VirtualMachine_RepairVmDiskChains_Task", "request"),
+            "the contract takes no body, the document does",
+        ),
+        (
+            "power-on-privilege",
+            _set(
+                ["paths", "/VirtualMachine/{moId}/PowerOnVM_Task", "post", "description"],
+                "***Required privileges:*** VirtualMachine.Interact.Reset",
+            ),
+            ("VirtualMachine_PowerOnVM_Task", "privileges"),
+            "contract VirtualMachine.Interact.PowerOn, document VirtualMachine.Interact.Reset",
+        ),
+    ],
+)
+def test_vmware_fixture_changed_reports_the_difference(
+    vmware_contracts: Path, name, change, where, fragment
+) -> None:
     spec = _vmware()
     change(spec)
     found = differences(diff_openapi(load_contracts(vmware_contracts), spec, "9.1.0.0"))
-    assert any((d.operation, d.aspect) == where and fragment in d.message for d in found), [str(d) for d in found]
+    assert any((d.operation, d.aspect) == where and fragment in d.message for d in found), [
+        str(d) for d in found
+    ]

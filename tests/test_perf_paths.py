@@ -51,7 +51,10 @@ def test_client_reaches_the_simulator_past_a_proxy_it_must_bypass(monkeypatch):
     """With a dead proxy in the environment and 127.0.0.1 in NO_PROXY, every request still arrives."""
     monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")  # discard port: nothing listens
     monkeypatch.setenv("NO_PROXY", "127.0.0.1")
-    with running_simulator(SimConfig(vms=2, task_delay_ms=0)) as sim, ViClient(sim.url, "8.0.2.0", timeout=5) as c:
+    with (
+        running_simulator(SimConfig(vms=2, task_delay_ms=0)) as sim,
+        ViClient(sim.url, "8.0.2.0", timeout=5) as c,
+    ):
         c.login(*sim.users["admin"])
         assert c.http.trust_env is False
         assert c.invoke("ServiceInstance", "ServiceInstance", "CurrentTime").ok
@@ -61,7 +64,7 @@ def test_polling_follows_short_tasks_closely_and_long_ones_cheaply():
     delays = [POLL_FIRST_S]
     while delays[-1] < POLL_MAX_S:
         delays.append(min(delays[-1] * POLL_GROWTH, POLL_MAX_S))
-    waited = [sum(delays[:i + 1]) for i in range(len(delays))]
+    waited = [sum(delays[: i + 1]) for i in range(len(delays))]
     task_s = BUILTIN_SIM["task_delay_ms"] / 1000
     first_after = next(w for w in waited if w >= task_s)
     assert first_after - task_s <= task_s  # a built-in simulator task is seen ended within twice its length
@@ -70,7 +73,10 @@ def test_polling_follows_short_tasks_closely_and_long_ones_cheaply():
 
 @pytest.mark.parametrize("delay_ms", [BUILTIN_SIM["task_delay_ms"]])
 def test_wait_task_sees_a_built_in_simulator_task_run_and_end(delay_ms):
-    with running_simulator(SimConfig(vms=2, task_delay_ms=delay_ms)) as sim, ViClient(sim.url, "8.0.2.0") as c:
+    with (
+        running_simulator(SimConfig(vms=2, task_delay_ms=delay_ms)) as sim,
+        ViClient(sim.url, "8.0.2.0") as c,
+    ):
         c.login(*sim.users["admin"])
         vm = sim.sim.inv.vms()[0].moid
         state = c.get("VirtualMachine", vm, "runtime").json["powerState"]

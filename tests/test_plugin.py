@@ -11,9 +11,21 @@ from test_run_fakes import PASSWORD, SID, URL, FakeSandbox, fake_endpoint, regis
 
 pytest_plugins = ["pytester"]
 
-ARGS = ["--vsphere-harness", "--vsphere-endpoint", URL, "--vsphere-user", "admin", "--vsphere-password", PASSWORD,
-        "--vsphere-operations", "VirtualMachine_PowerOnVM_Task", "--vsphere-operations", "VirtualMachine_MarkAsTemplate",
-        "-p", "no:cacheprovider"]
+ARGS = [
+    "--vsphere-harness",
+    "--vsphere-endpoint",
+    URL,
+    "--vsphere-user",
+    "admin",
+    "--vsphere-password",
+    PASSWORD,
+    "--vsphere-operations",
+    "VirtualMachine_PowerOnVM_Task",
+    "--vsphere-operations",
+    "VirtualMachine_MarkAsTemplate",
+    "-p",
+    "no:cacheprovider",
+]
 
 
 @pytest.fixture
@@ -39,8 +51,9 @@ def test_collects_one_item_per_operation_and_check(pytester, fake):
     lines = [x for x in result.outlines if x.startswith("vsphere::")]
     assert "vsphere::VirtualMachine_PowerOnVM_Task::shape" not in lines  # only registered checks
     checks = ("ok", "power", "boom", "writes", "versions")
-    assert lines == [f"vsphere::VirtualMachine_{op}::{c}" for op in ("MarkAsTemplate", "PowerOnVM_Task")
-                     for c in checks] + ["vsphere::every-answer"]
+    assert lines == [
+        f"vsphere::VirtualMachine_{op}::{c}" for op in ("MarkAsTemplate", "PowerOnVM_Task") for c in checks
+    ] + ["vsphere::every-answer"]
     assert not fake.calls  # collecting does not connect
 
 
@@ -59,8 +72,9 @@ def test_runs_with_readable_failures_and_reports(pytester, fake, tmp_path):
 
 def test_inventory_sample_option_reaches_the_run(pytester, fake, tmp_path):
     out = tmp_path / "r"
-    result = pytester.runpytest_inprocess(*ARGS, "--vsphere-checks", "ok", "--vsphere-inventory-sample", "3",
-                                          "--vsphere-report-dir", str(out))
+    result = pytester.runpytest_inprocess(
+        *ARGS, "--vsphere-checks", "ok", "--vsphere-inventory-sample", "3", "--vsphere-report-dir", str(out)
+    )
     result.assert_outcomes(passed=3)
     assert json.loads((out / "results.json").read_text())["options"]["inventory_sample"] == 3
 
@@ -73,8 +87,15 @@ def test_baseline_turns_accepted_failures_into_xfail(pytester, fake, tmp_path):
 
 
 def test_a_check_that_could_not_decide_is_an_error_unless_allowed(pytester, fake):
-    args = [*ARGS[:-6], "--vsphere-operations", "VirtualMachine_UnregisterVM", "-p", "no:cacheprovider",
-            "--vsphere-checks", "boom"]
+    args = [
+        *ARGS[:-6],
+        "--vsphere-operations",
+        "VirtualMachine_UnregisterVM",
+        "-p",
+        "no:cacheprovider",
+        "--vsphere-checks",
+        "boom",
+    ]
     result = pytester.runpytest_inprocess(*args)
     result.assert_outcomes(passed=1, errors=1)
     assert "VirtualMachine_UnregisterVM::boom: error (the harness could not decide)" in result.stdout.str()
@@ -86,8 +107,12 @@ def test_a_check_that_could_not_decide_is_an_error_unless_allowed(pytester, fake
 def test_violations_in_other_answers_fail_the_last_item(pytester, fake):
     # the runtime read the "power" check makes answers a fault outside the schema: no collected item
     # judges VirtualMachine_getRuntime, so the last item reports it
-    fake.replace(responses.GET, f"{URL}/sdk/vim25/8.0.2.0/VirtualMachine/vm-1/runtime", status=500,
-                 json={"_typeName": "InvalidState", "faultMessage": [], "note": "x"})
+    fake.replace(
+        responses.GET,
+        f"{URL}/sdk/vim25/8.0.2.0/VirtualMachine/vm-1/runtime",
+        status=500,
+        json={"_typeName": "InvalidState", "faultMessage": [], "note": "x"},
+    )
     result = pytester.runpytest_inprocess(*ARGS, "--vsphere-checks", "power")
     result.assert_outcomes(passed=1, failed=2)
     text = result.stdout.str()
@@ -97,8 +122,11 @@ def test_violations_in_other_answers_fail_the_last_item(pytester, fake):
 
 
 def test_unreachable_endpoint_fails_every_item_with_one_line(pytester, fake):
-    fake.replace(responses.GET, f"{URL}/sdk/vim25/8.0.2.0/ServiceInstance/ServiceInstance/content",
-                 body=requests.ConnectionError("Connection refused"))
+    fake.replace(
+        responses.GET,
+        f"{URL}/sdk/vim25/8.0.2.0/ServiceInstance/ServiceInstance/content",
+        body=requests.ConnectionError("Connection refused"),
+    )
     result = pytester.runpytest_inprocess(*ARGS, "--vsphere-checks", "ok")
     result.assert_outcomes(errors=2, failed=1)
     assert "vsphere-harness: endpoint http://vc.test:8443 unreachable" in result.stdout.str()

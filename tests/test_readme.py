@@ -16,10 +16,18 @@ def _command(marker: str) -> str:
 
 def test_ci_runs_the_readme_test_command():
     out = subprocess.run(
-        ["awk", '/<!-- test-command -->/{found=1; next} found && /^```sh/{getline; print; exit}', "README.md"],
-        cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
+        [
+            "awk",
+            "/<!-- test-command -->/{found=1; next} found && /^```sh/{getline; print; exit}",
+            "README.md",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
     assert out == _command("test-command")
-    assert "bash -c \"$cmd\"" in (ROOT / ".ci/run").read_text()
+    assert 'bash -c "$cmd"' in (ROOT / ".ci/run").read_text()
 
 
 def test_both_commands_set_up_from_scratch():

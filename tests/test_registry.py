@@ -21,9 +21,16 @@ def vm_ops(rel_name: str) -> tuple[set[str], set[str]]:
     return {m.name for m in rel.methods("VirtualMachine")}, {p.name for p in rel.properties("VirtualMachine")}
 
 
-@pytest.mark.parametrize(("rel_name", "methods", "properties"), [
-    ("8.0.1.0", 68, 33), ("8.0.2.0", 68, 33), ("8.0.3.0", 68, 33), ("9.0.0.0", 68, 33), ("9.1.0.0", 69, 33),
-])
+@pytest.mark.parametrize(
+    ("rel_name", "methods", "properties"),
+    [
+        ("8.0.1.0", 68, 33),
+        ("8.0.2.0", 68, 33),
+        ("8.0.3.0", 68, 33),
+        ("9.0.0.0", 68, 33),
+        ("9.1.0.0", 69, 33),
+    ],
+)
 def test_virtual_machine_operation_counts(rel_name, methods, properties):
     m, p = vm_ops(rel_name)
     assert (len(m), len(p)) == (methods, properties)
@@ -75,8 +82,12 @@ def test_repair_vm_disk_chains_only_from_9_1():
 
 def test_managed_inheritance():
     rel = release("8.0.2.0")
-    assert rel.ancestors("VirtualMachine") == ["VirtualMachine", "ManagedEntity", "ExtensibleManagedObject",
-                                               "ManagedObject"]
+    assert rel.ancestors("VirtualMachine") == [
+        "VirtualMachine",
+        "ManagedEntity",
+        "ExtensibleManagedObject",
+        "ManagedObject",
+    ]
     assert rel.declaring_type("VirtualMachine", "Destroy_Task") == "ManagedEntity"
     assert rel.declaring_type("VirtualMachine", "Rename_Task") == "ManagedEntity"
     assert rel.declaring_type("VirtualMachine", "setCustomValue") == "ExtensibleManagedObject"
@@ -122,8 +133,12 @@ def test_faults_and_runtime_faults():
     assert rel.is_subtype("NotAuthenticated", "NoPermission")
     assert rel.is_runtime_fault("NoPermission") and rel.is_runtime_fault("ManagedObjectNotFound")
     assert rel.is_fault("InvalidPowerState") and not rel.is_runtime_fault("InvalidPowerState")
-    assert rel.ancestors("InvalidPowerState")[:4] == ["InvalidPowerState", "InvalidState", "VimFault",
-                                                      "MethodFault"]
+    assert rel.ancestors("InvalidPowerState")[:4] == [
+        "InvalidPowerState",
+        "InvalidState",
+        "VimFault",
+        "MethodFault",
+    ]
     assert not rel.is_fault("TaskInfo") and not rel.is_fault("VirtualMachine")
     assert "missingPrivileges" in {f.name for f in rel.fields("NoPermission")}
     power_on = rel.method("VirtualMachine", "PowerOnVM_Task")
@@ -148,11 +163,16 @@ def test_faults_in_data_positions_are_method_faults():
         assert lmf["localizedMessage"].optional
         assert not rel.is_fault("LocalizedMethodFault")
         # nothing refers to LocalizedMethodFault: no field, parameter, result or property
-        assert not [(n, f.name) for n in rel.data for f in rel.fields(n) if f.type.name == "LocalizedMethodFault"]
+        assert not [
+            (n, f.name) for n in rel.data for f in rel.fields(n) if f.type.name == "LocalizedMethodFault"
+        ]
         for mt in rel.managed:
             for m in rel.methods(mt):
                 refs = [p.type for p in m.params] + [m.returns, m.task_result]
-                assert TypeRef("LocalizedMethodFault") not in [TypeRef(t.name) for t in refs if t], (mt, m.name)
+                assert TypeRef("LocalizedMethodFault") not in [TypeRef(t.name) for t in refs if t], (
+                    mt,
+                    m.name,
+                )
             assert not [p for p in rel.properties(mt) if p.type.name == "LocalizedMethodFault"], mt
 
 
@@ -160,7 +180,12 @@ def test_fault_types_derive_from_any_not_data_object():
     """MethodFault is a root (``allOf Any`` in VMware's document): no DynamicData fields on faults."""
     rel = release("8.0.2.0")
     assert rel.data["MethodFault"].base is None and rel.data["DataObject"].base is None
-    assert rel.ancestors("InvalidPowerState") == ["InvalidPowerState", "InvalidState", "VimFault", "MethodFault"]
+    assert rel.ancestors("InvalidPowerState") == [
+        "InvalidPowerState",
+        "InvalidState",
+        "VimFault",
+        "MethodFault",
+    ]
     assert [f.name for f in rel.fields("MethodFault")] == ["faultCause", "faultMessage"]
     assert not rel.is_subtype("InvalidPowerState", "DynamicData")
     assert not rel.is_subtype("InvalidPowerState", "DataObject")
@@ -170,9 +195,19 @@ def test_fault_types_derive_from_any_not_data_object():
 
 def test_kinds():
     rel = release("8.0.2.0")
-    assert [rel.kind(n) for n in ("int", "dateTime", "base64Binary", "anyType", "ManagedObjectReference",
-                                  "VirtualMachinePowerState", "TaskInfo", "VirtualMachine")] == [
-        "primitive", "primitive", "primitive", "anyType", "moref", "enum", "data", "managed"]
+    assert [
+        rel.kind(n)
+        for n in (
+            "int",
+            "dateTime",
+            "base64Binary",
+            "anyType",
+            "ManagedObjectReference",
+            "VirtualMachinePowerState",
+            "TaskInfo",
+            "VirtualMachine",
+        )
+    ] == ["primitive", "primitive", "primitive", "anyType", "moref", "enum", "data", "managed"]
     assert rel.enums["VirtualMachinePowerState"].values == ("poweredOff", "poweredOn", "suspended")
     with pytest.raises(KeyError, match="NoSuchType"):
         rel.kind("NoSuchType")
@@ -192,6 +227,11 @@ def test_every_referenced_type_exists_in_its_release():
 def test_reachable_includes_fields_and_subtypes():
     rel = release("8.0.2.0")
     seen = rel.reachable([TypeRef("VirtualMachineConfigSpec")])
-    assert {"VirtualMachineConfigSpec", "VirtualDeviceConfigSpec", "VirtualDisk", "VirtualVmxnet3",
-            "VirtualDeviceConfigSpecOperation"} <= seen
+    assert {
+        "VirtualMachineConfigSpec",
+        "VirtualDeviceConfigSpec",
+        "VirtualDisk",
+        "VirtualVmxnet3",
+        "VirtualDeviceConfigSpecOperation",
+    } <= seen
     assert "VirtualMachine" not in seen  # managed types are not data

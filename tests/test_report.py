@@ -25,27 +25,53 @@ SID = "0123456789abcdef0123456789abcdef"
 
 
 def evidence(status: int = 500, body=None) -> Evidence:
-    return Evidence(request={"method": "POST", "url": "http://127.0.0.1:1/sdk/vim25/8.0.2.0/VirtualMachine/vm-1/"
-                                                      "PowerOnVM_Task",
-                             "headers": {"vmware-api-session-id": "<redacted>"}, "body": {"host": None}},
-                    response={"status": status, "headers": {}, "body": body or {"_typeName": "InvalidState"},
-                              "elapsed_ms": 1.5},
-                    curl="curl -sS -X POST 'http://127.0.0.1:1/...' -H \"vmware-api-session-id: $VSPHERE_SESSION_ID\"")
+    return Evidence(
+        request={
+            "method": "POST",
+            "url": "http://127.0.0.1:1/sdk/vim25/8.0.2.0/VirtualMachine/vm-1/PowerOnVM_Task",
+            "headers": {"vmware-api-session-id": "<redacted>"},
+            "body": {"host": None},
+        },
+        response={
+            "status": status,
+            "headers": {},
+            "body": body or {"_typeName": "InvalidState"},
+            "elapsed_ms": 1.5,
+        },
+        curl="curl -sS -X POST 'http://127.0.0.1:1/...' -H \"vmware-api-session-id: $VSPHERE_SESSION_ID\"",
+    )
 
 
 def sample(failed_message: str = "declared faults: InvalidPowerState; got InvalidState <b>&") -> RunResult:
-    run = RunResult("0.1.0", {"url": "http://127.0.0.1:1", "release": "8.0.2.0", "simulated": True,
-                              "about": {"name": "sim"}}, "2026-11-27T14:00:00Z", "2026-11-27T14:01:00Z", seed=7)
+    run = RunResult(
+        "0.1.0",
+        {"url": "http://127.0.0.1:1", "release": "8.0.2.0", "simulated": True, "about": {"name": "sim"}},
+        "2026-11-27T14:00:00Z",
+        "2026-11-27T14:01:00Z",
+        seed=7,
+    )
     run.operations = [
-        OperationResult("VirtualMachine_PowerOnVM_Task", [
-            CheckResult("shape", "passed", duration_ms=3.0),
-            CheckResult("faults", "failed", failed_message, [evidence()], 12.5),
-            CheckResult("tasks", "error", "TransportError: connection reset\x00", [
-                Evidence({"method": "GET", "url": "http://127.0.0.1:1/x"}, None, "curl x", "no answer")]),
-        ]),
-        OperationResult("VirtualMachine_getRuntime", [
-            CheckResult("shape", "passed"), CheckResult("faults", "skipped", "no faults declared"),
-            CheckResult("effects", "failed", "accepted one", [], accepted=True)]),
+        OperationResult(
+            "VirtualMachine_PowerOnVM_Task",
+            [
+                CheckResult("shape", "passed", duration_ms=3.0),
+                CheckResult("faults", "failed", failed_message, [evidence()], 12.5),
+                CheckResult(
+                    "tasks",
+                    "error",
+                    "TransportError: connection reset\x00",
+                    [Evidence({"method": "GET", "url": "http://127.0.0.1:1/x"}, None, "curl x", "no answer")],
+                ),
+            ],
+        ),
+        OperationResult(
+            "VirtualMachine_getRuntime",
+            [
+                CheckResult("shape", "passed"),
+                CheckResult("faults", "skipped", "no faults declared"),
+                CheckResult("effects", "failed", "accepted one", [], accepted=True),
+            ],
+        ),
     ]
     run.scenarios = [ScenarioResult("latency", "passed", "ok", [{"t": 0, "event": "start"}])]
     run.leftovers = ["VirtualMachine vm-9"]
@@ -57,20 +83,30 @@ def test_results_json_is_schema_valid_and_round_trips():
     run = sample()
     data = json.loads(render_json(run))
     validate_results(data)
-    assert data["summary"] == {"operations": 2, "checks": 6, "passed": 2, "failed": 2, "error": 1, "skipped": 1,
-                               "accepted": 1}
+    assert data["summary"] == {
+        "operations": 2,
+        "checks": 6,
+        "passed": 2,
+        "failed": 2,
+        "error": 1,
+        "skipped": 1,
+        "accepted": 1,
+    }
     assert [op["status"] for op in data["operations"]] == ["failed", "failed"]
     again = RunResult.from_dict(data)
     assert again.to_dict() == data
     assert again.gate_failures()[0][1].check == "faults" and len(again.gate_failures()) == 1
 
 
-@pytest.mark.parametrize("mutate, where", [
-    (lambda d: d.pop("seed"), "seed"),
-    (lambda d: d["operations"][0]["checks"][0].update(status="weird"), "operations/0/checks/0/status"),
-    (lambda d: d["endpoint"].update(url="https://user:pw@vc"), "endpoint/url"),
-    (lambda d: d["summary"].update(bogus=1), "summary"),
-])
+@pytest.mark.parametrize(
+    "mutate, where",
+    [
+        (lambda d: d.pop("seed"), "seed"),
+        (lambda d: d["operations"][0]["checks"][0].update(status="weird"), "operations/0/checks/0/status"),
+        (lambda d: d["endpoint"].update(url="https://user:pw@vc"), "endpoint/url"),
+        (lambda d: d["summary"].update(bogus=1), "summary"),
+    ],
+)
 def test_schema_rejects_broken_results(mutate, where):
     data = sample().to_dict()
     mutate(data)
@@ -83,8 +119,12 @@ def test_junit_has_one_testcase_per_operation_and_check():
     suite = root.find("testsuite")
     cases = suite.findall("testcase")
     assert len(cases) == 6
-    assert (suite.get("tests"), suite.get("failures"), suite.get("errors"), suite.get("skipped")) == ("6", "1", "1",
-                                                                                                       "2")
+    assert (suite.get("tests"), suite.get("failures"), suite.get("errors"), suite.get("skipped")) == (
+        "6",
+        "1",
+        "1",
+        "2",
+    )
     failure = next(c for c in cases if c.find("failure") is not None)
     assert (failure.get("classname"), failure.get("name")) == ("VirtualMachine_PowerOnVM_Task", "faults")
     text = failure.find("failure").text
@@ -134,12 +174,28 @@ def test_write_reports_scrubs_every_file(tmp_path):
 
 def test_redaction_helpers():
     assert redact_headers({"vmware-api-session-id": SID, "Set-Cookie": "x", "Accept": "a"}) == {
-        "vmware-api-session-id": "<redacted>", "Set-Cookie": "<redacted>", "Accept": "a"}
-    assert redact_body({"userName": "u", "password": "p", "spec": [{"guestPassword": "g", "n": 1}],
-                        "sessionId": "s", "newPassword": ""}) == {
-        "userName": "u", "password": "<redacted>", "spec": [{"guestPassword": "<redacted>", "n": 1}],
-        "sessionId": "<redacted>", "newPassword": ""}
-    assert strip_url_credentials_in_text("see https://a:b@h/x and http://u@h") == "see https://h/x and http://h"
+        "vmware-api-session-id": "<redacted>",
+        "Set-Cookie": "<redacted>",
+        "Accept": "a",
+    }
+    assert redact_body(
+        {
+            "userName": "u",
+            "password": "p",
+            "spec": [{"guestPassword": "g", "n": 1}],
+            "sessionId": "s",
+            "newPassword": "",
+        }
+    ) == {
+        "userName": "u",
+        "password": "<redacted>",
+        "spec": [{"guestPassword": "<redacted>", "n": 1}],
+        "sessionId": "<redacted>",
+        "newPassword": "",
+    }
+    assert (
+        strip_url_credentials_in_text("see https://a:b@h/x and http://u@h") == "see https://h/x and http://h"
+    )
 
 
 def test_load_results_errors(tmp_path):
@@ -161,8 +217,10 @@ def test_diff_new_failures_fixed_and_changed():
     after.operations[1].checks[1].status = "passed"  # skipped -> passed
     after.operations[1].checks.append(CheckResult("tasks", "failed", "new"))  # a new check failing
     d = diff_runs(before, after)
-    assert d.new_failures == [(("VirtualMachine_PowerOnVM_Task", "shape"), "passed"),
-                              (("VirtualMachine_getRuntime", "tasks"), None)]
+    assert d.new_failures == [
+        (("VirtualMachine_PowerOnVM_Task", "shape"), "passed"),
+        (("VirtualMachine_getRuntime", "tasks"), None),
+    ]
     assert d.fixed == [(("VirtualMachine_PowerOnVM_Task", "faults"), "passed")]
     assert d.changed == [(("VirtualMachine_getRuntime", "faults"), "skipped", "passed")]
     text = d.render()
@@ -175,8 +233,12 @@ def test_secrets_with_markup_characters_are_scrubbed_in_every_format(tmp_path):
     run = sample(failed_message=f"echo {secret}")
     run.operations[0].checks[1].evidence[0].request["body"] = {"note": secret}
     scrub = Scrubber([secret])
-    for name, render in (("json", render_json), ("xml", render_junit), ("md", render_markdown),
-                         ("html", render_html)):
+    for name, render in (
+        ("json", render_json),
+        ("xml", render_junit),
+        ("md", render_markdown),
+        ("html", render_html),
+    ):
         text = scrub(render(run))
         for variant in (secret, json.dumps(secret)[1:-1], "pa&lt;ss&gt;&amp;"):
             assert variant not in text, name

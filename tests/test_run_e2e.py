@@ -20,8 +20,12 @@ OPS = ["-o", "VirtualMachine_getName", "-o", "VirtualMachine_getRuntime"]
 
 @pytest.fixture(scope="module")
 def sim_process():
-    proc = subprocess.Popen([sys.executable, "-m", "harness", "sim", "--port", "0", "--task-delay", "20",
-                             "--vms", "8"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "harness", "sim", "--port", "0", "--task-delay", "20", "--vms", "8"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     url, users = None, {}
     deadline = time.monotonic() + 30
     try:
@@ -42,15 +46,33 @@ def sim_process():
 
 
 def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "harness", "run", "-q", *args], capture_output=True, text=True,
-                          cwd=cwd, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "harness", "run", "-q", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=120,
+    )
 
 
 def test_run_against_a_simulator_in_another_process(sim_process, tmp_path):
     url, users = sim_process
     admin, limited = users["admin"], users["limited"]
-    args = ["--endpoint", url, "--user", admin[0], "--password", admin[1], "--limited-user", limited[0],
-            "--limited-password", limited[1], *OPS, "-c", "shape,session"]
+    args = [
+        "--endpoint",
+        url,
+        "--user",
+        admin[0],
+        "--password",
+        admin[1],
+        "--limited-user",
+        limited[0],
+        "--limited-password",
+        limited[1],
+        *OPS,
+        "-c",
+        "shape,session",
+    ]
     clean = run_cli(*args, "--report-dir", "clean", cwd=tmp_path)
     assert clean.returncode == 0, clean.stdout + clean.stderr
     data = json.loads((tmp_path / "clean" / "results.json").read_text())
@@ -67,24 +89,38 @@ def test_run_against_a_simulator_in_another_process(sim_process, tmp_path):
         requests.put(f"{url}/_sim/misbehaviour", json=[], timeout=5).raise_for_status()
     assert broken.returncode == 1, broken.stdout + broken.stderr
     assert "FAILED VirtualMachine_getRuntime::shape" in broken.stdout
-    diff = subprocess.run([sys.executable, "-m", "harness", "report", "diff", "clean/results.json",
-                           "broken/results.json"], capture_output=True, text=True, cwd=tmp_path, timeout=60)
+    diff = subprocess.run(
+        [sys.executable, "-m", "harness", "report", "diff", "clean/results.json", "broken/results.json"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=60,
+    )
     assert diff.returncode == 1 and "VirtualMachine_getRuntime::shape  passed -> failed" in diff.stdout
 
 
 def test_default_run_starts_the_builtin_simulator(tmp_path):
-    result = run_contracts(RunOptions(operations=("VirtualMachine_getName",), checks=("shape", "session"),
-                                      report_dir=tmp_path / "r", sim={"vms": 4, "task_delay_ms": 10}))
+    result = run_contracts(
+        RunOptions(
+            operations=("VirtualMachine_getName",),
+            checks=("shape", "session"),
+            report_dir=tmp_path / "r",
+            sim={"vms": 4, "task_delay_ms": 10},
+        )
+    )
     assert result.endpoint["simulated"] is True and result.endpoint["url"].startswith("http://127.0.0.1:")
     assert result.summary()["passed"] == result.summary()["checks"] == 2
     assert result.stats["requests"] > 0
 
 
-@pytest.mark.parametrize("switch, check, operation", [
-    ("fault_status_200", "faults", "VirtualMachine_PowerOffVM_Task"),
-    ("no_session_required", "session", "VirtualMachine_getName"),
-    ("serve_all_releases", "versions", None),
-])
+@pytest.mark.parametrize(
+    "switch, check, operation",
+    [
+        ("fault_status_200", "faults", "VirtualMachine_PowerOffVM_Task"),
+        ("no_session_required", "session", "VirtualMachine_getName"),
+        ("serve_all_releases", "versions", None),
+    ],
+)
 def test_a_misbehaving_builtin_simulator_fails_the_gate(switch, check, operation):
     from harness.run import exit_code, make_plan
 
@@ -94,4 +130,5 @@ def test_a_misbehaving_builtin_simulator_fails_the_gate(switch, check, operation
     result = run_contracts(RunOptions(operations=(operation,), **opts))
     assert exit_code(result) == 1
     assert [(op.id, c.check, c.status) for op in result.operations for c in op.checks] == [
-        (operation, check, "failed")]
+        (operation, check, "failed")
+    ]

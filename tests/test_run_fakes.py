@@ -16,9 +16,18 @@ SID = "a9f0c3d2e1b4c5d6e7f8091a2b3c4d5e"
 LIMITED_SID = "0f1e2d3c4b5a69788796a5b4c3d2e1f0"
 PASSWORD = "Adm1n-Pa55word!"
 LIMITED_PASSWORD = "L1m1ted-Pa55word!"
-ABOUT = {"_typeName": "AboutInfo", "name": "Fake vCenter", "fullName": "Fake vCenter 8.0.2", "vendor": "Test",
-         "version": "8.0.2", "build": "1", "osType": "linux-x64", "productLineId": "vpx", "apiType": "VirtualCenter",
-         "apiVersion": "8.0.2.0"}
+ABOUT = {
+    "_typeName": "AboutInfo",
+    "name": "Fake vCenter",
+    "fullName": "Fake vCenter 8.0.2",
+    "vendor": "Test",
+    "version": "8.0.2",
+    "build": "1",
+    "osType": "linux-x64",
+    "productLineId": "vpx",
+    "apiType": "VirtualCenter",
+    "apiVersion": "8.0.2.0",
+}
 
 
 def _moref(kind: str, value: str) -> dict:
@@ -26,16 +35,30 @@ def _moref(kind: str, value: str) -> dict:
 
 
 # answers valid against the schema: the run's auditor judges every answer, these too
-CONTENT = {"_typeName": "ServiceContent", "about": ABOUT, "rootFolder": _moref("Folder", "group-d1"),
-           "propertyCollector": _moref("PropertyCollector", "propertyCollector"),
-           "sessionManager": _moref("SessionManager", "SessionManager")}
+CONTENT = {
+    "_typeName": "ServiceContent",
+    "about": ABOUT,
+    "rootFolder": _moref("Folder", "group-d1"),
+    "propertyCollector": _moref("PropertyCollector", "propertyCollector"),
+    "sessionManager": _moref("SessionManager", "SessionManager"),
+}
 
 
 def user_session(key: str, user: str) -> dict:
-    return {"_typeName": "UserSession", "key": key, "userName": user, "fullName": user,
-            "loginTime": "2026-11-27T14:15:00Z", "lastActiveTime": "2026-11-27T14:15:00Z", "locale": "en",
-            "messageLocale": "en", "extensionSession": False, "ipAddress": "127.0.0.1", "userAgent": "test",
-            "callCount": 0}
+    return {
+        "_typeName": "UserSession",
+        "key": key,
+        "userName": user,
+        "fullName": user,
+        "loginTime": "2026-11-27T14:15:00Z",
+        "lastActiveTime": "2026-11-27T14:15:00Z",
+        "locale": "en",
+        "messageLocale": "en",
+        "extensionSession": False,
+        "ipAddress": "127.0.0.1",
+        "userAgent": "test",
+        "callCount": 0,
+    }
 
 
 def fake_endpoint(rsps: responses.RequestsMock, refuse: bool = False) -> None:
@@ -48,16 +71,26 @@ def fake_endpoint(rsps: responses.RequestsMock, refuse: bool = False) -> None:
         ok = {("admin", PASSWORD): SID, ("limited", LIMITED_PASSWORD): LIMITED_SID}
         sid = ok.get((body["userName"], body["password"]))
         if refuse or sid is None:
-            return 500, {"Content-Type": "application/json"}, json.dumps({"_typeName": "InvalidLogin", "faultMessage": []})
+            return (
+                500,
+                {"Content-Type": "application/json"},
+                json.dumps({"_typeName": "InvalidLogin", "faultMessage": []}),
+            )
         # the session key in the body equals the session id: the scrubber must catch it in reports
-        return 200, {"vmware-api-session-id": sid, "Content-Type": "application/json"}, \
-            json.dumps(user_session(sid, body["userName"]))
+        return (
+            200,
+            {"vmware-api-session-id": sid, "Content-Type": "application/json"},
+            json.dumps(user_session(sid, body["userName"])),
+        )
 
     rsps.add_callback(responses.POST, f"{ROOT}/SessionManager/SessionManager/Login", callback=login)
     rsps.post(f"{ROOT}/SessionManager/SessionManager/Logout", status=204)
     # a valid runtime fault (the run's auditor judges every answer) that quotes the session id
-    rsps.get(f"{ROOT}/VirtualMachine/vm-1/runtime", status=500,
-             json={"_typeName": "SystemError", "faultMessage": [], "reason": f"session {SID}"})
+    rsps.get(
+        f"{ROOT}/VirtualMachine/vm-1/runtime",
+        status=500,
+        json={"_typeName": "SystemError", "faultMessage": [], "reason": f"session {SID}"},
+    )
 
 
 def spec(name: str, fn, applies=lambda c: True, changes_state: bool = False) -> CheckSpec:
@@ -97,9 +130,13 @@ def versions(ctx: CheckContext) -> CheckResult:
 
 
 def registry() -> dict[str, CheckSpec]:
-    return {"ok": spec("ok", ok), "power": spec("power", power_fails),
-            "boom": spec("boom", boom, applies=lambda c: c.kind == "method"),
-            "writes": spec("writes", writes, changes_state=True), "versions": spec("versions", versions)}
+    return {
+        "ok": spec("ok", ok),
+        "power": spec("power", power_fails),
+        "boom": spec("boom", boom, applies=lambda c: c.kind == "method"),
+        "writes": spec("writes", writes, changes_state=True),
+        "versions": spec("versions", versions),
+    }
 
 
 class FakeSandbox:

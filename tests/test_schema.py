@@ -20,10 +20,19 @@ def disk(**extra) -> dict:
 
 
 def task_info(**extra) -> dict:
-    return {"_typeName": "TaskInfo", "key": "task-1", "task": moref("Task", "task-1"),
-            "descriptionId": "VirtualMachine.powerOn", "state": "running", "cancelled": False,
-            "cancelable": True, "reason": {"_typeName": "TaskReasonUser", "userName": "root"},
-            "queueTime": "2024-05-01T12:00:00Z", "eventChainId": 7, **extra}
+    return {
+        "_typeName": "TaskInfo",
+        "key": "task-1",
+        "task": moref("Task", "task-1"),
+        "descriptionId": "VirtualMachine.powerOn",
+        "state": "running",
+        "cancelled": False,
+        "cancelable": True,
+        "reason": {"_typeName": "TaskReasonUser", "userName": "root"},
+        "queueTime": "2024-05-01T12:00:00Z",
+        "eventChainId": 7,
+        **extra,
+    }
 
 
 def valid(type_: str, instance, request: bool = False) -> bool:
@@ -53,11 +62,17 @@ def test_subtype_checked_against_its_own_fields():
 
 
 def test_polymorphic_array_items():
-    spec = {"_typeName": "VirtualMachineConfigSpec", "deviceChange": [
-        {"_typeName": "VirtualDeviceConfigSpec", "operation": "add", "device": disk()},
-        {"_typeName": "VirtualDeviceConfigSpec", "operation": "remove",
-         "device": {"_typeName": "VirtualE1000e", "key": 4000}},
-    ]}
+    spec = {
+        "_typeName": "VirtualMachineConfigSpec",
+        "deviceChange": [
+            {"_typeName": "VirtualDeviceConfigSpec", "operation": "add", "device": disk()},
+            {
+                "_typeName": "VirtualDeviceConfigSpec",
+                "operation": "remove",
+                "device": {"_typeName": "VirtualE1000e", "key": 4000},
+            },
+        ],
+    }
     assert valid("VirtualMachineConfigSpec", spec)
     spec["deviceChange"][1]["device"]["_typeName"] = "VirtualMachineConfigSpec"
     errors = validator("VirtualMachineConfigSpec", R).errors(spec)
@@ -112,10 +127,15 @@ def test_enums():
     assert not valid("TaskInfo", task_info(state="done"))
 
 
-@pytest.mark.parametrize(("type_", "low", "high"), [
-    ("byte", -128, 127), ("short", -(2**15), 2**15 - 1), ("int", -(2**31), 2**31 - 1),
-    ("long", -(2**63), 2**63 - 1),
-])
+@pytest.mark.parametrize(
+    ("type_", "low", "high"),
+    [
+        ("byte", -128, 127),
+        ("short", -(2**15), 2**15 - 1),
+        ("int", -(2**31), 2**31 - 1),
+        ("long", -(2**63), 2**63 - 1),
+    ],
+)
 def test_integer_ranges(type_, low, high):
     assert valid(type_, low) and valid(type_, high) and valid(type_, 0)
     assert not valid(type_, low - 1) and not valid(type_, high + 1)
@@ -156,63 +176,96 @@ def test_moref_shape():
     assert not valid("VirtualMachine", moref("VirtualMachine", ""))
     assert not valid("VirtualMachine", {"_typeName": "ManagedObjectReference", "type": "VirtualMachine"})
     assert not valid("VirtualMachine", moref("Toaster", "t-1"))
-    assert not valid("VirtualMachine", {"_typeName": "VirtualMachine", "type": "VirtualMachine",
-                                        "value": "v"})
+    assert not valid(
+        "VirtualMachine", {"_typeName": "VirtualMachine", "type": "VirtualMachine", "value": "v"}
+    )
 
 
 # --- anyType --------------------------------------------------------------------------------------
-@pytest.mark.parametrize("result", [
-    {"_typeName": "string", "_value": "x"},
-    {"_typeName": "long", "_value": 5},
-    {"_typeName": "ArrayOfString", "_value": ["a"]},
-    {"_typeName": "ArrayOfAnyType", "_value": [{"_typeName": "int", "_value": 1}]},
-    {"_typeName": "VirtualMachinePowerState", "_value": "poweredOn"},
-    {"_typeName": "ManagedObjectReference", "type": "VirtualMachine", "value": "vm-9"},
-    {"_typeName": "ArrayOfManagedObjectReference", "_value": [moref("VirtualMachine", "vm-9")]},
-    {"_typeName": "LocalizableMessage", "key": "k"},
-])
+@pytest.mark.parametrize(
+    "result",
+    [
+        {"_typeName": "string", "_value": "x"},
+        {"_typeName": "long", "_value": 5},
+        {"_typeName": "ArrayOfString", "_value": ["a"]},
+        {"_typeName": "ArrayOfAnyType", "_value": [{"_typeName": "int", "_value": 1}]},
+        {"_typeName": "VirtualMachinePowerState", "_value": "poweredOn"},
+        {"_typeName": "ManagedObjectReference", "type": "VirtualMachine", "value": "vm-9"},
+        {"_typeName": "ArrayOfManagedObjectReference", "_value": [moref("VirtualMachine", "vm-9")]},
+        {"_typeName": "LocalizableMessage", "key": "k"},
+    ],
+)
 def test_any_type_accepts_wrapped_values(result):
     assert valid("TaskInfo", task_info(result=result))
     assert valid("anyType", result)
 
 
-@pytest.mark.parametrize("result", [
-    "x", 5, ["a"],
-    {"_value": "x"},
-    {"_typeName": "int", "_value": "x"},
-    {"_typeName": "int"},
-    {"_typeName": "ArrayOfString", "_value": [1]},
-    {"_typeName": "ArrayOfString", "_value": "a"},
-    {"_typeName": "Toaster", "_value": 1},
-])
+@pytest.mark.parametrize(
+    "result",
+    [
+        "x",
+        5,
+        ["a"],
+        {"_value": "x"},
+        {"_typeName": "int", "_value": "x"},
+        {"_typeName": "int"},
+        {"_typeName": "ArrayOfString", "_value": [1]},
+        {"_typeName": "ArrayOfString", "_value": "a"},
+        {"_typeName": "Toaster", "_value": 1},
+    ],
+)
 def test_any_type_rejects_unwrapped_or_mistyped_values(result):
     assert not valid("TaskInfo", task_info(result=result))
 
 
 # --- faults ---------------------------------------------------------------------------------------
 def test_fault_body_under_method_fault():
-    fault = {"_typeName": "InvalidPowerState", "requestedState": "poweredOn", "existingState": "poweredOff",
-             "faultCause": {"_typeName": "SystemError", "reason": "disk",
-                            "faultCause": {"_typeName": "NotSupported"}},
-             "faultMessage": [{"_typeName": "LocalizableMessage", "key": "msg.k", "message": "m"}]}
+    fault = {
+        "_typeName": "InvalidPowerState",
+        "requestedState": "poweredOn",
+        "existingState": "poweredOff",
+        "faultCause": {
+            "_typeName": "SystemError",
+            "reason": "disk",
+            "faultCause": {"_typeName": "NotSupported"},
+        },
+        "faultMessage": [{"_typeName": "LocalizableMessage", "key": "msg.k", "message": "m"}],
+    }
     assert valid("MethodFault", fault)
     assert not valid("MethodFault", {**fault, "existingState": "on"})
     no_existing = {k: v for k, v in fault.items() if k != "existingState"}
     assert not valid("MethodFault", no_existing)
     # faultCause is a MethodFault: the SOAP wrapper is refused there, and the cause is judged as a fault
-    assert not valid("MethodFault", {**fault, "faultCause": {"_typeName": "LocalizedMethodFault",
-                                                             "fault": {"_typeName": "SystemError", "reason": "x"},
-                                                             "localizedMessage": "x"}})
-    assert not valid("MethodFault", {**fault, "faultCause": {"_typeName": "SystemError"}})  # reason is required
+    assert not valid(
+        "MethodFault",
+        {
+            **fault,
+            "faultCause": {
+                "_typeName": "LocalizedMethodFault",
+                "fault": {"_typeName": "SystemError", "reason": "x"},
+                "localizedMessage": "x",
+            },
+        },
+    )
+    assert not valid(
+        "MethodFault", {**fault, "faultCause": {"_typeName": "SystemError"}}
+    )  # reason is required
     assert not valid("MethodFault", {**fault, "faultCause": {"_typeName": "TaskInfo"}})
     # faults derive from Any, not DynamicData: no dynamicType on a fault
     assert not valid("MethodFault", {**fault, "dynamicType": "x"})
 
 
 def test_no_permission_with_missing_privileges():
-    fault = {"_typeName": "NoPermission", "missingPrivileges": [
-        {"_typeName": "NoPermissionEntityPrivileges", "entity": moref("VirtualMachine", "vm-1"),
-         "privilegeIds": ["VirtualMachine.Interact.PowerOn"]}]}
+    fault = {
+        "_typeName": "NoPermission",
+        "missingPrivileges": [
+            {
+                "_typeName": "NoPermissionEntityPrivileges",
+                "entity": moref("VirtualMachine", "vm-1"),
+                "privilegeIds": ["VirtualMachine.Interact.PowerOn"],
+            }
+        ],
+    }
     assert valid("MethodFault", fault) and valid("NoPermission", fault)
     assert valid("MethodFault", {"_typeName": "NotAuthenticated"})
     assert not valid("NotAuthenticated", {"_typeName": "NoPermission"})  # a base is no subtype
@@ -220,14 +273,19 @@ def test_no_permission_with_missing_privileges():
 
 
 def test_task_info_error_is_the_fault_object():
-    error = {"_typeName": "InvalidPowerState", "existingState": "poweredOn",
-             "faultMessage": [{"_typeName": "LocalizableMessage", "key": "k", "message": "m"}]}
+    error = {
+        "_typeName": "InvalidPowerState",
+        "existingState": "poweredOn",
+        "faultMessage": [{"_typeName": "LocalizableMessage", "key": "k", "message": "m"}],
+    }
     assert valid("TaskInfo", task_info(state="error", error=error))
     assert valid("TaskInfo", task_info(state="error", error={"_typeName": "RequestCanceled"}))
     wrapped = {"_typeName": "LocalizedMethodFault", "fault": error, "localizedMessage": "x"}
     assert not valid("TaskInfo", task_info(state="error", error=wrapped))
     assert not valid("TaskInfo", task_info(state="error", error={**error, "existingState": "on"}))
-    assert not valid("TaskInfo", task_info(state="error", error={k: v for k, v in error.items() if k != "_typeName"}))
+    assert not valid(
+        "TaskInfo", task_info(state="error", error={k: v for k, v in error.items() if k != "_typeName"})
+    )
     assert not valid("TaskInfo", task_info(state="error", error={"_typeName": "TaskInfo"}))
 
 

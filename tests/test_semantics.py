@@ -30,8 +30,18 @@ from harness.vmodl.registry import RELEASES, TypeRef, release
 PREDICATES = ("equals", "not_equals", "in", "not_in", "present")
 EFFECT_PREDICATES = (*PREDICATES, "changed", "equals_param", "equals_task_result")
 SUBJECTS = ("target", "param", "object")
-SEMANTICS_KEYS = {"curated", "summary", "read_only", "observable", "note", "cancelable", "locks",
-                  "preconditions", "effects", "on_failure_unchanged"}
+SEMANTICS_KEYS = {
+    "curated",
+    "summary",
+    "read_only",
+    "observable",
+    "note",
+    "cancelable",
+    "locks",
+    "preconditions",
+    "effects",
+    "on_failure_unchanged",
+}
 PRECONDITION_KEYS = {"id", "description", "fault", "reported", *SUBJECTS, *PREDICATES}
 EFFECT_KEYS = {"description", "target", "task_result", *EFFECT_PREDICATES}
 KEBAB = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
@@ -121,11 +131,17 @@ def value_problem(rel, leaf: tuple[TypeRef, str, str], value: Any) -> str | None
     enum = ref.name if rel.kind(ref.name) == "enum" else STRING_ENUMS.get((owner, name))
     if enum is not None:
         values = rel.enums[enum].values
-        return None if value in values else f"{value!r} is not a {enum} value in {rel.name} ({', '.join(values)})"
+        return (
+            None
+            if value in values
+            else f"{value!r} is not a {enum} value in {rel.name} ({', '.join(values)})"
+        )
     if ref.name == "boolean":
         return None if isinstance(value, bool) else f"{value!r} is not a boolean"
     if ref.name in INTEGERS:
-        return None if isinstance(value, int) and not isinstance(value, bool) else f"{value!r} is not an integer"
+        return (
+            None if isinstance(value, int) and not isinstance(value, bool) else f"{value!r} is not an integer"
+        )
     if ref.name == "string":
         return None if isinstance(value, str) else f"{value!r} is not a string"
     return None
@@ -189,7 +205,9 @@ def semantics_problems(data: dict[str, Any]) -> list[str]:
 
 def _one(item: dict[str, Any], keys: tuple[str, ...], what: str) -> list[str]:
     found = [k for k in keys if k in item]
-    return [] if len(found) == 1 else [f"needs exactly one {what} of {', '.join(keys)} (has {found or 'none'})"]
+    return (
+        [] if len(found) == 1 else [f"needs exactly one {what} of {', '.join(keys)} (has {found or 'none'})"]
+    )
 
 
 def _subject_leaf(rel, c: Contract, item: dict[str, Any]) -> tuple[TypeRef, str, str] | None:
@@ -245,8 +263,10 @@ def _precondition(c: Contract, pre: Any, earlier: list[Any]) -> list[str]:
             return out + [f"fault {fault!r} is not a fault in {r}"]
         declared = c.faults_for(r)
         if not (rel.is_runtime_fault(fault) or any(rel.is_subtype(fault, d) for d in declared)):
-            out.append(f"fault {fault!r} is neither declared ({', '.join(declared)}) nor a subtype of one "
-                       f"nor a runtime fault in {r}")
+            out.append(
+                f"fault {fault!r} is neither declared ({', '.join(declared)}) nor a subtype of one "
+                f"nor a runtime fault in {r}"
+            )
         if c.is_task and reported == "sync" and not rel.is_runtime_fault(fault):
             out.append(f"reported: sync on a task for {fault}: vCenter reports it in TaskInfo.error (task)")
         if out:
@@ -277,8 +297,11 @@ def _effect(c: Contract, eff: Any) -> list[str]:
             if "equals_param" in eff:
                 pleaf = resolve_param(rel, c, eff["equals_param"])
                 integers = {"byte", "short", "int", "long"}  # the same JSON numbers: comparable
-                kinds = [("integer" if t.name in integers else t.name, t.array) for t in (pleaf[0], leaf[0])] \
-                    if pleaf is not None else []
+                kinds = (
+                    [("integer" if t.name in integers else t.name, t.array) for t in (pleaf[0], leaf[0])]
+                    if pleaf is not None
+                    else []
+                )
                 if pleaf is not None and kinds[0] != kinds[1]:
                     out.append(f"equals_param: the parameter is a {pleaf[0]}, the property a {leaf[0]}")
         except PathError as exc:
@@ -307,25 +330,37 @@ def test_semantics_hold_up(c_id: str):
 
 
 def test_task_preconditions_report_in_the_task_unless_runtime():
-    sync_on_tasks = {(c.name, p["id"]) for c in METHODS if c.is_task for p in c.preconditions
-                     if p["reported"] == "sync"}
-    assert sync_on_tasks == {("CloneVM_Task", "name-not-empty"), ("InstantClone_Task", "name-not-empty"),
-                             ("MigrateVM_Task", "known-priority")}
+    sync_on_tasks = {
+        (c.name, p["id"]) for c in METHODS if c.is_task for p in c.preconditions if p["reported"] == "sync"
+    }
+    assert sync_on_tasks == {
+        ("CloneVM_Task", "name-not-empty"),
+        ("InstantClone_Task", "name-not-empty"),
+        ("MigrateVM_Task", "known-priority"),
+    }
 
 
 def test_known_facts():
     """Spot checks of what VMware documents, so that a wrong curation cannot pass unnoticed."""
+
     def pre(name: str, pid: str) -> dict[str, Any]:
         return next(p for p in CONTRACTS.get(f"VirtualMachine_{name}").preconditions if p["id"] == pid)
 
     assert pre("PowerOnVM_Task", "not-template")["fault"] == "InvalidState"
     on = pre("PowerOnVM_Task", "not-powered-on")
     assert {k: on.get(k) for k in ("target", "not_equals", "fault", "reported")} == {
-        "target": "runtime.powerState", "not_equals": "poweredOn", "fault": "InvalidPowerState", "reported": "task"}
+        "target": "runtime.powerState",
+        "not_equals": "poweredOn",
+        "fault": "InvalidPowerState",
+        "reported": "task",
+    }
     assert pre("ShutdownGuest", "tools-running")["fault"] == "ToolsUnavailable"
     assert pre("RevertToCurrentSnapshot_Task", "has-current-snapshot")["fault"] == "NotFound"
     assert pre("MountToolsInstaller", "not-mounted")["target"] == "runtime.toolsInstallerMounted"
-    assert pre("MakePrimaryVM_Task", "vm-is-secondary")["object"] == {"param": "vm", "path": "config.ftInfo.role"}
+    assert pre("MakePrimaryVM_Task", "vm-is-secondary")["object"] == {
+        "param": "vm",
+        "path": "config.ftInfo.role",
+    }
     assert CONTRACTS.get("VirtualMachine_MakePrimaryVM_Task").locks == ["target", "vm"]
     assert not CONTRACTS.get("VirtualMachine_RemoveAllSnapshots_Task").preconditions
     cancelable = {c.name for c in VM_METHODS if c.cancelable}
@@ -334,7 +369,13 @@ def test_known_facts():
     assert {"QueryConnections", "AcquireTicket", "CheckCustomizationSpec", "Reload"} <= read_only
     assert "CreateScreenshot_Task" not in read_only
     unobservable = {c.name for c in VM_METHODS if c.semantics["observable"] is False}
-    assert {"SendNMI", "PutUsbScanCodes", "DefragmentAllDisks", "RefreshStorageInfo", "Reload"} <= unobservable
+    assert {
+        "SendNMI",
+        "PutUsbScanCodes",
+        "DefragmentAllDisks",
+        "RefreshStorageInfo",
+        "Reload",
+    } <= unobservable
 
 
 # --- curated privileges ----------------------------------------------------------------------------
@@ -352,19 +393,26 @@ def privilege_problems(curated: dict[Any, Any]) -> list[str]:
             if bad_keys:
                 out.append(f"{loc}: key {bad_keys[0]!r} is not a string (write 'on' in quotes)")
                 continue
-            out += [f"{loc}: unknown key {k!r}" for k in set(cond) - {"when", "privileges", "on", "description"}]
+            out += [
+                f"{loc}: unknown key {k!r}" for k in set(cond) - {"when", "privileges", "on", "description"}
+            ]
             privs += cond.get("privileges", [])
             when = cond.get("when") or {}
             subjects = [k for k in ("param", "target") if k in when]
             preds = [k for k in ("equals", "in", "present") if k in when]
             if len(subjects) != 1 or len(preds) != 1 or len(when) != 2:
-                out.append(f"{loc}: a condition has one subject (param|target) and one predicate (equals|in|present)")
+                out.append(
+                    f"{loc}: a condition has one subject (param|target) and one predicate (equals|in|present)"
+                )
                 continue
             for r in c.releases:
                 rel = release(r)
                 try:
-                    leaf = (resolve_param(rel, c, when["param"]) if "param" in when
-                            else resolve_property(rel, c.managed_type, when["target"]))
+                    leaf = (
+                        resolve_param(rel, c, when["param"])
+                        if "param" in when
+                        else resolve_property(rel, c.managed_type, when["target"])
+                    )
                     if leaf is not None:
                         out += [f"{loc}: {m}" for m in _values(rel, leaf, when)]
                     on = cond.get("on", "target")
@@ -414,7 +462,8 @@ def test_contract_files_carry_the_curated_privileges():
         assert c.privileges_source == "curated", op_id
         assert list(c.privileges) == entry.get("required", []), op_id
         assert [(cp.when, list(cp.privileges), cp.on) for cp in c.conditional_privileges] == [
-            (e["when"], e["privileges"], e.get("on", "target")) for e in entry.get("conditional", [])], op_id
+            (e["when"], e["privileges"], e.get("on", "target")) for e in entry.get("conditional", [])
+        ], op_id
 
 
 def test_inherited_and_conditional_privileges():
@@ -422,12 +471,16 @@ def test_inherited_and_conditional_privileges():
     assert priv["Destroy_Task"] == ("VirtualMachine.Inventory.Delete",)
     assert priv["Rename_Task"] == ("VirtualMachine.Config.Rename",)
     assert priv["setCustomValue"] == ("Global.SetCustomField",)
-    clone = {(tuple(cp.when.items()), cp.on): cp.privileges
-             for cp in CONTRACTS.get("VirtualMachine_CloneVM_Task").conditional_privileges}
+    clone = {
+        (tuple(cp.when.items()), cp.on): cp.privileges
+        for cp in CONTRACTS.get("VirtualMachine_CloneVM_Task").conditional_privileges
+    }
     assert clone[((("target", "config.template"), ("equals", True)), "target")] == (
-        "VirtualMachine.Provisioning.DeployTemplate",)
+        "VirtualMachine.Provisioning.DeployTemplate",
+    )
     assert clone[((("param", "folder"), ("present", True)), "folder")] == (
-        "VirtualMachine.Inventory.CreateFromExisting",)
+        "VirtualMachine.Inventory.CreateFromExisting",
+    )
     ticket = CONTRACTS.get("VirtualMachine_AcquireTicket").conditional_privileges
     covered = [v for cp in ticket for v in cp.when["in"]]
     assert sorted(covered) == sorted(release("8.0.2.0").enums["VirtualMachineTicketType"].values)
@@ -443,54 +496,115 @@ def _eff(data: dict[str, Any], i: int = 0) -> dict[str, Any]:
 
 
 BREAKS = {
-    "unknown property": ("PowerOnVM_Task", lambda d: _pre(d, 1).update(target="runtime.powerStat"),
-                         "no field 'powerStat'"),
-    "unknown enum value": ("PowerOnVM_Task", lambda d: _pre(d, 1).update(not_equals="poweredUp"),
-                           "'poweredUp' is not a VirtualMachinePowerState value"),
-    "string enum value": ("ShutdownGuest", lambda d: _pre(d, 1).update(equals="running"),
-                          "'running' is not a VirtualMachineToolsRunningStatus value"),
+    "unknown property": (
+        "PowerOnVM_Task",
+        lambda d: _pre(d, 1).update(target="runtime.powerStat"),
+        "no field 'powerStat'",
+    ),
+    "unknown enum value": (
+        "PowerOnVM_Task",
+        lambda d: _pre(d, 1).update(not_equals="poweredUp"),
+        "'poweredUp' is not a VirtualMachinePowerState value",
+    ),
+    "string enum value": (
+        "ShutdownGuest",
+        lambda d: _pre(d, 1).update(equals="running"),
+        "'running' is not a VirtualMachineToolsRunningStatus value",
+    ),
     "wrong value type": ("PowerOnVM_Task", lambda d: _pre(d, 0).update(equals="no"), "'no' is not a boolean"),
-    "undeclared fault": ("PowerOffVM_Task", lambda d: _pre(d).update(fault="FileFault"),
-                         "'FileFault' is neither declared"),
-    "not a fault": ("PowerOffVM_Task", lambda d: _pre(d).update(fault="VirtualMachineRuntimeInfo"),
-                    "is not a fault"),
-    "sync on a task": ("PowerOffVM_Task", lambda d: _pre(d).update(reported="sync"),
-                       "reported: sync on a task for InvalidPowerState"),
-    "task on a non-task": ("MarkAsTemplate", lambda d: _pre(d).update(reported="task"),
-                           "the method is not a task"),
-    "path into an array": ("PowerOnVM_Task", lambda d: _pre(d, 1).update(target="config.hardware.device.key"),
-                           "goes into an array"),
+    "undeclared fault": (
+        "PowerOffVM_Task",
+        lambda d: _pre(d).update(fault="FileFault"),
+        "'FileFault' is neither declared",
+    ),
+    "not a fault": (
+        "PowerOffVM_Task",
+        lambda d: _pre(d).update(fault="VirtualMachineRuntimeInfo"),
+        "is not a fault",
+    ),
+    "sync on a task": (
+        "PowerOffVM_Task",
+        lambda d: _pre(d).update(reported="sync"),
+        "reported: sync on a task for InvalidPowerState",
+    ),
+    "task on a non-task": (
+        "MarkAsTemplate",
+        lambda d: _pre(d).update(reported="task"),
+        "the method is not a task",
+    ),
+    "path into an array": (
+        "PowerOnVM_Task",
+        lambda d: _pre(d, 1).update(target="config.hardware.device.key"),
+        "goes into an array",
+    ),
     "duplicate id": ("PowerOnVM_Task", lambda d: _pre(d, 1).update(id="not-template"), "is not unique"),
-    "two predicates": ("PowerOnVM_Task", lambda d: _pre(d, 1).update(equals="poweredOff"),
-                       "exactly one predicate"),
+    "two predicates": (
+        "PowerOnVM_Task",
+        lambda d: _pre(d, 1).update(equals="poweredOff"),
+        "exactly one predicate",
+    ),
     "unknown key": ("PowerOnVM_Task", lambda d: _pre(d, 1).update(expect="x"), "unknown key 'expect'"),
-    "object on a non-reference": ("MakePrimaryVM_Task",
-                                  lambda d: _pre(d, 2).update(object={"param": "nope", "path": "name"}),
-                                  "not a single object-reference parameter"),
+    "object on a non-reference": (
+        "MakePrimaryVM_Task",
+        lambda d: _pre(d, 2).update(object={"param": "nope", "path": "name"}),
+        "not a single object-reference parameter",
+    ),
     "not curated": ("PowerOnVM_Task", lambda d: d["semantics"].update(curated=False), "not curated"),
-    "unobservable without note": ("SendNMI", lambda d: d["semantics"].pop("note"),
-                                  "observable: false needs a note"),
-    "read-only that changes": ("QueryConnections",
-                               lambda d: d["semantics"]["effects"].append({"target": "name", "changed": True}),
-                               "read_only: true changes nothing"),
-    "no effect, no note": ("UnregisterVM", lambda d: d["semantics"].pop("note"), "no property effect and no note"),
-    "cancelable non-task": ("MarkAsTemplate", lambda d: d["semantics"].update(cancelable=True),
-                            "only a task can be cancelable"),
-    "lock on a value": ("Rename_Task", lambda d: d["semantics"].update(locks=["newName"]),
-                        "neither target nor an object-reference parameter"),
-    "missing task result": ("CloneVM_Task", lambda d: d["semantics"]["effects"].pop(0),
-                            "effects need `task_result: present`"),
-    "task result of a void task": ("PowerOnVM_Task",
-                                   lambda d: d["semantics"]["effects"].append({"task_result": "present"}),
-                                   "has no task result"),
-    "unknown parameter": ("Rename_Task", lambda d: _eff(d).update(equals_param="newname"),
-                          "has no parameter 'newname'"),
-    "parameter of another type": ("Rename_Task", lambda d: _eff(d).update(target="config.template"),
-                                  "the parameter is a string, the property a boolean"),
-    "unchanged path unknown": ("PowerOnVM_Task", lambda d: d["semantics"].update(on_failure_unchanged=["nope"]),
-                               "has no property 'nope'"),
-    "property read not read-only": ("getRuntime", lambda d: d["semantics"].update(read_only=False),
-                                    "a property read is read_only: true"),
+    "unobservable without note": (
+        "SendNMI",
+        lambda d: d["semantics"].pop("note"),
+        "observable: false needs a note",
+    ),
+    "read-only that changes": (
+        "QueryConnections",
+        lambda d: d["semantics"]["effects"].append({"target": "name", "changed": True}),
+        "read_only: true changes nothing",
+    ),
+    "no effect, no note": (
+        "UnregisterVM",
+        lambda d: d["semantics"].pop("note"),
+        "no property effect and no note",
+    ),
+    "cancelable non-task": (
+        "MarkAsTemplate",
+        lambda d: d["semantics"].update(cancelable=True),
+        "only a task can be cancelable",
+    ),
+    "lock on a value": (
+        "Rename_Task",
+        lambda d: d["semantics"].update(locks=["newName"]),
+        "neither target nor an object-reference parameter",
+    ),
+    "missing task result": (
+        "CloneVM_Task",
+        lambda d: d["semantics"]["effects"].pop(0),
+        "effects need `task_result: present`",
+    ),
+    "task result of a void task": (
+        "PowerOnVM_Task",
+        lambda d: d["semantics"]["effects"].append({"task_result": "present"}),
+        "has no task result",
+    ),
+    "unknown parameter": (
+        "Rename_Task",
+        lambda d: _eff(d).update(equals_param="newname"),
+        "has no parameter 'newname'",
+    ),
+    "parameter of another type": (
+        "Rename_Task",
+        lambda d: _eff(d).update(target="config.template"),
+        "the parameter is a string, the property a boolean",
+    ),
+    "unchanged path unknown": (
+        "PowerOnVM_Task",
+        lambda d: d["semantics"].update(on_failure_unchanged=["nope"]),
+        "has no property 'nope'",
+    ),
+    "property read not read-only": (
+        "getRuntime",
+        lambda d: d["semantics"].update(read_only=False),
+        "a property read is read_only: true",
+    ),
 }
 
 
@@ -505,25 +619,48 @@ def test_a_broken_section_fails(case: str):
 
 
 PRIVILEGE_BREAKS = {
-    "bare on": (lambda p: p["VirtualMachine_CloneVM_Task"]["conditional"][3].update({True: "folder"}),
-                "is not a string (write 'on' in quotes)"),
-    "two subjects": (lambda p: p["VirtualMachine_CloneVM_Task"]["conditional"][0]["when"].update(param="name"),
-                     "one subject"),
-    "unknown ticket type": (lambda p: p["VirtualMachine_AcquireTicket"]["conditional"][0]["when"]["in"].append("vnc"),
-                            "'vnc' is not a VirtualMachineTicketType value"),
-    "unknown request path": (lambda p: p["VirtualMachine_ReconfigVM_Task"]["conditional"][0]["when"].update(
-        param="spec.nmae"), "has no field 'nmae'"),
-    "bad privilege id": (lambda p: p["VirtualMachine_Destroy_Task"].update(required=["delete"]),
-                         "'delete' is not a privilege id"),
-    "on a value": (lambda p: p["VirtualMachine_CloneVM_Task"]["conditional"][3].update(on="name"),
-                   "is not an object reference"),
-    "on each of a wrong type": (lambda p: p["VirtualMachine_RepairVmDiskChains_Task"]["conditional"][0]["on"].update(
-        each="VirtualMachineConfigSpec"), "'VirtualMachineConfigSpec' is not a VirtualDevice"),
-    "on each to a value": (lambda p: p["VirtualMachine_RepairVmDiskChains_Task"]["conditional"][0]["on"].update(
-        path="backing.fileName"), "leads to a string, not to object references"),
+    "bare on": (
+        lambda p: p["VirtualMachine_CloneVM_Task"]["conditional"][3].update({True: "folder"}),
+        "is not a string (write 'on' in quotes)",
+    ),
+    "two subjects": (
+        lambda p: p["VirtualMachine_CloneVM_Task"]["conditional"][0]["when"].update(param="name"),
+        "one subject",
+    ),
+    "unknown ticket type": (
+        lambda p: p["VirtualMachine_AcquireTicket"]["conditional"][0]["when"]["in"].append("vnc"),
+        "'vnc' is not a VirtualMachineTicketType value",
+    ),
+    "unknown request path": (
+        lambda p: p["VirtualMachine_ReconfigVM_Task"]["conditional"][0]["when"].update(param="spec.nmae"),
+        "has no field 'nmae'",
+    ),
+    "bad privilege id": (
+        lambda p: p["VirtualMachine_Destroy_Task"].update(required=["delete"]),
+        "'delete' is not a privilege id",
+    ),
+    "on a value": (
+        lambda p: p["VirtualMachine_CloneVM_Task"]["conditional"][3].update(on="name"),
+        "is not an object reference",
+    ),
+    "on each of a wrong type": (
+        lambda p: p["VirtualMachine_RepairVmDiskChains_Task"]["conditional"][0]["on"].update(
+            each="VirtualMachineConfigSpec"
+        ),
+        "'VirtualMachineConfigSpec' is not a VirtualDevice",
+    ),
+    "on each to a value": (
+        lambda p: p["VirtualMachine_RepairVmDiskChains_Task"]["conditional"][0]["on"].update(
+            path="backing.fileName"
+        ),
+        "leads to a string, not to object references",
+    ),
     "on each through a missing field": (
-        lambda p: p["VirtualMachine_RepairVmDiskChains_Task"]["conditional"][0]["on"].update(path="backing.store"),
-        "has no field 'store'"),
+        lambda p: p["VirtualMachine_RepairVmDiskChains_Task"]["conditional"][0]["on"].update(
+            path="backing.store"
+        ),
+        "has no field 'store'",
+    ),
 }
 
 

@@ -5,19 +5,22 @@ import pytest
 from harness.contract.semantics import MISSING, describe, holds, is_present, walk
 
 
-@pytest.mark.parametrize("pred,value,expected", [
-    ({"equals": "poweredOn"}, "poweredOn", True),
-    ({"equals": "poweredOn"}, "poweredOff", False),
-    ({"not_equals": 0}, 2, True),
-    ({"not_equals": 0}, 0, False),
-    ({"in": ["a", "b"]}, "b", True),
-    ({"in": ["a", "b"]}, "c", False),
-    ({"not_in": ["a"]}, "c", True),
-    ({"present": True}, [], False),
-    ({"present": True}, MISSING, False),
-    ({"present": False}, None, True),
-    ({"present": True}, {"x": 1}, True),
-])
+@pytest.mark.parametrize(
+    "pred,value,expected",
+    [
+        ({"equals": "poweredOn"}, "poweredOn", True),
+        ({"equals": "poweredOn"}, "poweredOff", False),
+        ({"not_equals": 0}, 2, True),
+        ({"not_equals": 0}, 0, False),
+        ({"in": ["a", "b"]}, "b", True),
+        ({"in": ["a", "b"]}, "c", False),
+        ({"not_in": ["a"]}, "c", True),
+        ({"present": True}, [], False),
+        ({"present": True}, MISSING, False),
+        ({"present": False}, None, True),
+        ({"present": True}, {"x": 1}, True),
+    ],
+)
 def test_predicates(pred, value, expected):
     assert holds(pred, value) is expected
 

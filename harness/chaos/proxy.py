@@ -60,8 +60,13 @@ class Toxic:
         self.attributes = {**TOXIC_TYPES[self.type], **self.attributes}
 
     def to_toxiproxy(self) -> dict[str, Any]:
-        return {"name": self.name, "type": self.type, "stream": self.stream, "toxicity": self.toxicity,
-                "attributes": self.attributes}
+        return {
+            "name": self.name,
+            "type": self.type,
+            "stream": self.stream,
+            "toxicity": self.toxicity,
+            "attributes": self.attributes,
+        }
 
 
 class _Connection:
@@ -118,8 +123,14 @@ class ToxicProxy:
         return f"http://127.0.0.1:{self.port}"
 
     # toxics ------------------------------------------------------------------------------------
-    def add_toxic(self, type: str, name: str | None = None, stream: str = "downstream", toxicity: float = 1.0,
-                  **attributes: Any) -> Toxic:
+    def add_toxic(
+        self,
+        type: str,
+        name: str | None = None,
+        stream: str = "downstream",
+        toxicity: float = 1.0,
+        **attributes: Any,
+    ) -> Toxic:
         toxic = Toxic(name or f"{type}_{stream}", type, stream, toxicity, attributes)
         with self._lock:
             self.toxics[toxic.name] = toxic
@@ -205,8 +216,10 @@ class ToxicProxy:
             if toxic.type == "reset_peer":
                 conn.schedule_reset(toxic.attributes["timeout"])
         try:
-            await asyncio.gather(self._pump(reader, up_writer, conn, "upstream"),
-                                 self._pump(up_reader, writer, conn, "downstream"))
+            await asyncio.gather(
+                self._pump(reader, up_writer, conn, "upstream"),
+                self._pump(up_reader, writer, conn, "downstream"),
+            )
         except (asyncio.CancelledError, ConnectionError, OSError):
             pass
         finally:
@@ -215,8 +228,9 @@ class ToxicProxy:
                     w.close()
             self._tasks.discard(task)
 
-    async def _pump(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, conn: _Connection,
-                    stream: str) -> None:
+    async def _pump(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, conn: _Connection, stream: str
+    ) -> None:
         while True:
             data = await reader.read(65536)
             toxics = self._active(conn, stream)
@@ -263,12 +277,14 @@ class ToxicProxy:
             conn.sent[stream] += len(data)
 
     @staticmethod
-    async def _write_sliced(writer: asyncio.StreamWriter, data: bytes, slicer: Toxic, conn: _Connection) -> None:
+    async def _write_sliced(
+        writer: asyncio.StreamWriter, data: bytes, slicer: Toxic, conn: _Connection
+    ) -> None:
         avg, var = slicer.attributes["average_size"], slicer.attributes["size_variation"]
         i = 0
         while i < len(data):
             size = max(1, avg + (conn.rng.randint(-var, var) if var else 0))
-            writer.write(data[i:i + size])
+            writer.write(data[i : i + size])
             await writer.drain()
             i += size
             if slicer.attributes["delay"]:
@@ -292,8 +308,11 @@ class ToxiproxyServer:
         self.api = api.rstrip("/")
         self.name = name
         self.http = requests.Session()
-        resp = self.http.post(f"{self.api}/proxies", json={"name": name, "listen": listen, "upstream": upstream,
-                                                            "enabled": True}, timeout=10)
+        resp = self.http.post(
+            f"{self.api}/proxies",
+            json={"name": name, "listen": listen, "upstream": upstream, "enabled": True},
+            timeout=10,
+        )
         if resp.status_code not in (200, 201, 409):
             raise RuntimeError(f"toxiproxy refused proxy {name}: HTTP {resp.status_code} {resp.text[:200]}")
         self.listen = listen
@@ -302,8 +321,14 @@ class ToxiproxyServer:
     def url(self) -> str:
         return f"http://{self.listen}"
 
-    def add_toxic(self, type: str, name: str | None = None, stream: str = "downstream", toxicity: float = 1.0,
-                  **attributes: Any) -> Toxic:
+    def add_toxic(
+        self,
+        type: str,
+        name: str | None = None,
+        stream: str = "downstream",
+        toxicity: float = 1.0,
+        **attributes: Any,
+    ) -> Toxic:
         toxic = Toxic(name or f"{type}_{stream}", type, stream, toxicity, attributes)
         resp = self.http.post(f"{self.api}/proxies/{self.name}/toxics", json=toxic.to_toxiproxy(), timeout=10)
         if resp.status_code not in (200, 201):

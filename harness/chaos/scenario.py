@@ -50,8 +50,13 @@ from ..yamlfile import read_yaml
 from .proxy import Toxic, ToxicProxy
 from .transport import ChaosAdapter, TransportFault, install
 
-_PREDICATE = {"type": "object", "minProperties": 1, "maxProperties": 1, "additionalProperties": False,
-              "properties": {"equals": {}, "not_equals": {}, "in": {"type": "array"}, "not_in": {"type": "array"}}}
+_PREDICATE = {
+    "type": "object",
+    "minProperties": 1,
+    "maxProperties": 1,
+    "additionalProperties": False,
+    "properties": {"equals": {}, "not_equals": {}, "in": {"type": "array"}, "not_in": {"type": "array"}},
+}
 SCENARIO_SCHEMA: dict[str, Any] = {
     "type": "object",
     "required": ["name", "actions"],
@@ -61,26 +66,57 @@ SCENARIO_SCHEMA: dict[str, Any] = {
         "description": {"type": "string"},
         "vm": {"enum": ["poweredOff", "poweredOn", "suspended", "withSnapshot", "toolsRunning"]},
         "steady_state": {"type": "array", "items": {"$ref": "#/$defs/probe"}},
-        "faults": {"type": "array", "items": {
-            "type": "object", "minProperties": 1, "maxProperties": 1, "additionalProperties": False,
-            "properties": {"transport": {"type": "object"}, "proxy": {"type": "object"},
-                           "server": {"type": "object"}}}},
+        "faults": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "minProperties": 1,
+                "maxProperties": 1,
+                "additionalProperties": False,
+                "properties": {
+                    "transport": {"type": "object"},
+                    "proxy": {"type": "object"},
+                    "server": {"type": "object"},
+                },
+            },
+        },
         "actions": {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/action"}},
         "repeat": {"type": "integer", "minimum": 1, "maximum": 1000},
-        "hypotheses": {"type": "object", "additionalProperties": False, "properties": {
-            "no_task_lost": {"type": "boolean"}, "no_duplicate_objects": {"type": "boolean"},
-            "endpoint_recovers": {"type": "boolean"}, "answers_well_formed": {"type": "boolean"},
-            "recover_within_s": {"type": "number", "minimum": 0},
-            "state": {"type": "object", "additionalProperties": _PREDICATE}}},
+        "hypotheses": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "no_task_lost": {"type": "boolean"},
+                "no_duplicate_objects": {"type": "boolean"},
+                "endpoint_recovers": {"type": "boolean"},
+                "answers_well_formed": {"type": "boolean"},
+                "recover_within_s": {"type": "number", "minimum": 0},
+                "state": {"type": "object", "additionalProperties": _PREDICATE},
+            },
+        },
         "rollback": {"type": "array", "items": {"$ref": "#/$defs/action"}},
     },
     "$defs": {
-        "probe": {"type": "object", "additionalProperties": False, "minProperties": 1, "maxProperties": 1,
-                  "properties": {"content": {"const": True}, "get": {"type": "string"}}},
-        "action": {"type": "object", "additionalProperties": False, "properties": {
-            "invoke": {"type": "string"}, "sleep_ms": {"type": "integer"},
-            "body": {"type": "object", "description": "the request; \"$vm\" and \"$sandbox_folder\" become references"}},
-            "oneOf": [{"required": ["invoke"]}, {"required": ["sleep_ms"]}]},
+        "probe": {
+            "type": "object",
+            "additionalProperties": False,
+            "minProperties": 1,
+            "maxProperties": 1,
+            "properties": {"content": {"const": True}, "get": {"type": "string"}},
+        },
+        "action": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "invoke": {"type": "string"},
+                "sleep_ms": {"type": "integer"},
+                "body": {
+                    "type": "object",
+                    "description": 'the request; "$vm" and "$sandbox_folder" become references',
+                },
+            },
+            "oneOf": [{"required": ["invoke"]}, {"required": ["sleep_ms"]}],
+        },
     },
 }
 _VALIDATOR = jsonschema_rs.validator_for(SCENARIO_SCHEMA)
@@ -96,7 +132,9 @@ class Scenario:
     actions: list[dict[str, Any]]
     description: str = ""
     vm: str = "poweredOff"
-    steady_state: list[dict[str, Any]] = field(default_factory=lambda: [{"content": True}, {"get": "runtime"}])
+    steady_state: list[dict[str, Any]] = field(
+        default_factory=lambda: [{"content": True}, {"get": "runtime"}]
+    )
     faults: list[dict[str, Any]] = field(default_factory=list)
     repeat: int = 1
     hypotheses: dict[str, Any] = field(default_factory=dict)
@@ -146,7 +184,9 @@ def _toxic(spec: dict[str, Any]) -> Toxic:
     kind = spec.pop("type", None)
     if not kind:
         raise ValueError("a proxy fault needs a toxic type")
-    return Toxic(spec.pop("name", kind), kind, spec.pop("stream", "downstream"), spec.pop("toxicity", 1.0), spec)
+    return Toxic(
+        spec.pop("name", kind), kind, spec.pop("stream", "downstream"), spec.pop("toxicity", 1.0), spec
+    )
 
 
 class _Timeline:
@@ -155,8 +195,15 @@ class _Timeline:
         self.events: list[dict[str, Any]] = []
 
     def add(self, phase: str, what: str, outcome: str, **extra: Any) -> None:
-        self.events.append({"t": round(time.monotonic() - self.t0, 3), "phase": phase, "what": what,
-                            "outcome": outcome, **extra})
+        self.events.append(
+            {
+                "t": round(time.monotonic() - self.t0, 3),
+                "phase": phase,
+                "what": what,
+                "outcome": outcome,
+                **extra,
+            }
+        )
 
 
 class ScenarioRun:
@@ -181,7 +228,9 @@ class ScenarioRun:
 
     def run(self) -> ScenarioResult:
         if "server" in self.s.layers and not self.conn.simulated:
-            return self._result("skipped", "server-side faults need the built-in simulator (or `vsphere-harness sim`)")
+            return self._result(
+                "skipped", "server-side faults need the built-in simulator (or `vsphere-harness sim`)"
+            )
         if self.sandbox is None:
             return self._result("error", "no sandbox: the scenario has no VM of its own to work on")
         try:
@@ -215,8 +264,10 @@ class ScenarioRun:
         if failures:
             return self._result("failed", "; ".join(failures))
         done = len([e for e in self.timeline.events if e["phase"] == "action"])
-        return self._result("passed", f"{done} actions under {', '.join(sorted(self.s.layers)) or 'no'} faults; "
-                                      f"every hypothesis held")
+        return self._result(
+            "passed",
+            f"{done} actions under {', '.join(sorted(self.s.layers)) or 'no'} faults; every hypothesis held",
+        )
 
     # --- phases --------------------------------------------------------------------------------
     def _probe(self, client: ViClient, phase: str) -> str:
@@ -242,14 +293,21 @@ class ScenarioRun:
         proxy_faults = [f["proxy"] for f in self.s.faults if "proxy" in f]
         if proxy_faults:
             parts = urlsplit(url)
-            proxy = ToxicProxy((parts.hostname or "127.0.0.1", parts.port or (443 if parts.scheme == "https" else 80)),
-                               seed=self.seed)
+            proxy = ToxicProxy(
+                (parts.hostname or "127.0.0.1", parts.port or (443 if parts.scheme == "https" else 80)),
+                seed=self.seed,
+            )
             proxy.start()
             self.proxy = proxy
             self._cleanups.append(proxy.stop)
             url = f"{parts.scheme}://127.0.0.1:{proxy.port}"
-        chaos = ViClient(url, self.conn.release, verify=verify, timeout=min(self.timeout, 10.0),
-                         on_secret=self.conn.scrubber.add)
+        chaos = ViClient(
+            url,
+            self.conn.release,
+            verify=verify,
+            timeout=min(self.timeout, 10.0),
+            on_secret=self.conn.scrubber.add,
+        )
         chaos.observers = list(self.conn.admin.observers)  # its answers are judged too, unless damaged here
         chaos.login(admin_user, admin_password)
         for spec in proxy_faults:
@@ -265,7 +323,11 @@ class ScenarioRun:
                 self.timeline.add("inject", f"transport {f.kind}", "on", probability=f.probability)
         for f in self.s.faults:
             if "server" in f:
-                rule = {"id": f"scenario-{self.s.name}-{len(self._cleanups)}", "object": self.vm, **f["server"]}
+                rule = {
+                    "id": f"scenario-{self.s.name}-{len(self._cleanups)}",
+                    "object": self.vm,
+                    **f["server"],
+                }
                 self._server_rule(rule)
                 self.timeline.add("inject", f"server rule on {rule.get('method', '*')}", "on")
         return chaos
@@ -278,11 +340,16 @@ class ScenarioRun:
             return
         import requests
 
-        resp = requests.post(f"{self.conn.url}/_sim/faults", json=rule, timeout=10, verify=self.conn.admin.verify)
+        resp = requests.post(
+            f"{self.conn.url}/_sim/faults", json=rule, timeout=10, verify=self.conn.admin.verify
+        )
         if resp.status_code != 201:
-            raise RuntimeError(f"the simulator refused the fault rule: HTTP {resp.status_code} {resp.text[:200]}")
-        self._cleanups.append(lambda: requests.delete(f"{self.conn.url}/_sim/faults", timeout=10,
-                                                      verify=self.conn.admin.verify))
+            raise RuntimeError(
+                f"the simulator refused the fault rule: HTTP {resp.status_code} {resp.text[:200]}"
+            )
+        self._cleanups.append(
+            lambda: requests.delete(f"{self.conn.url}/_sim/faults", timeout=10, verify=self.conn.admin.verify)
+        )
 
     def _remove(self) -> None:
         while self._cleanups:
@@ -332,9 +399,13 @@ class ScenarioRun:
         sent: Exchange | None = ex
         if injected is not None and injected.body is not None:
             sent = _as_sent(ex, injected.status, injected.body, injected.body_complete)
-            parts.append(f"{'+'.join(k for k in injected.kinds if k != 'duplicate')} injected; "
-                         "judged on what the endpoint sent")
-        outcome = self._record(method, sent, cuts, "") if sent is not None else "not judged (too long to keep)"
+            parts.append(
+                f"{'+'.join(k for k in injected.kinds if k != 'duplicate')} injected; "
+                "judged on what the endpoint sent"
+            )
+        outcome = (
+            self._record(method, sent, cuts, "") if sent is not None else "not judged (too long to keep)"
+        )
         return outcome + (f" [{'; '.join(parts)}]" if parts else "")
 
     def _record(self, method: str, ex: Exchange, cuts: int, which: str) -> str:
@@ -346,8 +417,11 @@ class ScenarioRun:
             return f"fault {ex.fault_type}"
         if 200 <= ex.status < 300 and (not ex.body or ex.is_json):
             return "ok"
-        what = (f"HTTP {ex.status} with a body that is not JSON" if 200 <= ex.status < 300
-                else f"HTTP {ex.status} without a fault body")
+        what = (
+            f"HTTP {ex.status} with a body that is not JSON"
+            if 200 <= ex.status < 300
+            else f"HTTP {ex.status} without a fault body"
+        )
         cut = [e["toxic"] for e in (self.proxy.log[cuts:] if self.proxy is not None else [])]
         if cut:  # the proxy cut a connection while this exchange ran: the damage may be its own
             return f"{what} (not judged: the proxy cut a connection short with {', '.join(sorted(set(cut)))})"
@@ -436,7 +510,9 @@ class ScenarioRun:
         return dupes
 
 
-def run_scenario(scenario: Scenario, conn: Any, sandbox: Any, seed: int = 0, timeout: float = 30.0) -> ScenarioResult:
+def run_scenario(
+    scenario: Scenario, conn: Any, sandbox: Any, seed: int = 0, timeout: float = 30.0
+) -> ScenarioResult:
     """Run one scenario; never raises for what the endpoint does (the result says it)."""
     try:
         return ScenarioRun(scenario, conn, sandbox, seed, timeout).run()

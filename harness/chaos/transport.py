@@ -117,8 +117,14 @@ class ChaosAdapter(DeadlineAdapter):
         return hit
 
     def _note(self, kind: str, request: requests.PreparedRequest) -> None:
-        self.log.append({"t": time.time(), "fault": kind, "method": request.method,
-                         "path": requests.utils.urlparse(request.url).path})
+        self.log.append(
+            {
+                "t": time.time(),
+                "fault": kind,
+                "method": request.method,
+                "path": requests.utils.urlparse(request.url).path,
+            }
+        )
 
     def injected(self, headers: Any) -> Injected | None:
         """What this adapter did to the answer with these headers (an ``Exchange``'s or a
@@ -149,8 +155,9 @@ class ChaosAdapter(DeadlineAdapter):
             del request.headers[SESSION_HEADER]
         if "error" in kinds:
             self._note("error", request)
-            raise InjectedConnectionError(f"injected: connection reset ({request.method} {path})",
-                                          request=request)
+            raise InjectedConnectionError(
+                f"injected: connection reset ({request.method} {path})", request=request
+            )
         record: Injected | None = None
         if "duplicate" in kinds:
             self._note("duplicate", request)
@@ -186,7 +193,7 @@ class ChaosAdapter(DeadlineAdapter):
                 damaged = bytearray(body)
                 for _ in range(max(1, len(damaged) // 50)):
                     i = self._rng.randrange(len(damaged))
-                    damaged[i] = self._rng.choice(b"{}[]\",:\x00\xff")
+                    damaged[i] = self._rng.choice(b'{}[]",:\x00\xff')
                 body = bytes(damaged)
             response._content = body  # noqa: SLF001 - requests keeps the read body here
         if record is not None:

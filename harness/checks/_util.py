@@ -129,8 +129,10 @@ def call(
     running on a shared sandbox object) waits for that task and sends once more."""
     payload = prepared.body if body == "default" else body
     if getattr(prepared, "existing", None) and contract.changes_state:
-        raise ValueError(f"refusing to send {contract.id}, which changes state, to {prepared.existing}: "
-                         "the harness never changes an object it did not create")
+        raise ValueError(
+            f"refusing to send {contract.id}, which changes state, to {prepared.existing}: "
+            "the harness never changes an object it did not create"
+        )
     if contract.kind == "property":
         return client.get(prepared.managed_type, prepared.moid, contract.name)
     ex = client.invoke(prepared.managed_type, prepared.moid, contract.name, payload)
@@ -275,7 +277,12 @@ def refusal(client: Any, contract: Contract, release_name: str, ex: Exchange, ti
     if not 200 <= ex.status < 300:
         return Refusal("bad", f"HTTP {ex.status} without a fault object (a crash?)")
     ref = ex.json
-    if contract.is_task and isinstance(ref, dict) and ref.get("type") == "Task" and isinstance(ref.get("value"), str):
+    if (
+        contract.is_task
+        and isinstance(ref, dict)
+        and ref.get("type") == "Task"
+        and isinstance(ref.get("value"), str)
+    ):
         task = ref["value"]
         last = client.wait_task(ref, timeout=timeout)[-1]
         if last.get("state") == "success":
@@ -285,8 +292,9 @@ def refusal(client: Any, contract: Contract, release_name: str, ex: Exchange, ti
         if fault is None:
             return Refusal("bad", f"task {task} ended in error without a fault in TaskInfo.error", task=task)
         if not is_fault_type(release_name, name):
-            return Refusal("bad", f"task {task} ended in error with a {name}, which is not a fault type", fault,
-                           task)
+            return Refusal(
+                "bad", f"task {task} ended in error with a {name}, which is not a fault type", fault, task
+            )
         return Refusal("task", f"refused by task {task}, which ended in error with {name}", fault, task)
     return Refusal("accepted", f"accepted with HTTP {ex.status}")
 

@@ -43,7 +43,8 @@ class Auditor:
         self.release = release
         contracts = load_contracts()
         self._by_call: dict[tuple[str, str, str], Contract] = {
-            (c.http_method, c.managed_type, c.name): c for c in contracts}
+            (c.http_method, c.managed_type, c.name): c for c in contracts
+        }
         self._pending: list[Exchange] = []
         self._lock = threading.Lock()
         self._task_owner: dict[str, Contract] = {}  # task moId -> the operation that started it
@@ -60,7 +61,7 @@ class Auditor:
             i = parts.index("vim25")
         except ValueError:
             return None
-        rest = parts[i + 2:]
+        rest = parts[i + 2 :]
         if len(rest) != 3:
             return None
         return self._by_call.get((ex.method, rest[0], unquote(rest[2])))

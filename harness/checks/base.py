@@ -59,15 +59,22 @@ class CheckSpec:
 REGISTRY: dict[str, CheckSpec] = {}
 
 
-def check(name: str, *, description: str, applies: Callable[[Contract], bool] = lambda c: True,
-          changes_state: bool = False) -> Callable[[CheckFn], CheckFn]:
+def check(
+    name: str,
+    *,
+    description: str,
+    applies: Callable[[Contract], bool] = lambda c: True,
+    changes_state: bool = False,
+) -> Callable[[CheckFn], CheckFn]:
     """Register a check under ``name``.  ``applies`` filters the contracts it runs on;
     ``changes_state`` marks checks that may change objects (excluded from read-only runs)."""
+
     def register(fn: CheckFn) -> CheckFn:
         if name in REGISTRY:
             raise ValueError(f"check {name!r} registered twice")
         REGISTRY[name] = CheckSpec(name, fn, description, applies, changes_state)
         return fn
+
     return register
 
 

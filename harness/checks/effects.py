@@ -125,7 +125,9 @@ def _failure(v: Verdict, ctx: CheckContext, paths: list[str]) -> None:
     answer = refusal(ctx.client, c, ctx.release, ex, ctx.timeout)
     broken = (bad.ctx.precondition or {}).get("id")
     if answer.kind == "accepted":
-        v.note(f"the call on a {bad.ctx.state} VM (breaking {broken}) succeeded; the faults check judges that")
+        v.note(
+            f"the call on a {bad.ctx.state} VM (breaking {broken}) succeeded; the faults check judges that"
+        )
         return
     if answer.kind == "bad":
         v.fail(f"the call on a {bad.ctx.state} VM (breaking {broken}): {answer.message}", ex)

@@ -145,5 +145,7 @@ def faults(ctx: CheckContext):
             break
         judge(v, ctx, call(ctx.client, ctx.contract, t.ctx, body))
     existing = judge_sample(v, ctx, lambda ex: judge(v, ctx, ex))
-    return v.result(f"{v.seen} answer(s) with declared or runtime faults and the right HTTP status"
-                    + (f", {existing} of them from existing VMs" if existing else ""))
+    return v.result(
+        f"{v.seen} answer(s) with declared or runtime faults and the right HTTP status"
+        + (f", {existing} of them from existing VMs" if existing else "")
+    )

@@ -45,7 +45,9 @@ NAME = "negative"
 
 #: kinds of generated invalid body that are wire-level when they sit at the top level of the body
 #: (the body does not deserialize into the request type): refused before any task exists
-WIRE_KINDS = frozenset({"malformed_json", "unknown_param", "missing_required", "wrong_json_type", "bad_typename"})
+WIRE_KINDS = frozenset(
+    {"malformed_json", "unknown_param", "missing_required", "wrong_json_type", "bad_typename"}
+)
 
 
 def wire_level(kind: str, path: str) -> bool:

@@ -51,16 +51,25 @@ def answer_problems(contract: Contract, release: str, ex: Exchange) -> list[tupl
         return [("shape", f"HTTP {ex.status}: {ex.defect} (it begins {_first_bytes(ex.body)})")]
     if 300 <= ex.status < 400:
         where = ex.headers.get("location", "")
-        return [("shape", f"HTTP {ex.status} redirect{f' to {where}' if where else ''} instead of an answer "
-                          "(VI/JSON answers 200, 204 or 500)")]
+        return [
+            (
+                "shape",
+                f"HTTP {ex.status} redirect{f' to {where}' if where else ''} instead of an answer "
+                "(VI/JSON answers 200, 204 or 500)",
+            )
+        ]
     media = (ex.headers.get("content-type") or "").split(";")[0].strip().lower()
     out: list[tuple[str, str]] = []
     if ex.body and not (media == "application/json" or media.endswith("+json")):
-        out.append(("shape", f"HTTP {ex.status} body sent as {media or 'no Content-Type'}, not application/json"))
+        out.append(
+            ("shape", f"HTTP {ex.status} body sent as {media or 'no Content-Type'}, not application/json")
+        )
     fault = ex.fault
     if fault is not None:
         if ex.status != 500:
-            out.append(("faults", f"fault {ex.fault_type} sent with HTTP {ex.status} (faults are sent with 500)"))
+            out.append(
+                ("faults", f"fault {ex.fault_type} sent with HTTP {ex.status} (faults are sent with 500)")
+            )
         if contract.in_release(release):
             problem = fault_problem(contract, release, ex.fault_type)
             if problem:
@@ -72,8 +81,13 @@ def answer_problems(contract: Contract, release: str, ex: Exchange) -> list[tupl
     if ex.status >= 300:
         return [*out, ("shape", f"HTTP {ex.status} without a fault object in the body")]
     if not contract.in_release(release):
-        return [*out, ("versions", f"HTTP {ex.status}: {contract.name} does not exist in {release}, "
-                                   "yet the call was accepted")]
+        return [
+            *out,
+            (
+                "versions",
+                f"HTTP {ex.status}: {contract.name} does not exist in {release}, yet the call was accepted",
+            ),
+        ]
     optional = response_optional(contract, release)
     if ex.status != contract.status and not (ex.status == 204 and optional):
         out.append(("faults", f"success answered HTTP {ex.status}; the contract says {contract.status}"))
@@ -84,7 +98,9 @@ def answer_problems(contract: Contract, release: str, ex: Exchange) -> list[tupl
         return out
     if ex.json is None:
         if not optional:
-            out.append(("shape", f"HTTP {ex.status} without a value: {contract.name} is not optional (a {ref})"))
+            out.append(
+                ("shape", f"HTTP {ex.status} without a value: {contract.name} is not optional (a {ref})")
+            )
         return out
     problem = schema_problem(ref, release, ex.json)
     if problem:

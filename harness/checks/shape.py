@@ -100,9 +100,13 @@ def shape(ctx: CheckContext):
             break
         ex = call(ctx.client, ctx.contract, t.ctx, body)
         judge_body(v, ctx.contract, ctx.release, ex, ctx.client, ctx.timeout)
-    existing = judge_sample(v, ctx, lambda ex: judge_body(v, ctx.contract, ctx.release, ex, ctx.client, ctx.timeout))
-    return v.result(f"{v.seen} answer(s) valid against the {ctx.release} schema"
-                    + (f", {existing} of them from existing VMs" if existing else ""))
+    existing = judge_sample(
+        v, ctx, lambda ex: judge_body(v, ctx.contract, ctx.release, ex, ctx.client, ctx.timeout)
+    )
+    return v.result(
+        f"{v.seen} answer(s) valid against the {ctx.release} schema"
+        + (f", {existing} of them from existing VMs" if existing else "")
+    )
 
 
 def judge_sample(v: Verdict, ctx: CheckContext, judge: Any, max_failing: int = 3) -> int:

@@ -164,8 +164,9 @@ def machine(
 
         @rule()
         def power_off(self) -> None:
-            self.vm_step("PowerOffVM_Task", "PowerOffVM_Task", None, self._from_running(),
-                         _set(power="poweredOff"))
+            self.vm_step(
+                "PowerOffVM_Task", "PowerOffVM_Task", None, self._from_running(), _set(power="poweredOff")
+            )
 
         @rule()
         def suspend(self) -> None:

@@ -21,6 +21,7 @@ def main() -> None:
 
 def _register() -> None:
     from . import contracts  # noqa: F401
+
     for optional in ("sim", "run"):
         try:
             __import__(f"{__name__}.{optional}")
@@ -30,4 +31,3 @@ def _register() -> None:
 
 
 _register()
-

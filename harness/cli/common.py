@@ -25,6 +25,7 @@ class HarnessUsageError(click.ClickException):
 
 def user_errors(*exc_types: type[BaseException]):
     """Turn the given exception types into one-line errors with exit code 2."""
+
     def wrap(fn):
         @functools.wraps(fn)
         def inner(*args, **kwargs):
@@ -34,5 +35,7 @@ def user_errors(*exc_types: type[BaseException]):
                 message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
                 click.echo(f"error: {message}", err=True)
                 sys.exit(EXIT_USAGE)
+
         return inner
+
     return wrap

@@ -18,11 +18,19 @@ from . import main
 from .common import EXIT_VIOLATIONS, user_errors
 
 release_option = click.option(
-    "--release", "-r", default=DEFAULT_RELEASE, show_default=True, metavar="R",
-    help=f"VI/JSON release: {', '.join(RELEASES)}.")
+    "--release",
+    "-r",
+    default=DEFAULT_RELEASE,
+    show_default=True,
+    metavar="R",
+    help=f"VI/JSON release: {', '.join(RELEASES)}.",
+)
 contracts_dir_option = click.option(
-    "--contracts-dir", type=click.Path(path_type=Path), default=None,
-    help="Directory of contract files (default: the repository's contracts/).")
+    "--contracts-dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Directory of contract files (default: the repository's contracts/).",
+)
 
 
 @main.group()
@@ -40,10 +48,23 @@ def list_cmd(release: str, fmt: str, include_support: bool, contracts_dir: Path 
     """List the contracts of a release (the VirtualMachine operations by default)."""
     chosen = load_contracts(contracts_dir).select(release, include_support=include_support)
     if fmt == "json":
-        click.echo(json.dumps([
-            {"id": c.id, "method": c.http_method, "path": c.path, "task": c.is_task,
-             "privileges": list(c.privileges), "faults": c.faults_for(release), "support": c.support}
-            for c in chosen], indent=2))
+        click.echo(
+            json.dumps(
+                [
+                    {
+                        "id": c.id,
+                        "method": c.http_method,
+                        "path": c.path,
+                        "task": c.is_task,
+                        "privileges": list(c.privileges),
+                        "faults": c.faults_for(release),
+                        "support": c.support,
+                    }
+                    for c in chosen
+                ],
+                indent=2,
+            )
+        )
         return
     from rich.console import Console
     from rich.table import Table
@@ -69,19 +90,31 @@ def show_cmd(op_id: str, release: str, contracts_dir: Path | None) -> None:
     """Show one contract as it stands in a release."""
     c = load_contracts(contracts_dir).get(op_id)
     if not c.in_release(release):
-        raise ContractError(f"{op_id} does not exist in release {release} (it exists in {', '.join(c.releases)})")
+        raise ContractError(
+            f"{op_id} does not exist in release {release} (it exists in {', '.join(c.releases)})"
+        )
     data = yaml.safe_load(Path(c.source_file).read_text())
-    data["request"] = {**(data.get("request") or {}),
-                       "params": [p for p in (data.get("request") or {}).get("params", [])
-                                  if c.params[[q.name for q in c.params].index(p["name"])].in_release(release)]}
+    data["request"] = {
+        **(data.get("request") or {}),
+        "params": [
+            p
+            for p in (data.get("request") or {}).get("params", [])
+            if c.params[[q.name for q in c.params].index(p["name"])].in_release(release)
+        ],
+    }
     data["faults"] = c.faults_for(release)
     data["release"] = release
     click.echo(yaml.safe_dump(data, sort_keys=False, width=100))
 
 
 @contracts.command("generate")
-@click.option("--out", "out_dir", type=click.Path(path_type=Path), default=None,
-              help="Where to write (default: the contracts directory).")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Where to write (default: the contracts directory).",
+)
 @user_errors(ContractError, OSError)
 def generate_cmd(out_dir: Path | None) -> None:
     """Regenerate the contract files from pyVmomi's metadata, keeping curated sections."""
@@ -109,14 +142,22 @@ def check_cmd(contracts_dir: Path | None) -> None:
 
 @contracts.command("export-openapi")
 @release_option
-@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), default=None,
-              help="Write the document to FILE (default: standard output).")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Write the document to FILE (default: standard output).",
+)
 @click.option("--force", is_flag=True, help="Overwrite FILE when it exists.")
-@click.option("--validate", is_flag=True, help="Also validate the document with openapi-spec-validator (slower).")
+@click.option(
+    "--validate", is_flag=True, help="Also validate the document with openapi-spec-validator (slower)."
+)
 @contracts_dir_option
 @user_errors(ContractError, UnknownRelease, OSError)
-def export_openapi_cmd(release: str, output: Path | None, force: bool, validate: bool,
-                       contracts_dir: Path | None) -> None:
+def export_openapi_cmd(
+    release: str, output: Path | None, force: bool, validate: bool, contracts_dir: Path | None
+) -> None:
     """Export the contracts of a release as an OpenAPI 3.0 document (VMware's VI/JSON style)."""
     from ..contract.openapi import export_openapi
 
@@ -129,32 +170,57 @@ def export_openapi_cmd(release: str, output: Path | None, force: bool, validate:
         try:
             validate_spec(doc)
         except Exception as exc:  # noqa: BLE001 - the validator raises several kinds
-            raise ContractError(f"the exported document is not valid OpenAPI: {str(exc).splitlines()[0]}") from None
+            raise ContractError(
+                f"the exported document is not valid OpenAPI: {str(exc).splitlines()[0]}"
+            ) from None
     text = json.dumps(doc, indent=2) + "\n"
     if output is None:
         click.echo(text, nl=False)
         return
     output.write_text(text)
     ops = sum(len(item) for item in doc["paths"].values())
-    click.echo(f"{ops} operations, {len(doc['components']['schemas'])} schemas of release {release} in {output}",
-               err=True)
+    click.echo(
+        f"{ops} operations, {len(doc['components']['schemas'])} schemas of release {release} in {output}",
+        err=True,
+    )
 
 
 @contracts.command("diff-openapi")
 @click.argument("spec", type=click.Path(path_type=Path, dir_okay=False))
-@click.option("--release", "-r", default=None, metavar="R",
-              help="VI/JSON release to compare (default: the document's release variable, else "
-                   f"{DEFAULT_RELEASE}).")
+@click.option(
+    "--release",
+    "-r",
+    default=None,
+    metavar="R",
+    help=f"VI/JSON release to compare (default: the document's release variable, else {DEFAULT_RELEASE}).",
+)
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-@click.option("--all", "everything", is_flag=True,
-              help="Compare every path, not only /VirtualMachine/ ones, and every schema of the document.")
-@click.option("--operations-only", is_flag=True, help="Compare the operations only, not the component schemas.")
-@click.option("--refinements", "show_refinements", is_flag=True,
-              help="List each documented refinement of the contracts (text format; JSON always lists them).")
+@click.option(
+    "--all",
+    "everything",
+    is_flag=True,
+    help="Compare every path, not only /VirtualMachine/ ones, and every schema of the document.",
+)
+@click.option(
+    "--operations-only", is_flag=True, help="Compare the operations only, not the component schemas."
+)
+@click.option(
+    "--refinements",
+    "show_refinements",
+    is_flag=True,
+    help="List each documented refinement of the contracts (text format; JSON always lists them).",
+)
 @contracts_dir_option
 @user_errors(ContractError, UnknownRelease, SpecError)
-def diff_openapi_cmd(spec: Path, release: str | None, fmt: str, everything: bool, operations_only: bool,
-                     show_refinements: bool, contracts_dir: Path | None) -> None:
+def diff_openapi_cmd(
+    spec: Path,
+    release: str | None,
+    fmt: str,
+    everything: bool,
+    operations_only: bool,
+    show_refinements: bool,
+    contracts_dir: Path | None,
+) -> None:
     """Compare the contracts with a VI/JSON OpenAPI document (exit 1 when they differ).
 
     Where the contracts only refine the document (typed references MoRef<Type>, curated, conditional
@@ -166,8 +232,11 @@ def diff_openapi_cmd(spec: Path, release: str | None, fmt: str, everything: bool
         check_release(release)
     doc = load_spec(spec)
     release = release or document_release(doc) or DEFAULT_RELEASE
-    diffs = diff_openapi(load_contracts(contracts_dir), doc, release, everything=everything,
-                         schemas=not operations_only)
-    click.echo(render_json(diffs) if fmt == "json" else render_text(diffs, release, str(spec), show_refinements))
+    diffs = diff_openapi(
+        load_contracts(contracts_dir), doc, release, everything=everything, schemas=not operations_only
+    )
+    click.echo(
+        render_json(diffs) if fmt == "json" else render_text(diffs, release, str(spec), show_refinements)
+    )
     if differences(diffs):
         sys.exit(EXIT_VIOLATIONS)

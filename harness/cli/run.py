@@ -38,49 +38,131 @@ def default_report_dir() -> Path:
 
 
 @main.command("run", cls=OneLineErrors)
-@click.option("--endpoint", metavar="URL", help="scheme://host[:port] of a vCenter or compatible endpoint "
-              "(the harness adds /sdk/vim25/<release>). Default: start the built-in simulator.")
+@click.option(
+    "--endpoint",
+    metavar="URL",
+    help="scheme://host[:port] of a vCenter or compatible endpoint "
+    "(the harness adds /sdk/vim25/<release>). Default: start the built-in simulator.",
+)
 @click.option("--user", envvar="VSPHERE_USER", show_envvar=True, help="Administrator user name.")
 @click.option("--password", envvar="VSPHERE_PASSWORD", show_envvar=True, help="Administrator password.")
-@click.option("--limited-user", envvar="VSPHERE_LIMITED_USER", show_envvar=True,
-              help="A user without privileges on the sandbox (for the privileges check).")
+@click.option(
+    "--limited-user",
+    envvar="VSPHERE_LIMITED_USER",
+    show_envvar=True,
+    help="A user without privileges on the sandbox (for the privileges check).",
+)
 @click.option("--limited-password", envvar="VSPHERE_LIMITED_PASSWORD", show_envvar=True)
 @click.option("--insecure", is_flag=True, help="Do not verify the endpoint's TLS certificate.")
-@click.option("--release", "-r", default=DEFAULT_RELEASE, show_default=True, type=click.Choice(RELEASES),
-              help="VI/JSON release.")
-@click.option("--operations", "-o", multiple=True, metavar="GLOB",
-              help="Only operations whose id matches (repeatable), e.g. 'VirtualMachine_Power*'.")
+@click.option(
+    "--release",
+    "-r",
+    default=DEFAULT_RELEASE,
+    show_default=True,
+    type=click.Choice(RELEASES),
+    help="VI/JSON release.",
+)
+@click.option(
+    "--operations",
+    "-o",
+    multiple=True,
+    metavar="GLOB",
+    help="Only operations whose id matches (repeatable), e.g. 'VirtualMachine_Power*'.",
+)
 @click.option("--checks", "-c", multiple=True, metavar="LIST", help="Only these checks (comma-separated).")
-@click.option("--examples", type=click.IntRange(min=1), default=5, show_default=True,
-              help="Generated requests per operation and check.")
+@click.option(
+    "--examples",
+    type=click.IntRange(min=1),
+    default=5,
+    show_default=True,
+    help="Generated requests per operation and check.",
+)
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Reproduces a run.")
-@click.option("--report-dir", type=click.Path(path_type=Path), default=None,
-              help="Where to write the reports [default: reports/<UTC timestamp>/].")
+@click.option(
+    "--report-dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Where to write the reports [default: reports/<UTC timestamp>/].",
+)
 @click.option("--force", is_flag=True, help="Write into a non-empty --report-dir.")
-@click.option("--baseline", type=click.Path(path_type=Path), default=None,
-              help="YAML/JSON list of accepted deviations {id, check[, message]}.")
+@click.option(
+    "--baseline",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="YAML/JSON list of accepted deviations {id, check[, message]}.",
+)
 @click.option("--read-only", is_flag=True, help="Only operations and checks that change nothing.")
-@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=30.0, show_default=True,
-              help="Seconds per task, and per HTTP exchange (connect, headers and body together).")
-@click.option("--max-body", type=click.IntRange(min=1), default=64 * 1024 * 1024, show_default=True, metavar="BYTES",
-              help="Largest answer body read; a larger one is refused unread and judged failed.")
-@click.option("--inventory-sample", type=click.IntRange(min=0), default=20, show_default=True, metavar="N",
-              help="Also judge read-only operations on N existing VMs and templates, sampled across power "
-                   "states, templates, snapshots, devices and FT roles (never changed; 0: off).")
-@click.option("--scenario", "scenarios", multiple=True, type=click.Path(path_type=Path), metavar="PATH",
-              help="Chaos scenario file or directory, run after the checks (repeatable) "
-                   "[default: the repository's scenarios/ unless --read-only].")
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=30.0,
+    show_default=True,
+    help="Seconds per task, and per HTTP exchange (connect, headers and body together).",
+)
+@click.option(
+    "--max-body",
+    type=click.IntRange(min=1),
+    default=64 * 1024 * 1024,
+    show_default=True,
+    metavar="BYTES",
+    help="Largest answer body read; a larger one is refused unread and judged failed.",
+)
+@click.option(
+    "--inventory-sample",
+    type=click.IntRange(min=0),
+    default=20,
+    show_default=True,
+    metavar="N",
+    help="Also judge read-only operations on N existing VMs and templates, sampled across power "
+    "states, templates, snapshots, devices and FT roles (never changed; 0: off).",
+)
+@click.option(
+    "--scenario",
+    "scenarios",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    metavar="PATH",
+    help="Chaos scenario file or directory, run after the checks (repeatable) "
+    "[default: the repository's scenarios/ unless --read-only].",
+)
 @click.option("--no-scenarios", is_flag=True, help="Run no chaos scenario.")
-@click.option("--allow-errors", is_flag=True,
-              help="Exit 0, not 4, when checks could not decide (error) but none failed.")
-@click.option("--fail-on-error", is_flag=True, hidden=True, help="The default now (exit 4 on error); kept for old scripts.")
+@click.option(
+    "--allow-errors",
+    is_flag=True,
+    help="Exit 0, not 4, when checks could not decide (error) but none failed.",
+)
+@click.option(
+    "--fail-on-error",
+    is_flag=True,
+    hidden=True,
+    help="The default now (exit 4 on error); kept for old scripts.",
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
-def run_cmd(endpoint: str | None, user: str | None, password: str | None, limited_user: str | None,
-            limited_password: str | None, insecure: bool, release: str, operations: tuple[str, ...],
-            checks: tuple[str, ...], examples: int, seed: int, report_dir: Path | None, force: bool,
-            baseline: Path | None, read_only: bool, timeout: float, max_body: int, inventory_sample: int,
-            scenarios: tuple[Path, ...], no_scenarios: bool, allow_errors: bool, fail_on_error: bool,
-            quiet: bool) -> None:
+def run_cmd(
+    endpoint: str | None,
+    user: str | None,
+    password: str | None,
+    limited_user: str | None,
+    limited_password: str | None,
+    insecure: bool,
+    release: str,
+    operations: tuple[str, ...],
+    checks: tuple[str, ...],
+    examples: int,
+    seed: int,
+    report_dir: Path | None,
+    force: bool,
+    baseline: Path | None,
+    read_only: bool,
+    timeout: float,
+    max_body: int,
+    inventory_sample: int,
+    scenarios: tuple[Path, ...],
+    no_scenarios: bool,
+    allow_errors: bool,
+    fail_on_error: bool,
+    quiet: bool,
+) -> None:
     """Run every check on every operation and write the reports.
 
     Exit codes: 0 every check passed (failures only as the baseline accepts); 1 contract
@@ -90,22 +172,41 @@ def run_cmd(endpoint: str | None, user: str | None, password: str | None, limite
     """
     from rich.console import Console
 
-    options = RunOptions(endpoint=endpoint, user=user, password=password, limited_user=limited_user,
-                         limited_password=limited_password, insecure=insecure, release=release,
-                         operations=operations, checks=checks, examples=examples, seed=seed,
-                         read_only=read_only, timeout=timeout, max_body=max_body, allow_errors=allow_errors,
-                         baseline=baseline,
-                         report_dir=report_dir or default_report_dir(), force=force,
-                         inventory_sample=inventory_sample, scenarios=_scenarios(scenarios, no_scenarios, read_only))
+    options = RunOptions(
+        endpoint=endpoint,
+        user=user,
+        password=password,
+        limited_user=limited_user,
+        limited_password=limited_password,
+        insecure=insecure,
+        release=release,
+        operations=operations,
+        checks=checks,
+        examples=examples,
+        seed=seed,
+        read_only=read_only,
+        timeout=timeout,
+        max_body=max_body,
+        allow_errors=allow_errors,
+        baseline=baseline,
+        report_dir=report_dir or default_report_dir(),
+        force=force,
+        inventory_sample=inventory_sample,
+        scenarios=_scenarios(scenarios, no_scenarios, read_only),
+    )
     err = Console(stderr=True)
     try:
         plan = make_plan(options)
         if not plan.pairs:
             raise HarnessUsageError("nothing to run: no check applies to the chosen operations")
         with _progress(err, len(plan), quiet) as bar:
-            result = run_contracts(options, plan=plan, progress=bar.advance if bar else None,
-                                   on_check=bar.starting if bar else None,
-                                   on_scenario=bar.scenario if bar else None)
+            result = run_contracts(
+                options,
+                plan=plan,
+                progress=bar.advance if bar else None,
+                on_check=bar.starting if bar else None,
+                on_scenario=bar.scenario if bar else None,
+            )
     except RunError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(exc.exit_code)
@@ -114,8 +215,11 @@ def run_cmd(endpoint: str | None, user: str | None, password: str | None, limite
         click.echo("interrupted: the results are partial (the sandbox was cleaned up)", err=True)
     if result.gate()["verdict"] == "undecided":
         scenarios = sum(sc.status == "error" for sc in result.scenarios)
-        click.echo(f"undecided: {len(result.errors())} check(s) and {scenarios} scenario(s) could not decide; "
-                   "the gate fails closed (exit 4; --allow-errors to pass it)", err=True)
+        click.echo(
+            f"undecided: {len(result.errors())} check(s) and {scenarios} scenario(s) could not decide; "
+            "the gate fails closed (exit 4; --allow-errors to pass it)",
+            err=True,
+        )
     sys.exit(exit_code(result))
 
 
@@ -135,9 +239,19 @@ class _progress:
     def __init__(self, console, total: int, quiet: bool):
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-        self.bar = None if quiet else Progress(
-            TextColumn("[bold]operations"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-            TextColumn("{task.description}"), console=console, transient=True)
+        self.bar = (
+            None
+            if quiet
+            else Progress(
+                TextColumn("[bold]operations"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                TextColumn("{task.description}"),
+                console=console,
+                transient=True,
+            )
+        )
         self.total = total
 
     def __enter__(self) -> _progress | None:
@@ -164,11 +278,15 @@ class _progress:
 def _print_summary(result: RunResult, report_dir: Path) -> None:
     s = result.summary()
     ep = result.endpoint
-    where = "built-in simulator" if ep.get("simulated") and result.options.get("builtin_simulator") else ep["url"]
-    click.echo(f"{s['operations']} operations, {s['checks']} checks against {where} (release {ep['release']}): "
-               f"{s['passed']} passed, {s['failed']} failed ({s['accepted']} accepted), {s['error']} error, "
-               f"{s['skipped']} skipped in {result.stats.get('duration_s', 0)} s, "
-               f"{result.stats.get('requests', 0)} requests")
+    where = (
+        "built-in simulator" if ep.get("simulated") and result.options.get("builtin_simulator") else ep["url"]
+    )
+    click.echo(
+        f"{s['operations']} operations, {s['checks']} checks against {where} (release {ep['release']}): "
+        f"{s['passed']} passed, {s['failed']} failed ({s['accepted']} accepted), {s['error']} error, "
+        f"{s['skipped']} skipped in {result.stats.get('duration_s', 0)} s, "
+        f"{result.stats.get('requests', 0)} requests"
+    )
     per_check = result.by_check()
     if per_check:
         click.echo(f"  {'check':<14}{'passed':>8}{'failed':>8}{'error':>8}{'skipped':>8}")
@@ -185,8 +303,10 @@ def _print_summary(result: RunResult, report_dir: Path) -> None:
     if len(errors) > 10:
         click.echo(f"  ... and {len(errors) - 10} more errors")
     for sc in result.scenarios:
-        click.echo(f"  scenario {sc.name}: {sc.status.upper() if sc.status == 'failed' else sc.status}"
-                   f" - {(sc.message.splitlines() or [''])[0][:200]}")
+        click.echo(
+            f"  scenario {sc.name}: {sc.status.upper() if sc.status == 'failed' else sc.status}"
+            f" - {(sc.message.splitlines() or [''])[0][:200]}"
+        )
     for x in result.leftovers:
         click.echo(f"  not cleaned up: {x}")
     click.echo(f"reports: {report_dir}/ (results.json, junit.xml, summary.md, report.html)")
@@ -221,8 +341,12 @@ def diff_cmd(before: Path, after: Path) -> None:
 
 @report.command("render", cls=OneLineErrors)
 @click.argument("results", type=click.Path(path_type=Path))
-@click.option("--report-dir", type=click.Path(path_type=Path), default=None,
-              help="Where to write [default: next to RESULTS].")
+@click.option(
+    "--report-dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Where to write [default: next to RESULTS].",
+)
 def render_cmd(results: Path, report_dir: Path | None) -> None:
     """Write junit.xml, summary.md and report.html again from a results.json."""
     from ..report.writers import write_reports
@@ -237,4 +361,3 @@ def render_cmd(results: Path, report_dir: Path | None) -> None:
 def baseline_cmd(results: Path) -> None:
     """Print a baseline (YAML) accepting every failure of RESULTS, to start from."""
     click.echo(yaml.safe_dump(Baseline.from_run(_load(results)).to_list(), sort_keys=False), nl=False)
-

@@ -13,13 +13,29 @@ from .common import EXIT_USAGE
 @click.option("--port", default=0, type=int, show_default=True, help="Port (0 picks a free one).")
 @click.option("--vms", default=None, type=int, help="Number of VMs in the inventory (default 32).")
 @click.option("--seed", default=0, type=int, show_default=True, help="Seed of the inventory and fault rules.")
-@click.option("--task-delay", "task_delay", default=200, type=int, show_default=True,
-              help="Duration of a task in milliseconds.")
+@click.option(
+    "--task-delay",
+    "task_delay",
+    default=200,
+    type=int,
+    show_default=True,
+    help="Duration of a task in milliseconds.",
+)
 @click.option("--faults", "faults_file", default=None, help="YAML file of server-side fault rules.")
 @click.option("--users", "users_file", default=None, help="YAML file of users (replaces the defaults).")
-@click.option("--misbehave", default="", help="Comma-separated misbehaviour switches (see docs/simulator.md).")
-def sim_command(host: str, port: int, vms: int | None, seed: int, task_delay: int, faults_file: str | None,
-                users_file: str | None, misbehave: str) -> None:
+@click.option(
+    "--misbehave", default="", help="Comma-separated misbehaviour switches (see docs/simulator.md)."
+)
+def sim_command(
+    host: str,
+    port: int,
+    vms: int | None,
+    seed: int,
+    task_delay: int,
+    faults_file: str | None,
+    users_file: str | None,
+    misbehave: str,
+) -> None:
     """Serve a simulated vCenter (VI/JSON, every release) on HOST:PORT."""
     import sys
 
@@ -37,8 +53,16 @@ def sim_command(host: str, port: int, vms: int | None, seed: int, task_delay: in
         sys.stdout.flush()
 
     try:
-        cfg = SimConfig(vms=DEFAULT_VMS if vms is None else vms, seed=seed, task_delay_ms=task_delay,
-                        users_file=users_file, faults_file=faults_file, misbehave=misbehave, host=host, port=port)
+        cfg = SimConfig(
+            vms=DEFAULT_VMS if vms is None else vms,
+            seed=seed,
+            task_delay_ms=task_delay,
+            users_file=users_file,
+            faults_file=faults_file,
+            misbehave=misbehave,
+            host=host,
+            port=port,
+        )
         serve_forever(cfg, on_ready=ready)
     except (ConfigError, AuthError, RuleError) as exc:
         click.echo(f"error: {exc}", err=True)

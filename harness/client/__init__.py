@@ -10,5 +10,17 @@ from .errors import BadAnswer, ClientError, Fault, LoginRefused, TaskTimeout, Tr
 from .exchange import SESSION_HEADER, Exchange
 from .session import TERMINAL_TASK_STATES, ViClient, normalize_endpoint, requests_sent
 
-__all__ = ["SESSION_HEADER", "TERMINAL_TASK_STATES", "BadAnswer", "ClientError", "Exchange", "Fault", "LoginRefused",
-           "TaskTimeout", "TransportError", "ViClient", "normalize_endpoint", "requests_sent"]
+__all__ = [
+    "SESSION_HEADER",
+    "TERMINAL_TASK_STATES",
+    "BadAnswer",
+    "ClientError",
+    "Exchange",
+    "Fault",
+    "LoginRefused",
+    "TaskTimeout",
+    "TransportError",
+    "ViClient",
+    "normalize_endpoint",
+    "requests_sent",
+]

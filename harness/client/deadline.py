@@ -75,7 +75,9 @@ class Watchdog:
             heapq.heappush(self._heap, (deadline.at, key, deadline))
             self._live.add(key)
             if self._thread is None:
-                self._thread = threading.Thread(target=self._loop, name="vsphere-harness-deadlines", daemon=True)
+                self._thread = threading.Thread(
+                    target=self._loop, name="vsphere-harness-deadlines", daemon=True
+                )
                 self._thread.start()
             elif self._heap[0][1] == key:
                 self._cv.notify()

@@ -19,8 +19,13 @@ class ClientError(Exception):
 class TransportError(ClientError):
     """No usable answer: connection refused or reset, no complete answer within the timeout, a body cut short."""
 
-    def __init__(self, message: str, request: dict[str, Any] | None = None, curl: str = "",
-                 exchange: Exchange | None = None):
+    def __init__(
+        self,
+        message: str,
+        request: dict[str, Any] | None = None,
+        curl: str = "",
+        exchange: Exchange | None = None,
+    ):
         super().__init__(message)
         self.request = request
         self.curl = curl

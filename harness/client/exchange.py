@@ -78,12 +78,17 @@ class Exchange:
 
     def evidence(self, note: str = "") -> Evidence:
         """This exchange as report evidence, secrets redacted, with a curl line."""
-        return Evidence(request=request_record(self.method, self.url, self.request_headers, self.request_body),
-                        response={"status": self.status, "headers": redact_headers(self.headers),
-                                  "body": _body_record(self.body, self.is_json, self.json),
-                                  "elapsed_ms": round(self.elapsed_ms, 2)},
-                        curl=curl_line(self.method, self.url, self.request_headers, self.request_body),
-                        note=note)
+        return Evidence(
+            request=request_record(self.method, self.url, self.request_headers, self.request_body),
+            response={
+                "status": self.status,
+                "headers": redact_headers(self.headers),
+                "body": _body_record(self.body, self.is_json, self.json),
+                "elapsed_ms": round(self.elapsed_ms, 2),
+            },
+            curl=curl_line(self.method, self.url, self.request_headers, self.request_body),
+            note=note,
+        )
 
 
 def _is_fault_type(name: str, release: str) -> bool:
@@ -118,8 +123,12 @@ def _body_record(body: bytes | None, is_json: bool, decoded: Any = None) -> Any:
 
 
 def request_record(method: str, url: str, headers: dict[str, str], body: bytes | None) -> dict[str, Any]:
-    return {"method": method, "url": url, "headers": redact_headers(headers),
-            "body": _body_record(body, False)}
+    return {
+        "method": method,
+        "url": url,
+        "headers": redact_headers(headers),
+        "body": _body_record(body, False),
+    }
 
 
 def curl_line(method: str, url: str, headers: dict[str, str], body: bytes | None) -> str:
@@ -137,6 +146,8 @@ def curl_line(method: str, url: str, headers: dict[str, str], body: bytes | None
             parts += ["-H", shlex.quote(f"{name}: {value}")]
     if body:
         value, ok = _decode(body)
-        data = json.dumps(redact_body(value), separators=(",", ":")) if ok else body.decode("utf-8", "replace")
+        data = (
+            json.dumps(redact_body(value), separators=(",", ":")) if ok else body.decode("utf-8", "replace")
+        )
         parts += ["--data-raw", shlex.quote(data)]
     return " ".join(parts)

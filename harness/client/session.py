@@ -61,7 +61,9 @@ def normalize_endpoint(url: str) -> str:
     if path.startswith("/sdk"):
         path = ""  # a pasted .../sdk or .../sdk/vim25/8.0.2.0: the harness adds the release itself
     if path or parts.query or parts.fragment:
-        raise ValueError(f"endpoint {url!r} must be scheme://host[:port] (the harness adds /sdk/vim25/<release>)")
+        raise ValueError(
+            f"endpoint {url!r} must be scheme://host[:port] (the harness adds /sdk/vim25/<release>)"
+        )
     return urlunsplit((parts.scheme, parts.netloc, "", "", ""))
 
 
@@ -80,9 +82,16 @@ class ViClient:
     answered ``NotAuthenticated`` (the session expired) logs in again once and is repeated.
     """
 
-    def __init__(self, base_url: str, release: str = DEFAULT_RELEASE, verify: bool = True,
-                 timeout: float = 30.0, session: requests.Session | None = None,
-                 on_secret: Callable[[str], None] | None = None, max_body: int = MAX_BODY):
+    def __init__(
+        self,
+        base_url: str,
+        release: str = DEFAULT_RELEASE,
+        verify: bool = True,
+        timeout: float = 30.0,
+        session: requests.Session | None = None,
+        on_secret: Callable[[str], None] | None = None,
+        max_body: int = MAX_BODY,
+    ):
         self.base_url = normalize_endpoint(base_url)
         self.release = release
         self.root = f"{self.base_url}/sdk/vim25/{release}"
@@ -113,8 +122,14 @@ class ViClient:
 
     def new(self) -> ViClient:
         """A fresh client with the same settings, not logged in."""
-        fresh = ViClient(self.base_url, self.release, self.verify, self.timeout, on_secret=self.on_secret,
-                         max_body=self.max_body)
+        fresh = ViClient(
+            self.base_url,
+            self.release,
+            self.verify,
+            self.timeout,
+            on_secret=self.on_secret,
+            max_body=self.max_body,
+        )
         fresh.observers = list(self.observers)
         return fresh
 
@@ -136,8 +151,20 @@ class ViClient:
     def _manager(self, name: str) -> str:
         ref = self.content.get(name)
         if not isinstance(ref, dict) or "value" not in ref:
-            raise Fault(Exchange("GET", self.url("/ServiceInstance/ServiceInstance/content"), {}, None, 200, {},
-                                 b"", 0.0, self.release), f"ServiceContent has no {name}")
+            raise Fault(
+                Exchange(
+                    "GET",
+                    self.url("/ServiceInstance/ServiceInstance/content"),
+                    {},
+                    None,
+                    200,
+                    {},
+                    b"",
+                    0.0,
+                    self.release,
+                ),
+                f"ServiceContent has no {name}",
+            )
         return ref["value"]
 
     def login(self, user: str, password: str) -> dict[str, Any]:
@@ -178,8 +205,14 @@ class ViClient:
     def url(self, path: str) -> str:
         return path if path.startswith(("http://", "https://")) else self.root + path
 
-    def invoke(self, managed_type: str, moid: str | dict[str, Any], method: str, body: Any = None,
-               relogin: bool = True) -> Exchange:
+    def invoke(
+        self,
+        managed_type: str,
+        moid: str | dict[str, Any],
+        method: str,
+        body: Any = None,
+        relogin: bool = True,
+    ) -> Exchange:
         """``POST /{type}/{moId}/{method}`` with the request object (JSON-ready) or no body."""
         return self._call("POST", f"/{managed_type}/{_moid(moid)}/{method}", body, relogin)
 
@@ -187,8 +220,14 @@ class ViClient:
         """``GET /{type}/{moId}/{property}``."""
         return self._call("GET", f"/{managed_type}/{_moid(moid)}/{prop}", None, relogin)
 
-    def request(self, method: str, path: str, body: Any = None, headers: dict[str, str | None] | None = None,
-                use_session: bool = True) -> Exchange:
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        headers: dict[str, str | None] | None = None,
+        use_session: bool = True,
+    ) -> Exchange:
         """A raw request (no relogin).  ``body``: bytes/str sent as is, anything else as JSON.
         A header set to None is removed (``{SESSION_HEADER: None}`` sends no session)."""
         return self._send(method, path, body, headers=headers, use_session=use_session)
@@ -201,8 +240,14 @@ class ViClient:
             ex = self._send(method, path, body)
         return ex
 
-    def _send(self, method: str, path: str, body: Any = None, headers: dict[str, str | None] | None = None,
-              use_session: bool = True) -> Exchange:
+    def _send(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        headers: dict[str, str | None] | None = None,
+        use_session: bool = True,
+    ) -> Exchange:
         url = self.url(path)
         data: bytes | None
         if body is None:
@@ -227,20 +272,41 @@ class ViClient:
                 if not self.verify:
                     warnings.simplefilter("ignore", urllib3.exceptions.InsecureRequestWarning)
                 try:
-                    resp = self.http.request(method, url, data=data, headers=sent, timeout=self.timeout,
-                                             stream=True, allow_redirects=False)
+                    resp = self.http.request(
+                        method,
+                        url,
+                        data=data,
+                        headers=sent,
+                        timeout=self.timeout,
+                        stream=True,
+                        allow_redirects=False,
+                    )
                     content, oversized = self._read_body(resp, deadline)
                 except requests.RequestException as exc:
                     if deadline.expired:
                         raise requests.Timeout(f"no complete answer within {self.timeout:g} s") from exc
                     raise
         except requests.RequestException as exc:
-            raise TransportError(f"{method} {url}: {_reason(exc)}", request_record(method, url, sent, data),
-                                 curl_line(method, url, sent, data)) from exc
+            raise TransportError(
+                f"{method} {url}: {_reason(exc)}",
+                request_record(method, url, sent, data),
+                curl_line(method, url, sent, data),
+            ) from exc
         elapsed = (time.perf_counter() - start) * 1000
         decoded, is_json = _decode(content)
-        ex = Exchange(method, url, sent, data, resp.status_code, CaseInsensitiveDict(resp.headers), content, elapsed,
-                      self.release, decoded, is_json)
+        ex = Exchange(
+            method,
+            url,
+            sent,
+            data,
+            resp.status_code,
+            CaseInsensitiveDict(resp.headers),
+            content,
+            elapsed,
+            self.release,
+            decoded,
+            is_json,
+        )
         ex.injected = self._injected(url, resp)
         if oversized:
             ex.defect = oversized
@@ -284,8 +350,12 @@ class ViClient:
     def task_info(self, task: str | dict[str, Any]) -> Exchange:
         return self.get("Task", task, "info")
 
-    def wait_task(self, task: str | dict[str, Any], timeout: float | None = None,
-                  exchanges: list[Exchange] | None = None) -> list[dict[str, Any]]:
+    def wait_task(
+        self,
+        task: str | dict[str, Any],
+        timeout: float | None = None,
+        exchanges: list[Exchange] | None = None,
+    ) -> list[dict[str, Any]]:
         """Poll ``Task.info`` with backoff until ``success`` or ``error``.
 
         Returns every distinct ``TaskInfo`` observed in order, the terminal one last.  Raises
@@ -301,7 +371,9 @@ class ViClient:
             if exchanges is not None:
                 exchanges.append(ex)
             if not ex.ok or not isinstance(ex.json, dict):
-                raise Fault(ex, f"cannot read info of task {_moid(task)}: {ex.fault_type or f'HTTP {ex.status}'}")
+                raise Fault(
+                    ex, f"cannot read info of task {_moid(task)}: {ex.fault_type or f'HTTP {ex.status}'}"
+                )
             if not infos or ex.json != infos[-1]:
                 infos.append(ex.json)
             if ex.json.get("state") in TERMINAL_TASK_STATES:
@@ -337,9 +409,12 @@ def _reason(exc: requests.RequestException) -> str:
         return "TLS error (use --insecure for a self-signed certificate)"
     if isinstance(exc, requests.ConnectionError):
         text = str(exc)
-        for needle, reason in (("refused", "connection refused"), ("reset", "connection reset"),
-                               ("Name or service not known", "unknown host"),
-                               ("nodename nor servname", "unknown host")):
+        for needle, reason in (
+            ("refused", "connection refused"),
+            ("reset", "connection reset"),
+            ("Name or service not known", "unknown host"),
+            ("nodename nor servname", "unknown host"),
+        ):
             if needle in text:
                 return reason
         return "connection failed"

@@ -3,5 +3,12 @@
 from .model import ConditionalPrivilege, Contract, Param
 from .store import ContractError, ContractSet, default_contracts_dir, load_contracts
 
-__all__ = ["ConditionalPrivilege", "Contract", "ContractError", "ContractSet", "Param",
-           "default_contracts_dir", "load_contracts"]
+__all__ = [
+    "ConditionalPrivilege",
+    "Contract",
+    "ContractError",
+    "ContractSet",
+    "Param",
+    "default_contracts_dir",
+    "load_contracts",
+]

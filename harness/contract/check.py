@@ -98,7 +98,7 @@ def _releases_text(rels: Sequence[str]) -> str:
     if len(rels) == 1:
         return f"release {rels[0]}"
     first = RELEASES.index(rels[0])
-    if list(RELEASES[first:first + len(rels)]) == rels:
+    if list(RELEASES[first : first + len(rels)]) == rels:
         return f"releases {rels[0]} to {rels[-1]}"
     return f"releases {', '.join(rels)}"
 
@@ -142,8 +142,11 @@ def schema_problems(data: Any) -> list[tuple[str, str]]:
         else:
             out.append((loc, err.message))
     # an unknown key also breaks a "one predicate" rule at the same place: the key is the news
-    return [(loc, msg) for loc, msg in out
-            if not (loc in unknown_at and msg.startswith(("a precondition has", "an effect is")))]
+    return [
+        (loc, msg)
+        for loc, msg in out
+        if not (loc in unknown_at and msg.startswith(("a precondition has", "an effect is")))
+    ]
 
 
 def _string_keys(data: Any, path: list[str | int], out: list[tuple[str, str]]) -> Any:
@@ -152,8 +155,13 @@ def _string_keys(data: Any, path: list[str | int], out: list[tuple[str, str]]) -
         clean = {}
         for k, v in data.items():
             if not isinstance(k, str):
-                out.append((where(path), f"key {k!r} is not a string: YAML reads a bare on/off/yes/no key as "
-                                         f"a boolean (write 'on' in quotes)"))
+                out.append(
+                    (
+                        where(path),
+                        f"key {k!r} is not a string: YAML reads a bare on/off/yes/no key as "
+                        f"a boolean (write 'on' in quotes)",
+                    )
+                )
                 continue
             clean[k] = _string_keys(v, [*path, k], out)
         return clean
@@ -175,8 +183,10 @@ def resolve_path(rel: Release, roots: Sequence[Member], path: str, root_what: st
     segments = path.split(".")
     member = next((m for m in roots if m.name == segments[0]), None)
     if member is None:
-        return (f"{segments[0]!r} is not {root_what} in release {rel.name}"
-                f"{_suggest(segments[0], [m.name for m in roots])}")
+        return (
+            f"{segments[0]!r} is not {root_what} in release {rel.name}"
+            f"{_suggest(segments[0], [m.name for m in roots])}"
+        )
     ref = member.type
     for i, seg in enumerate(segments[1:], start=1):
         prefix = ".".join(segments[:i])
@@ -184,8 +194,9 @@ def resolve_path(rel: Release, roots: Sequence[Member], path: str, root_what: st
             return f"{prefix!r} is an array ({ref}): a path into an array is not allowed"
         kind = rel.kind(ref.name) if rel.exists(ref.name) else "unknown"
         if kind in ("managed", "moref"):
-            return (f"{prefix!r} is a reference to a {ref.name}: use an `object:` subject to reach its "
-                    f"properties")
+            return (
+                f"{prefix!r} is a reference to a {ref.name}: use an `object:` subject to reach its properties"
+            )
         if kind != "data":
             return f"{prefix!r} is a {ref.name}: it has no field {seg!r}"
         fields = {f.name: f for sub in rel.subtypes(ref.name) for f in rel.fields(sub)}
@@ -196,8 +207,16 @@ def resolve_path(rel: Release, roots: Sequence[Member], path: str, root_what: st
 
 
 _PRIMITIVE_PY: dict[str, tuple[type, ...]] = {
-    "boolean": (bool,), "string": (str,), "dateTime": (str,), "anyURI": (str,), "base64Binary": (str,),
-    "byte": (int,), "short": (int,), "int": (int,), "long": (int,), "float": (int, float),
+    "boolean": (bool,),
+    "string": (str,),
+    "dateTime": (str,),
+    "anyURI": (str,),
+    "base64Binary": (str,),
+    "byte": (int,),
+    "short": (int,),
+    "int": (int,),
+    "long": (int,),
+    "float": (int, float),
     "double": (int, float),
 }
 
@@ -261,7 +280,9 @@ class _Checker:
             self.found.setdefault((loc, message), []).append(rel)
 
     def results(self) -> list[tuple[str, str]]:
-        grouped = [(loc, msg.replace("{rel}", _releases_text(rels))) for (loc, msg), rels in self.found.items()]
+        grouped = [
+            (loc, msg.replace("{rel}", _releases_text(rels))) for (loc, msg), rels in self.found.items()
+        ]
         return self.plain + grouped
 
     # -- entry ----------------------------------------------------------------------------------------
@@ -269,8 +290,11 @@ class _Checker:
         c = self.c
         expected_id = operation_id(c.managed_type, c.name, c.kind)
         if c.id != expected_id:
-            self.problem("id", f"{c.id!r} should be {expected_id!r} (VMware's operationId for "
-                               f"{c.managed_type} {c.kind} {c.name!r})")
+            self.problem(
+                "id",
+                f"{c.id!r} should be {expected_id!r} (VMware's operationId for "
+                f"{c.managed_type} {c.kind} {c.name!r})",
+            )
         verb = "POST" if c.kind == "method" else "GET"
         if c.http_method != verb:
             self.problem("http.method", f"{c.http_method!r} should be {verb!r} for a {c.kind}")
@@ -292,7 +316,9 @@ class _Checker:
             if r in c.releases and not exists:
                 self.problem("releases", f"{c.managed_type} has no {c.kind} {c.name!r} in {{rel}}", r)
             elif exists and r not in c.releases:
-                self.problem("releases", f"{c.managed_type}.{c.name} exists in {{rel}}, which is not listed", r)
+                self.problem(
+                    "releases", f"{c.managed_type}.{c.name} exists in {{rel}}, which is not listed", r
+                )
         listed = [r for r in c.releases if r in present]
         if not listed:
             return self.results()
@@ -311,9 +337,15 @@ class _Checker:
 
     def _types_exist(self, listed: list[str]) -> None:
         resp = self.data.get("response", {})
-        named = [(f"response.{k}", resp.get(k), None) for k in ("type", "task_result", "moref", "task_result_moref")]
-        named += [(f"request.params[{i}].{k}", p.get(k), p.get("since"))
-                  for i, p in enumerate(self.data.get("request", {}).get("params", [])) for k in ("type", "moref")]
+        named = [
+            (f"response.{k}", resp.get(k), None)
+            for k in ("type", "task_result", "moref", "task_result_moref")
+        ]
+        named += [
+            (f"request.params[{i}].{k}", p.get(k), p.get("since"))
+            for i, p in enumerate(self.data.get("request", {}).get("params", []))
+            for k in ("type", "moref")
+        ]
         for r in listed:
             rel = release(r)
             for loc, t, since in named:
@@ -354,8 +386,10 @@ class _Checker:
             if key in ("optional", "task") and have is False:
                 have = None
             if have != want.get(key):
-                self.problem(f"response.{key}", f"{have!r} should be {want.get(key)!r} (from {qual} in "
-                                                f"release {latest_r})")
+                self.problem(
+                    f"response.{key}",
+                    f"{have!r} should be {want.get(key)!r} (from {qual} in release {latest_r})",
+                )
         # faults
         raw_faults = self.data.get("faults", [])
         index = {(f["name"] if isinstance(f, dict) else f): i for i, f in enumerate(raw_faults)}
@@ -379,9 +413,11 @@ class _Checker:
                 continue
             want_since = None if since == listed[0] else since
             if c.fault_since.get(f) != want_since:
-                self.problem(f"faults[{i}]", f"{f!r} is declared from release {since}: "
-                                             + (f"write {{name: {f}, since: {since}}}" if want_since else
-                                                "write just the name"))
+                self.problem(
+                    f"faults[{i}]",
+                    f"{f!r} is declared from release {since}: "
+                    + (f"write {{name: {f}, since: {since}}}" if want_since else "write just the name"),
+                )
         # privileges
         self._privileges_source(latest.privilege, qual)
 
@@ -399,8 +435,11 @@ class _Checker:
             registry = {p.name: p for p in methods[r].params}
             mine = {p.name: p for p in c.params_for(r)}
             for name in mine.keys() - registry.keys():
-                self.problem(f"request.params[{index[name]}]", f"{name!r} is not a parameter of {qual} in "
-                                                               f"{{rel}}{_suggest(name, registry)}", r)
+                self.problem(
+                    f"request.params[{index[name]}]",
+                    f"{name!r} is not a parameter of {qual} in {{rel}}{_suggest(name, registry)}",
+                    r,
+                )
             for name in registry.keys() - mine.keys():
                 self.problem("request.params", f"missing parameter {name!r} of {qual} in {{rel}}", r)
         for p in c.params:
@@ -412,33 +451,45 @@ class _Checker:
             member = next(q for q in methods[carriers[-1]].params if q.name == p.name)
             want_type, want_moref = wire_type(rel, member.type)
             if p.type != want_type:
-                self.problem(f"{loc}.type", f"{p.type!r} should be {want_type!r} ({qual} in release {rel.name})")
+                self.problem(
+                    f"{loc}.type", f"{p.type!r} should be {want_type!r} ({qual} in release {rel.name})"
+                )
             if p.moref != want_moref:
                 self.problem(f"{loc}.moref", f"{p.moref!r} should be {want_moref!r}")
             if p.required != (not member.optional):
-                self.problem(f"{loc}.required", f"should be {not member.optional} ({qual} in release {rel.name})")
+                self.problem(
+                    f"{loc}.required", f"should be {not member.optional} ({qual} in release {rel.name})"
+                )
             if p.privilege != member.privilege:
                 self.problem(f"{loc}.privilege", f"{p.privilege!r} should be {member.privilege!r}")
             want_since = None if carriers[0] == listed[0] else carriers[0]
             if p.since != want_since:
-                self.problem(f"{loc}.since", f"{p.since!r} should be {want_since!r} (the parameter exists from "
-                                             f"release {carriers[0]})")
+                self.problem(
+                    f"{loc}.since",
+                    f"{p.since!r} should be {want_since!r} (the parameter exists from release {carriers[0]})",
+                )
 
     def _privileges_source(self, registry_privilege: str | None, qual: str) -> None:
         c = self.c
         if c.privileges_source == "pyvmomi":
             want = [registry_privilege] if registry_privilege else []
             if list(c.privileges) != want:
-                self.problem("privileges.required", f"{list(c.privileges)} should be {want} "
-                                                    f"(pyVmomi's privilege for {qual})")
+                self.problem(
+                    "privileges.required",
+                    f"{list(c.privileges)} should be {want} (pyVmomi's privilege for {qual})",
+                )
         elif c.privileges_source == "default":
             if registry_privilege:
-                self.problem("privileges.source", f"pyVmomi names {registry_privilege!r} for {qual}: "
-                                                  f"the source is pyvmomi")
+                self.problem(
+                    "privileges.source",
+                    f"pyVmomi names {registry_privilege!r} for {qual}: the source is pyvmomi",
+                )
             elif list(c.privileges) != ["System.Read"]:
                 self.problem("privileges.required", "the default privilege of a property is System.Read")
         elif not c.privileges and not c.conditional_privileges:
-            self.problem("privileges", "curated privileges name at least one privilege, required or conditional")
+            self.problem(
+                "privileges", "curated privileges name at least one privilege, required or conditional"
+            )
 
     # -- properties ---------------------------------------------------------------------------------------
     def _property(self, listed: list[str]) -> None:
@@ -448,14 +499,21 @@ class _Checker:
         qual = f"{c.managed_type}.{c.name}"
         resp = self.data.get("response", {})
         want_type, want_moref = wire_type(rel, prop.type)
-        for key, want in (("status", 200), ("type", want_type), ("moref", want_moref),
-                          ("optional", prop.optional or None), ("task", None), ("task_result", None)):
+        for key, want in (
+            ("status", 200),
+            ("type", want_type),
+            ("moref", want_moref),
+            ("optional", prop.optional or None),
+            ("task", None),
+            ("task_result", None),
+        ):
             have = resp.get(key)
             if key in ("optional", "task") and have is False:
                 have = None
             if have != want:
-                self.problem(f"response.{key}", f"{have!r} should be {want!r} (property {qual} in release "
-                                                f"{rel.name})")
+                self.problem(
+                    f"response.{key}", f"{have!r} should be {want!r} (property {qual} in release {rel.name})"
+                )
         if c.faults:
             self.problem("faults", "a property read declares no faults")
         self._privileges_source(prop.privilege, qual)
@@ -478,8 +536,9 @@ class _Checker:
             if self.c.kind != "method":
                 self.problem(loc, "a property read has no request parameters")
                 return None
-            got = resolve_path(rel, self._param_roots(rel), path,
-                               f"a parameter of {self.c.managed_type}.{self.c.name}")
+            got = resolve_path(
+                rel, self._param_roots(rel), path, f"a parameter of {self.c.managed_type}.{self.c.name}"
+            )
         if isinstance(got, str):
             self.problem(loc, got.replace(f"release {r}", "{rel}"), r)
             return None
@@ -491,7 +550,9 @@ class _Checker:
         if ref is None:
             return None
         if ref.array or ref.name not in rel.managed:
-            self.problem(f"{loc}.param", f"{obj['param']!r} is a {ref}, not a reference to one managed object")
+            self.problem(
+                f"{loc}.param", f"{obj['param']!r} is a {ref}, not a reference to one managed object"
+            )
             return None
         got = resolve_path(rel, self._target_roots(rel, ref.name), obj["path"], f"a property of {ref.name}")
         if isinstance(got, str):
@@ -542,11 +603,18 @@ class _Checker:
         each = on.get("each")
         if each is not None:
             if not ref.array:
-                self.problem(f"{loc}.each", f"{on['target']!r} is a {ref}, not an array: `each` selects array items")
+                self.problem(
+                    f"{loc}.each", f"{on['target']!r} is a {ref}, not an array: `each` selects array items"
+                )
                 return
             if item not in rel.data or each not in rel.data or not rel.is_subtype(each, item):
-                self.problem(f"{loc}.each", f"{each!r} is not {item} nor one of its subtypes in release {r}"
-                                            .replace(f"release {r}", "{rel}"), r)
+                self.problem(
+                    f"{loc}.each",
+                    f"{each!r} is not {item} nor one of its subtypes in release {r}".replace(
+                        f"release {r}", "{rel}"
+                    ),
+                    r,
+                )
                 return
             item = each
         end = ref
@@ -578,18 +646,28 @@ class _Checker:
         sem = c.semantics
         is_vm_method = c.kind == "method" and c.managed_type == "VirtualMachine" and not c.support
         if is_vm_method and not sem.get("curated", False):
-            self.problem("semantics.curated", "not curated yet: write the semantics (docs/semantics.md) and set "
-                                              "`curated: true`")
+            self.problem(
+                "semantics.curated",
+                "not curated yet: write the semantics (docs/semantics.md) and set `curated: true`",
+            )
         targets_effects = [e for e in sem.get("effects", []) if "target" in e or "object" in e]
-        if sem.get("curated") and c.kind == "method" and not (
-                targets_effects or sem.get("read_only") or sem.get("note")):
-            self.problem("semantics", "a curated method lists effects on properties, or says in `note` why it "
-                                      "has none (with `observable: false` when nothing is visible)")
+        if (
+            sem.get("curated")
+            and c.kind == "method"
+            and not (targets_effects or sem.get("read_only") or sem.get("note"))
+        ):
+            self.problem(
+                "semantics",
+                "a curated method lists effects on properties, or says in `note` why it "
+                "has none (with `observable: false` when nothing is visible)",
+            )
         changing = [i for i, e in enumerate(sem.get("effects", [])) if e.get("changed") is True]
         for flag, claim in (("read_only", True), ("observable", False)):
             if sem.get(flag) is claim and changing:
-                self.problem(f"semantics.effects[{changing[0]}]", f"`{flag}: {str(claim).lower()}`, yet a "
-                                                                  f"property must change")
+                self.problem(
+                    f"semantics.effects[{changing[0]}]",
+                    f"`{flag}: {str(claim).lower()}`, yet a property must change",
+                )
         if sem.get("cancelable") and not c.is_task:
             self.problem("semantics.cancelable", "only a task can be cancelable")
         for i, lock in enumerate(sem.get("locks", [])):
@@ -597,10 +675,15 @@ class _Checker:
                 continue
             p = next((p for p in c.params if p.name == lock), None)
             if p is None:
-                self.problem(f"semantics.locks[{i}]", f"{lock!r} is neither `target` nor a parameter"
-                                                      f"{_suggest(lock, [q.name for q in c.params])}")
+                self.problem(
+                    f"semantics.locks[{i}]",
+                    f"{lock!r} is neither `target` nor a parameter"
+                    f"{_suggest(lock, [q.name for q in c.params])}",
+                )
             elif not p.moref:
-                self.problem(f"semantics.locks[{i}]", f"parameter {lock!r} is a {p.type}, not an object reference")
+                self.problem(
+                    f"semantics.locks[{i}]", f"parameter {lock!r} is a {p.type}, not an object reference"
+                )
         ids: dict[str, int] = {}
         for i, pre in enumerate(sem.get("preconditions", [])):
             loc = f"semantics.preconditions[{i}]"
@@ -608,7 +691,9 @@ class _Checker:
                 self.problem(f"{loc}.id", f"{pre['id']!r} is also the id of preconditions[{ids[pre['id']]}]")
             ids.setdefault(pre["id"], i)
             if pre.get("reported") == "task" and not c.is_task:
-                self.problem(f"{loc}.reported", f"{c.name} is not a task: a failed precondition is reported `sync`")
+                self.problem(
+                    f"{loc}.reported", f"{c.name} is not a task: a failed precondition is reported `sync`"
+                )
             for r in listed:
                 ref = self._subject(r, loc, pre)
                 if ref is not None:
@@ -620,7 +705,9 @@ class _Checker:
                 if not c.is_task:
                     self.problem(f"{loc}.task_result", f"{c.name} is not a task")
                 elif eff["task_result"] == "present" and not c.task_result:
-                    self.problem(f"{loc}.task_result", f"{c.name}'s task has no result (TaskInfo.result is void)")
+                    self.problem(
+                        f"{loc}.task_result", f"{c.name}'s task has no result (TaskInfo.result is void)"
+                    )
                 continue
             for r in listed:
                 ref = self._subject(r, loc, eff)
@@ -628,11 +715,15 @@ class _Checker:
                     continue
                 self._values(r, loc, ref, eff)
                 if "equals_task_result" in eff and not (c.is_task and c.task_result):
-                    self.problem(f"{loc}.equals_task_result", f"{c.name}'s task has no result to compare with")
+                    self.problem(
+                        f"{loc}.equals_task_result", f"{c.name}'s task has no result to compare with"
+                    )
                 if "equals_param" in eff:
                     pref = self._resolve(r, f"{loc}.equals_param", "param", eff["equals_param"])
                     if pref is not None and not _comparable(pref, ref):
-                        self.problem(f"{loc}.equals_param", f"the parameter is a {pref}, the property a {ref}")
+                        self.problem(
+                            f"{loc}.equals_param", f"the parameter is a {pref}, the property a {ref}"
+                        )
         for i, path in enumerate(sem.get("on_failure_unchanged", [])):
             for r in listed:
                 self._resolve(r, f"semantics.on_failure_unchanged[{i}]", "target", path)
@@ -640,13 +731,19 @@ class _Checker:
     def _precondition_fault(self, r: str, loc: str, fault: str) -> None:
         rel = release(r)
         if not rel.is_fault(fault):
-            self.problem(loc, f"{fault!r} is not a fault in {{rel}}{_suggest(fault, self._fault_names(rel))}", r)
+            self.problem(
+                loc, f"{fault!r} is not a fault in {{rel}}{_suggest(fault, self._fault_names(rel))}", r
+            )
             return
         declared = self.c.faults_for(r)
         if rel.is_runtime_fault(fault) or any(rel.is_subtype(fault, d) for d in declared):
             return
-        self.problem(loc, f"{fault!r} is neither declared by the contract ({', '.join(declared) or 'none'}) nor a "
-                          f"subtype of a declared fault nor a runtime fault in {{rel}}", r)
+        self.problem(
+            loc,
+            f"{fault!r} is neither declared by the contract ({', '.join(declared) or 'none'}) nor a "
+            f"subtype of a declared fault nor a runtime fault in {{rel}}",
+            r,
+        )
 
     @staticmethod
     def _fault_names(rel: Release) -> tuple[str, ...]:
@@ -742,7 +839,9 @@ def _curated_problems(c: Contract, data: dict[str, Any], curated: dict[str, Any]
         if entry.get(key):
             want[key] = entry[key]
     if data.get("privileges") != want:
-        return [("privileges", "differs from curated_privileges.yaml: run `vsphere-harness contracts generate`")]
+        return [
+            ("privileges", "differs from curated_privileges.yaml: run `vsphere-harness contracts generate`")
+        ]
     return []
 
 
@@ -758,18 +857,29 @@ def _coverage(root: Path, contracts: list[Contract], display, outcome: CheckOutc
             c = have.get(key)
             if c is None or not c.in_release(r):
                 missing.setdefault(key, []).append(r)
-        outcome.vm_operations[r] = sum(1 for c in contracts
-                                       if c.managed_type == "VirtualMachine" and not c.support and c.in_release(r))
+        outcome.vm_operations[r] = sum(
+            1 for c in contracts if c.managed_type == "VirtualMachine" and not c.support and c.in_release(r)
+        )
     out = []
     for (mt, name, kind), rels in missing.items():
         if (mt, name, kind) in have or contract_path(root, mt, name, kind).exists():
             continue  # its own file reports what is wrong with it
-        out.append(Problem(display(contract_path(root, mt, name, kind)), "",
-                           f"missing: {mt} {kind} {name!r} exists in {_releases_text(rels)} but has no contract"))
+        out.append(
+            Problem(
+                display(contract_path(root, mt, name, kind)),
+                "",
+                f"missing: {mt} {kind} {name!r} exists in {_releases_text(rels)} but has no contract",
+            )
+        )
     for mt, ops in SUPPORT_OPERATIONS.items():
         for kind, names in (("property", ops.get("get", [])), ("method", ops.get("post", []))):
             for name in names:
                 if (mt, name, kind) not in have and not contract_path(root, mt, name, kind).exists():
-                    out.append(Problem(display(contract_path(root, mt, name, kind)), "",
-                                       f"missing: support operation {operation_id(mt, name, kind)} has no contract"))
+                    out.append(
+                        Problem(
+                            display(contract_path(root, mt, name, kind)),
+                            "",
+                            f"missing: support operation {operation_id(mt, name, kind)} has no contract",
+                        )
+                    )
     return out

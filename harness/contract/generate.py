@@ -23,13 +23,23 @@ SUPPORT_OPERATIONS: dict[str, dict[str, list[str]]] = {
     "Task": {"get": ["info"], "post": ["CancelTask"]},
     "AuthorizationManager": {
         "get": ["roleList", "privilegeList"],
-        "post": ["AddAuthorizationRole", "RemoveAuthorizationRole", "UpdateAuthorizationRole",
-                 "SetEntityPermissions", "RetrieveEntityPermissions", "RetrieveAllPermissions",
-                 "RemoveEntityPermission", "HasPrivilegeOnEntity", "HasPrivilegeOnEntities",
-                 "FetchUserPrivilegeOnEntities"],
+        "post": [
+            "AddAuthorizationRole",
+            "RemoveAuthorizationRole",
+            "UpdateAuthorizationRole",
+            "SetEntityPermissions",
+            "RetrieveEntityPermissions",
+            "RetrieveAllPermissions",
+            "RemoveEntityPermission",
+            "HasPrivilegeOnEntity",
+            "HasPrivilegeOnEntities",
+            "FetchUserPrivilegeOnEntities",
+        ],
     },
-    "VirtualMachineSnapshot": {"get": ["config", "childSnapshot"],
-                               "post": ["RemoveSnapshot_Task", "RevertToSnapshot_Task", "RenameSnapshot"]},
+    "VirtualMachineSnapshot": {
+        "get": ["config", "childSnapshot"],
+        "post": ["RemoveSnapshot_Task", "RevertToSnapshot_Task", "RenameSnapshot"],
+    },
     "Folder": {"get": ["childEntity"], "post": ["CreateVM_Task", "CreateFolder", "Destroy_Task"]},
     "HostSystem": {"get": ["runtime"], "post": ["EnterMaintenanceMode_Task", "ExitMaintenanceMode_Task"]},
 }
@@ -66,8 +76,11 @@ def _first_release(predicate) -> list[str]:
 
 def _param_entry(member: Member, since: str | None, op_first: str) -> dict[str, Any]:
     rel = release(op_first)
-    entry: dict[str, Any] = {"name": member.name, "type": _type_str(member.type),
-                             "required": not member.optional}
+    entry: dict[str, Any] = {
+        "name": member.name,
+        "type": _type_str(member.type),
+        "required": not member.optional,
+    }
     if member.type.name in rel.managed:
         entry["type"] = f"{MOREF}[]" if member.type.array else MOREF
         entry["moref"] = member.type.name
@@ -110,7 +123,9 @@ def _method_contract(managed_type: str, name: str, curated: dict[str, Any]) -> d
             response["task"] = True
             tr = latest.task_result
             if tr is not None:
-                response["task_result"] = (f"{MOREF}[]" if tr.array else MOREF) if tr.name in rel.managed else str(tr)
+                response["task_result"] = (
+                    (f"{MOREF}[]" if tr.array else MOREF) if tr.name in rel.managed else str(tr)
+                )
                 if tr.name in rel.managed:
                     response["task_result_moref"] = tr.name
     op_id = operation_id(managed_type, name, "method")
@@ -152,14 +167,19 @@ def _property_contract(managed_type: str, name: str, curated: dict[str, Any]) ->
         "http": {"method": "GET", "path": f"/{managed_type}/{{moId}}/{name}"},
         "releases": releases,
         "response": response,
-        "privileges": _privileges(op_id, prop.privilege or DEFAULT_PROPERTY_PRIVILEGE, curated,
-                                  source="pyvmomi" if prop.privilege else "default"),
+        "privileges": _privileges(
+            op_id,
+            prop.privilege or DEFAULT_PROPERTY_PRIVILEGE,
+            curated,
+            source="pyvmomi" if prop.privilege else "default",
+        ),
         "faults": [],
     }
 
 
-def _privileges(op_id: str, from_metadata: str | None, curated: dict[str, Any],
-                source: str = "pyvmomi") -> dict[str, Any]:
+def _privileges(
+    op_id: str, from_metadata: str | None, curated: dict[str, Any], source: str = "pyvmomi"
+) -> dict[str, Any]:
     entry = curated.get(op_id)
     if entry is not None:
         out = {"source": "curated", "required": list(entry.get("required", []))}

@@ -86,8 +86,11 @@ class Contract:
         return [p for p in self.params if p.in_release(release)]
 
     def faults_for(self, release: str) -> list[str]:
-        return [f for f in self.faults
-                if f not in self.fault_since or release_key(release) >= release_key(self.fault_since[f])]
+        return [
+            f
+            for f in self.faults
+            if f not in self.fault_since or release_key(release) >= release_key(self.fault_since[f])
+        ]
 
     @property
     def changes_state(self) -> bool:
@@ -130,8 +133,14 @@ def from_mapping(data: dict[str, Any], source_file: str | None = None) -> Contra
         releases=tuple(r for r in RELEASES if r in data["releases"]),
         request_type=request.get("type"),
         params=tuple(
-            Param(p["name"], p["type"], bool(p.get("required", False)), p.get("moref"), p.get("since"),
-                  p.get("privilege"))
+            Param(
+                p["name"],
+                p["type"],
+                bool(p.get("required", False)),
+                p.get("moref"),
+                p.get("since"),
+                p.get("privilege"),
+            )
             for p in request.get("params", [])
         ),
         status=int(response.get("status", 200)),
@@ -141,8 +150,9 @@ def from_mapping(data: dict[str, Any], source_file: str | None = None) -> Contra
         task_result=response.get("task_result"),
         privileges=tuple(privileges.get("required", [])),
         conditional_privileges=tuple(
-            ConditionalPrivilege(c["when"], tuple(c["privileges"]), c.get("on", "target"),
-                                 c.get("description", ""))
+            ConditionalPrivilege(
+                c["when"], tuple(c["privileges"]), c.get("on", "target"), c.get("description", "")
+            )
             for c in privileges.get("conditional", [])
         ),
         privileges_source=privileges.get("source", "pyvmomi"),

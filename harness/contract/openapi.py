@@ -51,23 +51,29 @@ REFINEMENTS: dict[str, str] = {
     "typed-reference": (
         "A reference typed MoRef<Type> (a ManagedObjectReference whose `type` is <Type> or one of its "
         "subtypes, from pyVmomi's metadata) where VMware's document says ManagedObjectReference. Marked on "
-        "each MoRef<Type> schema."),
+        "each MoRef<Type> schema."
+    ),
     "curated-privileges": (
         "Required privileges curated from VMware's reference (harness/contract/curated_privileges.yaml) "
-        "where pyVmomi's metadata names none or only part of them. Marked on the operation."),
+        "where pyVmomi's metadata names none or only part of them. Marked on the operation."
+    ),
     "conditional-privileges": (
         "Privileges required only when a condition holds, on the target or on objects a parameter or the "
         "target names (x-vsphere-conditional-privileges), where VMware's document says `dynamic`, states them "
-        "in prose or says nothing. Marked on the operation."),
+        "in prose or says nothing. Marked on the operation."
+    ),
     "default-privileges": (
         "A property read requires System.Read where pyVmomi's metadata names no privilege for the property. "
-        "Marked on the operation."),
+        "Marked on the operation."
+    ),
     "typename-subtypes": (
         "`_typeName` of a data object, fault or boxed value is restricted to the type and its subtypes "
-        "(VMware's document: any string). Keyword-level, not marked per schema."),
+        "(VMware's document: any string). Keyword-level, not marked per schema."
+    ),
     "integer-range": (
         "byte, short, int and long carry their value range (minimum/maximum). Keyword-level, not marked "
-        "per schema."),
+        "per schema."
+    ),
 }
 
 _PRIMITIVES: dict[str, dict[str, Any]] = {
@@ -176,7 +182,7 @@ class OpenApiSchemas:
         self.schemas[ANY] = {
             "type": "object",
             "description": "The root of every VI/JSON value that carries a `_typeName`: data objects, faults, "
-                           "and boxed values (`{\"_typeName\": \"int\", \"_value\": 1}`) in `anyType` positions.",
+            'and boxed values (`{"_typeName": "int", "_value": 1}`) in `anyType` positions.',
             "properties": {"_typeName": {"type": "string"}},
             "required": ["_typeName"],
         }
@@ -194,11 +200,19 @@ class OpenApiSchemas:
         if name in self.schemas:
             return
         self.schemas[name] = {}
-        self.schemas[name] = {"allOf": [ref(ANY), {
-            "type": "object",
-            "properties": {"_typeName": {"type": "string", "enum": [name]}, "_value": self._one(name)},
-            "required": ["_value"],
-        }]}
+        self.schemas[name] = {
+            "allOf": [
+                ref(ANY),
+                {
+                    "type": "object",
+                    "properties": {
+                        "_typeName": {"type": "string", "enum": [name]},
+                        "_value": self._one(name),
+                    },
+                    "required": ["_value"],
+                },
+            ]
+        }
         self._mapping[name] = name
         self._any()
 
@@ -208,12 +222,19 @@ class OpenApiSchemas:
         if key in self.schemas:
             return
         self.schemas[key] = {}
-        self.schemas[key] = {"allOf": [ref(ANY), {
-            "type": "object",
-            "properties": {"_typeName": {"type": "string", "enum": [key]},
-                           "_value": {"type": "array", "items": self._one(item)}},
-            "required": ["_value"],
-        }]}
+        self.schemas[key] = {
+            "allOf": [
+                ref(ANY),
+                {
+                    "type": "object",
+                    "properties": {
+                        "_typeName": {"type": "string", "enum": [key]},
+                        "_value": {"type": "array", "items": self._one(item)},
+                    },
+                    "required": ["_value"],
+                },
+            ]
+        }
         self._mapping[key] = key
         self._any()
 
@@ -234,10 +255,14 @@ class OpenApiSchemas:
         key = moref_schema_name(name)
         if key not in self.schemas:
             self.schemas[key] = {
-                "description": f"A reference to a {name} (a refinement: VMware's document says "
-                               f"{MOREF}).",
-                "allOf": [ref(MOREF), {"type": "object",
-                                       "properties": {"type": {"type": "string", "enum": rel.subtypes(name)}}}],
+                "description": f"A reference to a {name} (a refinement: VMware's document says {MOREF}).",
+                "allOf": [
+                    ref(MOREF),
+                    {
+                        "type": "object",
+                        "properties": {"type": {"type": "string", "enum": rel.subtypes(name)}},
+                    },
+                ],
                 REFINEMENT: "typed-reference",
             }
         return key
@@ -317,8 +342,12 @@ def conditional_text(cp: Any) -> str:
 
     on = cp.on
     if isinstance(on, dict):
-        on = "each " + on["target"] + (f"[{on['each']}]" if on.get("each") else "") + (
-            f".{on['path']}" if on.get("path") else "")
+        on = (
+            "each "
+            + on["target"]
+            + (f"[{on['each']}]" if on.get("each") else "")
+            + (f".{on['path']}" if on.get("path") else "")
+        )
     elif on != "target":
         on = f"parameter {on}"
     return f"{', '.join(cp.privileges)} on {on} when {when_text(cp.when)}"
@@ -340,14 +369,19 @@ def _fault_text(c: Contract, fault: str, rel: Release) -> str:
         if p.get("fault") == fault or (p.get("fault") in rel.data and rel.is_subtype(p["fault"], fault)):
             text = (p.get("description") or p["id"]).rstrip(".")
             reasons.append(text if p["fault"] == fault else f"{text} ({p['fault']})")
-    return f"***{fault}***: " + (f"when a precondition fails: {'; '.join(reasons)}." if reasons
-                                 else "declared by the method.")
+    return f"***{fault}***: " + (
+        f"when a precondition fails: {'; '.join(reasons)}." if reasons else "declared by the method."
+    )
 
 
-def _operation(c: Contract, r: str, schemas: OpenApiSchemas, request_schemas: dict[str, Any]) -> dict[str, Any]:
+def _operation(
+    c: Contract, r: str, schemas: OpenApiSchemas, request_schemas: dict[str, Any]
+) -> dict[str, Any]:
     summary = c.semantics.get("summary") or (
-        f"Reads the {c.name} property of a {c.managed_type}." if c.kind == "property"
-        else f"Invokes {c.name} on a {c.managed_type}.")
+        f"Reads the {c.name} property of a {c.managed_type}."
+        if c.kind == "property"
+        else f"Invokes {c.name} on a {c.managed_type}."
+    )
     desc = [summary]
     ptext = privileges_text(c.privileges, bool(c.conditional_privileges))
     if ptext:
@@ -357,11 +391,16 @@ def _operation(c: Contract, r: str, schemas: OpenApiSchemas, request_schemas: di
         "summary": summary,
         "description": "\n\n".join(desc),
         "operationId": c.id,
-        "parameters": [{
-            "name": "moId", "in": "path", "required": True, "schema": {"type": "string"},
-            "description": f"The moId of the {c.managed_type} the operation applies to "
-                           f"(the serialized reference is {c.managed_type}/{{moId}}).",
-        }],
+        "parameters": [
+            {
+                "name": "moId",
+                "in": "path",
+                "required": True,
+                "schema": {"type": "string"},
+                "description": f"The moId of the {c.managed_type} the operation applies to "
+                f"(the serialized reference is {c.managed_type}/{{moId}}).",
+            }
+        ],
     }
     params = c.params_for(r)
     if params and c.request_type:
@@ -371,29 +410,41 @@ def _operation(c: Contract, r: str, schemas: OpenApiSchemas, request_schemas: di
         if required:
             body["required"] = required
         request_schemas[c.request_type] = body
-        op["requestBody"] = {"required": bool(required),
-                             "content": {"application/json": {"schema": ref(c.request_type)}}}
+        op["requestBody"] = {
+            "required": bool(required),
+            "content": {"application/json": {"schema": ref(c.request_type)}},
+        }
     responses: dict[str, Any] = {}
     if c.status == 204 or not c.response_type:
         responses["204"] = {"description": "The method returns nothing."}
     else:
         schema = response_schema(c, schemas)
-        text = ("This method returns a Task object with which to monitor the operation." if c.is_task
-                else f"The {'value of the property' if c.kind == 'property' else 'result'}.")
+        text = (
+            "This method returns a Task object with which to monitor the operation."
+            if c.is_task
+            else f"The {'value of the property' if c.kind == 'property' else 'result'}."
+        )
         responses["200"] = {"description": text, "content": {"application/json": {"schema": schema}}}
     faults = c.faults_for(r)
     fault_desc = "\n\n".join(_fault_text(c, f, schemas.release) for f in faults) or "A runtime fault."
-    responses["500"] = {"description": fault_desc,
-                        "content": {"application/json": {"schema": schemas.position("MethodFault")}}}
+    responses["500"] = {
+        "description": fault_desc,
+        "content": {"application/json": {"schema": schemas.position("MethodFault")}},
+    }
     op["responses"] = responses
     if c.privileges == (ANONYMOUS,):
         op["security"] = []
     op["x-vsphere-privileges"] = list(c.privileges)
     if c.conditional_privileges:
         op["x-vsphere-conditional-privileges"] = [
-            {"when": dict(cp.when), "privileges": list(cp.privileges), "on": cp.on,
-             **({"description": cp.description} if cp.description else {})}
-            for cp in c.conditional_privileges]
+            {
+                "when": dict(cp.when),
+                "privileges": list(cp.privileges),
+                "on": cp.on,
+                **({"description": cp.description} if cp.description else {}),
+            }
+            for cp in c.conditional_privileges
+        ]
     op["x-vsphere-faults"] = faults
     if c.is_task:
         result: dict[str, Any] = {"type": c.task_result or "void"}
@@ -414,7 +465,9 @@ def export_openapi(contracts: ContractSet, release_name: str) -> dict[str, Any]:
     request_schemas: dict[str, Any] = {}
     paths: dict[str, Any] = {}
     for c in sorted(contracts.for_release(release_name), key=lambda c: c.path):
-        paths.setdefault(c.path, {})[c.http_method.lower()] = _operation(c, release_name, schemas, request_schemas)
+        paths.setdefault(c.path, {})[c.http_method.lower()] = _operation(
+            c, release_name, schemas, request_schemas
+        )
     schemas.position("MethodFault")
     components = schemas.finish()
     clash = set(components) & set(request_schemas)
@@ -427,30 +480,42 @@ def export_openapi(contracts: ContractSet, release_name: str) -> dict[str, Any]:
             "title": "vSphere VI/JSON API (contracts of vsphere-harness)",
             "version": release_name,
             "description": "Generated by `vsphere-harness contracts export-openapi` from the contract files, "
-                           "with VMware's VI/JSON schema names. Faults travel as HTTP 500 with the fault object "
-                           "as the body; a fault inside data (TaskInfo.error, faultCause ...) is the fault "
-                           "object itself, typed MethodFault. Where this document says more than VMware's, "
-                           f"the schema or operation is marked `{REFINEMENT}`; "
-                           "`x-vsphere-harness-refinements` lists the refinements.",
+            "with VMware's VI/JSON schema names. Faults travel as HTTP 500 with the fault object "
+            "as the body; a fault inside data (TaskInfo.error, faultCause ...) is the fault "
+            "object itself, typed MethodFault. Where this document says more than VMware's, "
+            f"the schema or operation is marked `{REFINEMENT}`; "
+            "`x-vsphere-harness-refinements` lists the refinements.",
             "x-vsphere-harness-refinements": dict(REFINEMENTS),
         },
-        "servers": [{
-            "url": "https://{vcenter-host}/sdk/vim25/{release}",
-            "variables": {
-                "vcenter-host": {"default": "vcenter", "description": "The vCenter Server host name or address."},
-                "release": {"default": release_name, "enum": [release_name],
-                            "description": "The vSphere release schema."},
-            },
-        }],
+        "servers": [
+            {
+                "url": "https://{vcenter-host}/sdk/vim25/{release}",
+                "variables": {
+                    "vcenter-host": {
+                        "default": "vcenter",
+                        "description": "The vCenter Server host name or address.",
+                    },
+                    "release": {
+                        "default": release_name,
+                        "enum": [release_name],
+                        "description": "The vSphere release schema.",
+                    },
+                },
+            }
+        ],
         "security": [{"Session": []}],
         "tags": [{"name": t} for t in sorted({c.managed_type for c in contracts.for_release(release_name)})],
         "paths": paths,
         "components": {
             "schemas": components,
-            "securitySchemes": {"Session": {
-                "type": "apiKey", "in": "header", "name": SESSION_HEADER,
-                "description": "The session id returned by SessionManager Login in the vmware-api-session-id "
-                               "header.",
-            }},
+            "securitySchemes": {
+                "Session": {
+                    "type": "apiKey",
+                    "in": "header",
+                    "name": SESSION_HEADER,
+                    "description": "The session id returned by SessionManager Login in the vmware-api-session-id "
+                    "header.",
+                }
+            },
         },
     }

@@ -226,13 +226,21 @@ def _object_parts(res: _Resolver, schema: Any) -> tuple[dict[str, Any], set[str]
 
 
 # --- the comparison ------------------------------------------------------------------------------------
-def diff_openapi(contracts: ContractSet, doc: dict[str, Any], release_name: str,
-                 everything: bool = False, schemas: bool = True) -> list[Difference]:
+def diff_openapi(
+    contracts: ContractSet,
+    doc: dict[str, Any],
+    release_name: str,
+    everything: bool = False,
+    schemas: bool = True,
+) -> list[Difference]:
     """Every difference (and documented refinement) between the contracts of a release and an
     OpenAPI document; ``schemas=False`` compares the operations only."""
     check_release(release_name)
-    mine = [c for c in contracts.for_release(release_name)
-            if everything or (c.managed_type == "VirtualMachine" and not c.support)]
+    mine = [
+        c
+        for c in contracts.for_release(release_name)
+        if everything or (c.managed_type == "VirtualMachine" and not c.support)
+    ]
     theirs = spec_operations(doc, everything)
     by_id = {s.operation_id: s for s in theirs if s.operation_id}
     by_route = {(s.method, s.path): s for s in theirs}
@@ -243,22 +251,40 @@ def diff_openapi(contracts: ContractSet, doc: dict[str, Any], release_name: str,
     for c in mine:
         s = by_id.get(c.id) or by_route.get((c.http_method, c.path))
         if s is None:
-            out.append(Difference(c.id, "missing", f"{c.http_method} {c.path}", None,
-                                  f"{c.http_method} {c.path} is in the contracts, not in the document"))
+            out.append(
+                Difference(
+                    c.id,
+                    "missing",
+                    f"{c.http_method} {c.path}",
+                    None,
+                    f"{c.http_method} {c.path} is in the contracts, not in the document",
+                )
+            )
             continue
         matched.add(id(s))
         out += _compare(c, s, release_name, ours, res)
     for s in theirs:
         if id(s) not in matched:
             name = s.operation_id or f"{s.method} {s.path}"
-            out.append(Difference(name, "extra", None, f"{s.method} {s.path}",
-                                  f"{s.method} {s.path} is in the document, not in the contracts"))
+            out.append(
+                Difference(
+                    name,
+                    "extra",
+                    None,
+                    f"{s.method} {s.path}",
+                    f"{s.method} {s.path} is in the document, not in the contracts",
+                )
+            )
     if schemas:
-        out += diff_schemas(doc, release(release_name), ours, None if everything else _reached(mine, release_name))
+        out += diff_schemas(
+            doc, release(release_name), ours, None if everything else _reached(mine, release_name)
+        )
     return out
 
 
-def _compare(c: Contract, s: SpecOperation, r: str, schemas: OpenApiSchemas, res: _Resolver) -> list[Difference]:
+def _compare(
+    c: Contract, s: SpecOperation, r: str, schemas: OpenApiSchemas, res: _Resolver
+) -> list[Difference]:
     out: list[Difference] = []
 
     def differ(aspect: str, mine: Any, theirs: Any, message: str) -> None:
@@ -294,20 +320,34 @@ def _compare(c: Contract, s: SpecOperation, r: str, schemas: OpenApiSchemas, res
         for p in want.keys() - props.keys():
             differ("request", p, None, f"parameter {p!r} ({want[p]}) is not in the document")
         for p in props.keys() - want.keys() - {"_typeName"}:
-            differ("request", None, p, f"the document has parameter {p!r} ({descriptor(props[p])}), the contract not")
+            differ(
+                "request",
+                None,
+                p,
+                f"the document has parameter {p!r} ({descriptor(props[p])}), the contract not",
+            )
         for p in sorted(want.keys() & props.keys()):
             theirs = descriptor(props[p])
             if _refines(want[p], theirs):
-                refine("request", want[p], theirs, f"parameter {p!r}: contract {want[p]}, document {theirs}",
-                       "typed-reference")
+                refine(
+                    "request",
+                    want[p],
+                    theirs,
+                    f"parameter {p!r}: contract {want[p]}, document {theirs}",
+                    "typed-reference",
+                )
             elif not _same_type(want[p], theirs):
                 differ("request", want[p], theirs, f"parameter {p!r}: contract {want[p]}, document {theirs}")
         mine_req = {p.name for p in params if p.required}
         theirs_req = required & props.keys()
         for p in sorted(mine_req - theirs_req):
-            differ("request", p, None, f"parameter {p!r} is required in the contract, optional in the document")
+            differ(
+                "request", p, None, f"parameter {p!r} is required in the contract, optional in the document"
+            )
         for p in sorted((theirs_req - mine_req) & want.keys()):
-            differ("request", None, p, f"parameter {p!r} is optional in the contract, required in the document")
+            differ(
+                "request", None, p, f"parameter {p!r} is optional in the contract, required in the document"
+            )
     # response
     if c.status == 200 and c.response_type and str(c.status) in responses:
         mine_schema = response_schema(c, schemas)
@@ -315,34 +355,69 @@ def _compare(c: Contract, s: SpecOperation, r: str, schemas: OpenApiSchemas, res
         got = _json_schema(res, responses[str(c.status)])
         theirs = descriptor(got) if got is not None else None
         if theirs is not None and _refines(want_t, theirs):
-            refine("response", want_t, theirs, f"response type: contract {want_t}, document {theirs}",
-                   "typed-reference")
+            refine(
+                "response",
+                want_t,
+                theirs,
+                f"response type: contract {want_t}, document {theirs}",
+                "typed-reference",
+            )
         elif theirs is None or not _same_type(want_t, theirs):
             differ("response", want_t, theirs, f"response type: contract {want_t}, document {theirs}")
         mine_null, theirs_null = _nullable(res, mine_schema), _nullable(res, got)
         if c.kind == "method" and got is not None and mine_null != theirs_null:
-            differ("response", mine_null, theirs_null,
-                   f"nullable: contract {str(mine_null).lower()}, document {str(theirs_null).lower()}")
+            differ(
+                "response",
+                mine_null,
+                theirs_null,
+                f"nullable: contract {str(mine_null).lower()}, document {str(theirs_null).lower()}",
+            )
     # privileges and faults
     privs = _privileges_in(s.op)
     refined = operation_refinements(c)
     conditional = "; ".join(conditional_text(cp) for cp in c.conditional_privileges)
     if privs is None:
         if c.privileges and "curated-privileges" in refined:
-            refine("privileges", list(c.privileges), None, f"the document states no required privileges; the "
-                   f"contract requires {', '.join(c.privileges)}", "curated-privileges")
+            refine(
+                "privileges",
+                list(c.privileges),
+                None,
+                f"the document states no required privileges; the "
+                f"contract requires {', '.join(c.privileges)}",
+                "curated-privileges",
+            )
         if c.privileges and "default-privileges" in refined:
-            refine("privileges", list(c.privileges), None, f"the document states no required privileges; the "
-                   f"contract requires {', '.join(c.privileges)}", "default-privileges")
+            refine(
+                "privileges",
+                list(c.privileges),
+                None,
+                f"the document states no required privileges; the "
+                f"contract requires {', '.join(c.privileges)}",
+                "default-privileges",
+            )
         if conditional:
-            refine("privileges", conditional, None, f"the document states no required privileges; the "
-                   f"contract requires {conditional}", "conditional-privileges")
+            refine(
+                "privileges",
+                conditional,
+                None,
+                f"the document states no required privileges; the contract requires {conditional}",
+                "conditional-privileges",
+            )
     elif sorted(privs) != sorted(c.privileges):
-        differ("privileges", list(c.privileges), privs,
-               f"contract {', '.join(c.privileges) or 'none'}, document {', '.join(privs) or 'none'}")
+        differ(
+            "privileges",
+            list(c.privileges),
+            privs,
+            f"contract {', '.join(c.privileges) or 'none'}, document {', '.join(privs) or 'none'}",
+        )
     elif conditional and not s.op.get("x-vsphere-conditional-privileges"):
-        refine("privileges", conditional, None, f"the contract adds conditional privileges: {conditional}",
-               "conditional-privileges")
+        refine(
+            "privileges",
+            conditional,
+            None,
+            f"the contract adds conditional privileges: {conditional}",
+            "conditional-privileges",
+        )
     faults = _faults_in(res, s.op)
     declared = c.faults_for(r)
     if faults is not None:
@@ -447,8 +522,9 @@ def _shape(schema: Any) -> _Shape:
     return _Shape(None, bases, props, required)
 
 
-def diff_schemas(doc: dict[str, Any], rel: Release, ours: OpenApiSchemas,
-                 scope: set[str] | None = None) -> list[Difference]:
+def diff_schemas(
+    doc: dict[str, Any], rel: Release, ours: OpenApiSchemas, scope: set[str] | None = None
+) -> list[Difference]:
     """Differences between the document's component schemas and the registry's, schema by schema.
     ``scope`` limits the comparison to the schemas of these types (and the roots); without it every
     schema of the document is compared, and one whose type the release lacks is a difference."""
@@ -460,8 +536,15 @@ def diff_schemas(doc: dict[str, Any], rel: Release, ours: OpenApiSchemas,
         t = _type_of(rel, name)
         if t is None:
             if scope is None:
-                out.append(Difference(name, "schema", None, name,
-                                      f"the document has schema {name}; release {rel.name} has no such type"))
+                out.append(
+                    Difference(
+                        name,
+                        "schema",
+                        None,
+                        name,
+                        f"the document has schema {name}; release {rel.name} has no such type",
+                    )
+                )
             continue
         if scope is not None and t and t not in scope:
             continue
@@ -481,8 +564,11 @@ def _compare_schema(name: str, mine: _Shape, theirs: _Shape, r: str) -> list[Dif
 
     if (mine.enum is None) != (theirs.enum is None):
         kind = {True: "an enum", False: "an object"}
-        differ(kind[mine.enum is not None], kind[theirs.enum is not None],
-               f"release {r} has {kind[mine.enum is not None]}, the document {kind[theirs.enum is not None]}")
+        differ(
+            kind[mine.enum is not None],
+            kind[theirs.enum is not None],
+            f"release {r} has {kind[mine.enum is not None]}, the document {kind[theirs.enum is not None]}",
+        )
         return out
     if mine.enum is not None and theirs.enum is not None:
         for v in [v for v in theirs.enum if v not in mine.enum]:
@@ -491,8 +577,12 @@ def _compare_schema(name: str, mine: _Shape, theirs: _Shape, r: str) -> list[Dif
             differ(v, None, f"value {v!r} is in release {r}, not in the document")
         return out
     if sorted(mine.bases) != sorted(theirs.bases):
-        differ(mine.bases, theirs.bases, f"derives from {', '.join(mine.bases) or 'nothing'} in release {r}, "
-                                         f"from {', '.join(theirs.bases) or 'nothing'} in the document")
+        differ(
+            mine.bases,
+            theirs.bases,
+            f"derives from {', '.join(mine.bases) or 'nothing'} in release {r}, "
+            f"from {', '.join(theirs.bases) or 'nothing'} in the document",
+        )
     for f in [f for f in mine.props if f not in theirs.props]:
         differ(f, None, f"field {f!r} ({descriptor(mine.props[f])}) is in release {r}, not in the document")
     for f in [f for f in theirs.props if f not in mine.props]:
@@ -505,12 +595,18 @@ def _compare_schema(name: str, mine: _Shape, theirs: _Shape, r: str) -> list[Dif
             differ(m, t, f"field {f!r}: release {r} {m}, document {t}")
         if (f in mine.required) != (f in theirs.required):
             which = {True: "required", False: "optional"}
-            differ(f, f, f"field {f!r} is {which[f in mine.required]} in release {r}, "
-                         f"{which[f in theirs.required]} in the document")
+            differ(
+                f,
+                f,
+                f"field {f!r} is {which[f in mine.required]} in release {r}, "
+                f"{which[f in theirs.required]} in the document",
+            )
     return out
 
 
-def render_text(diffs: list[Difference], release_name: str, spec_name: str, show_refinements: bool = False) -> str:
+def render_text(
+    diffs: list[Difference], release_name: str, spec_name: str, show_refinements: bool = False
+) -> str:
     real = differences(diffs)
     refined = [d for d in diffs if d.refinement]
     lines = [str(d) for d in real]
@@ -518,9 +614,12 @@ def render_text(diffs: list[Difference], release_name: str, spec_name: str, show
         if show_refinements:
             lines += [str(d) for d in refined]
         counts = Counter(d.refinement for d in refined)
-        lines.append(f"{len(refined)} documented refinements of the contracts, not differences ("
-                     + ", ".join(f"{k}: {n}" for k, n in sorted(counts.items())) + ")"
-                     + ("" if show_refinements else "; --refinements lists them"))
+        lines.append(
+            f"{len(refined)} documented refinements of the contracts, not differences ("
+            + ", ".join(f"{k}: {n}" for k, n in sorted(counts.items()))
+            + ")"
+            + ("" if show_refinements else "; --refinements lists them")
+        )
     if not real:
         lines.append(f"no differences between the contracts of {release_name} and {spec_name}")
     else:
@@ -532,5 +631,16 @@ def render_json(diffs: list[Difference]) -> str:
     return json.dumps([asdict(d) for d in diffs], indent=2, default=str)
 
 
-__all__ = ["REFINEMENTS", "Difference", "SpecError", "descriptor", "diff_openapi", "diff_schemas", "differences",
-           "document_release", "load_spec", "render_json", "render_text"]
+__all__ = [
+    "REFINEMENTS",
+    "Difference",
+    "SpecError",
+    "descriptor",
+    "diff_openapi",
+    "diff_schemas",
+    "differences",
+    "document_release",
+    "load_spec",
+    "render_json",
+    "render_text",
+]

@@ -40,9 +40,16 @@ def walk(data: Any, path: str | list[str]) -> Any:
     return data
 
 
-def holds(pred: dict[str, Any], value: Any, *, before: Any = MISSING, params: dict[str, Any] | None = None,
-          result: Any = MISSING, same: Callable[[Any, Any], bool] = operator.eq,
-          normalize: Callable[[Any], Any] = lambda v: v) -> bool:
+def holds(
+    pred: dict[str, Any],
+    value: Any,
+    *,
+    before: Any = MISSING,
+    params: dict[str, Any] | None = None,
+    result: Any = MISSING,
+    same: Callable[[Any, Any], bool] = operator.eq,
+    normalize: Callable[[Any], Any] = lambda v: v,
+) -> bool:
     """Whether ``value`` meets the predicate of ``pred``.
 
     ``result`` is the task's result (for ``equals_task_result``); ``same`` compares a value with an

@@ -72,9 +72,13 @@ class ContractSet:
 
     def virtual_machine(self, release: str) -> list[Contract]:
         """The VirtualMachine operations of a release (101 at 8.0.2.0)."""
-        return [c for c in self.for_release(release, include_support=False) if c.managed_type == "VirtualMachine"]
+        return [
+            c for c in self.for_release(release, include_support=False) if c.managed_type == "VirtualMachine"
+        ]
 
-    def select(self, release: str, patterns: Iterable[str] = (), include_support: bool = False) -> list[Contract]:
+    def select(
+        self, release: str, patterns: Iterable[str] = (), include_support: bool = False
+    ) -> list[Contract]:
         """Contracts of a release whose id matches any glob in ``patterns`` (all when empty)."""
         patterns = list(patterns)
         chosen = self.for_release(release, include_support=include_support)

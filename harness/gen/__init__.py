@@ -10,5 +10,15 @@ from .bodies import decode_request, encode_request, param_ref, request_schema, r
 from .invalid import INVALID_KINDS, InvalidBody, invalid_requests
 from .strategies import requests, values
 
-__all__ = ["INVALID_KINDS", "InvalidBody", "decode_request", "encode_request", "invalid_requests",
-           "param_ref", "request_schema", "request_validator", "requests", "values"]
+__all__ = [
+    "INVALID_KINDS",
+    "InvalidBody",
+    "decode_request",
+    "encode_request",
+    "invalid_requests",
+    "param_ref",
+    "request_schema",
+    "request_validator",
+    "requests",
+    "values",
+]

@@ -13,8 +13,14 @@ from ..vmodl.codec import CodecError, codec
 from ..vmodl.registry import TypeRef, release
 from ..vmodl.schema import SchemaBuilder
 
-__all__ = ["RequestValidator", "decode_request", "encode_request", "param_ref", "request_schema",
-           "request_validator"]
+__all__ = [
+    "RequestValidator",
+    "decode_request",
+    "encode_request",
+    "param_ref",
+    "request_schema",
+    "request_validator",
+]
 
 
 def param_ref(param: Param) -> TypeRef:

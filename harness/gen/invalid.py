@@ -41,9 +41,18 @@ from .strategies import MorefPool, builder, moref_prefix, requests
 
 __all__ = ["INVALID_KINDS", "InvalidBody", "applicable_kinds", "invalid_requests", "positions"]
 
-INVALID_KINDS = ("missing_required", "missing_required_field", "wrong_json_type", "unknown_param",
-                 "bad_enum", "int_out_of_range", "wrong_moref_type", "bad_typename", "malformed_json",
-                 "missing_moref")
+INVALID_KINDS = (
+    "missing_required",
+    "missing_required_field",
+    "wrong_json_type",
+    "unknown_param",
+    "bad_enum",
+    "int_out_of_range",
+    "wrong_moref_type",
+    "bad_typename",
+    "malformed_json",
+    "missing_moref",
+)
 UNKNOWN_PARAM = "harnessUnknownParameter"
 BAD_ENUM_VALUE = "harnessNotAnEnumValue"
 MISSING_ID = "harness-missing-object"
@@ -96,8 +105,9 @@ def _show(path: Path) -> str:
     return out
 
 
-def positions(release_name: str, declared: TypeRef, value: Any, path: Path = ()
-              ) -> Iterator[tuple[Path, TypeRef, Any]]:
+def positions(
+    release_name: str, declared: TypeRef, value: Any, path: Path = ()
+) -> Iterator[tuple[Path, TypeRef, Any]]:
     """Every position of an encoded JSON value, with its declared type: the value itself, array
     items, and the fields of data objects (values inside ``anyType`` are not entered)."""
     rel = release(release_name)
@@ -117,24 +127,41 @@ def positions(release_name: str, declared: TypeRef, value: Any, path: Path = ()
             yield from positions(release_name, f.type, value[f.name], (*path, f.name))
 
 
-def _mutations(contract: Contract, release_name: str, body: dict[str, Any],
-               pool: MorefPool | None) -> list[_Mutation]:
+def _mutations(
+    contract: Contract, release_name: str, body: dict[str, Any], pool: MorefPool | None
+) -> list[_Mutation]:
     rel = release(release_name)
     params = {p.name: p for p in contract.params_for(release_name)}
     known = builder(release_name, pool)
     out: list[_Mutation] = []
 
     # the body as a whole
-    out.append(_Mutation("unknown_param", (UNKNOWN_PARAM,),
-                         f"a body with an unknown parameter `{UNKNOWN_PARAM}`", lambda _: 1))
-    out.append(_Mutation("wrong_json_type", (), "a body that is a JSON array, not an object",
-                         lambda _: [body]))
-    out.append(_Mutation("malformed_json", (), "a body that is not JSON (truncated text)", lambda v: v,
-                         detectable="json"))
+    out.append(
+        _Mutation(
+            "unknown_param",
+            (UNKNOWN_PARAM,),
+            f"a body with an unknown parameter `{UNKNOWN_PARAM}`",
+            lambda _: 1,
+        )
+    )
+    out.append(
+        _Mutation("wrong_json_type", (), "a body that is a JSON array, not an object", lambda _: [body])
+    )
+    out.append(
+        _Mutation(
+            "malformed_json", (), "a body that is not JSON (truncated text)", lambda v: v, detectable="json"
+        )
+    )
     for p in params.values():
         if p.required and p.name in body:
-            out.append(_Mutation("missing_required", (p.name,),
-                                 f"a body with a missing required parameter `{p.name}`", lambda _: _DELETE))
+            out.append(
+                _Mutation(
+                    "missing_required",
+                    (p.name,),
+                    f"a body with a missing required parameter `{p.name}`",
+                    lambda _: _DELETE,
+                )
+            )
 
     # every position of the drawn body, plus each absent parameter at its top level
     spots: list[tuple[Path, TypeRef, Any]] = []
@@ -148,42 +175,76 @@ def _mutations(contract: Contract, release_name: str, body: dict[str, Any],
     for path, ref, value in spots:
         where = _show(path)
         name = ref.name
-        out.append(_Mutation("wrong_json_type", path, f"a body with `{where}` of the wrong JSON type "
-                             f"(expected {ref})", lambda _, r=ref: _wrong_json_value(rel, r)))
+        out.append(
+            _Mutation(
+                "wrong_json_type",
+                path,
+                f"a body with `{where}` of the wrong JSON type (expected {ref})",
+                lambda _, r=ref: _wrong_json_value(rel, r),
+            )
+        )
         if ref.array:
             continue
         if name in rel.enums:
-            out.append(_Mutation("bad_enum", path, f"a body with `{where}` set to `{BAD_ENUM_VALUE}`, "
-                                 f"not a value of enum {name}", lambda _: BAD_ENUM_VALUE))
+            out.append(
+                _Mutation(
+                    "bad_enum",
+                    path,
+                    f"a body with `{where}` set to `{BAD_ENUM_VALUE}`, not a value of enum {name}",
+                    lambda _: BAD_ENUM_VALUE,
+                )
+            )
         elif name in INT_RANGES:
             high = INT_RANGES[name][1] + 1
-            out.append(_Mutation("int_out_of_range", path, f"a body with `{where}` = {high}, out of the "
-                                 f"range of {name}", lambda _, h=high: h))
+            out.append(
+                _Mutation(
+                    "int_out_of_range",
+                    path,
+                    f"a body with `{where}` = {high}, out of the range of {name}",
+                    lambda _, h=high: h,
+                )
+            )
         elif name in rel.managed:
             wrong = _foreign_managed(rel, name, known)
             if wrong is not None:
-                out.append(_Mutation("wrong_moref_type", path, f"a body with `{where}` referring to a "
-                                     f"{wrong.type} where a {name} is required",
-                                     lambda _, w=wrong: _moref(w)))
+                out.append(
+                    _Mutation(
+                        "wrong_moref_type",
+                        path,
+                        f"a body with `{where}` referring to a {wrong.type} where a {name} is required",
+                        lambda _, w=wrong: _moref(w),
+                    )
+                )
             if name != "ManagedObject":
                 missing = f"{moref_prefix(name)}-{MISSING_ID}"
-                out.append(_Mutation("missing_moref", path, f"a body with `{where}` referring to a "
-                                     f"nonexistent {name} `{missing}`",
-                                     lambda _, n=name, m=missing: _moref_json(n, m), detectable="inventory"))
+                out.append(
+                    _Mutation(
+                        "missing_moref",
+                        path,
+                        f"a body with `{where}` referring to a nonexistent {name} `{missing}`",
+                        lambda _, n=name, m=missing: _moref_json(n, m),
+                        detectable="inventory",
+                    )
+                )
         elif name in rel.data:
             foreign = next((t for t in _FOREIGN_DATA if t in rel.data and not rel.is_subtype(t, name)), None)
             if foreign is not None:
-                out.append(_Mutation("bad_typename", path, f"a body with `{where}._typeName` = `{foreign}`, "
-                                     f"which is no {name}",
-                                     lambda v, f=foreign: {**(v if isinstance(v, dict) else {}),
-                                                           "_typeName": f}))
+                out.append(
+                    _Mutation(
+                        "bad_typename",
+                        path,
+                        f"a body with `{where}._typeName` = `{foreign}`, which is no {name}",
+                        lambda v, f=foreign: {**(v if isinstance(v, dict) else {}), "_typeName": f},
+                    )
+                )
             if isinstance(value, dict):
                 actual = value.get("_typeName", name)
                 for f in rel.fields(actual) if actual in rel.data else ():
                     if not f.optional and f.name in value:
                         label = f"a body without `{where}.{f.name}`, a required field of {actual}"
-                        out.append(_Mutation("missing_required_field", (*path, f.name), label,
-                                             lambda _: _DELETE))
+                        out.append(
+                            _Mutation("missing_required_field", (*path, f.name), label, lambda _: _DELETE)
+                        )
     return out
 
 
@@ -248,9 +309,14 @@ def _render(kind_body: Any, mutation: _Mutation) -> bytes:
     return text.encode("utf-8")
 
 
-def invalid_requests(contract: Contract, release: str, *, morefs: MorefPool | None = None,
-                     kinds: Collection[str] | None = None, max_depth: int = 2
-                     ) -> st.SearchStrategy[InvalidBody]:
+def invalid_requests(
+    contract: Contract,
+    release: str,
+    *,
+    morefs: MorefPool | None = None,
+    kinds: Collection[str] | None = None,
+    max_depth: int = 2,
+) -> st.SearchStrategy[InvalidBody]:
     """Invalid request bodies for an operation, each broken in one labelled place.
 
     ``kinds`` restricts the breakages (see :data:`INVALID_KINDS`); a body offering none of them is
@@ -275,8 +341,13 @@ def invalid_requests(contract: Contract, release: str, *, morefs: MorefPool | No
         kind = draw(st.sampled_from(offered))  # each kind as likely, however many places offer it
         mutation = draw(st.sampled_from([m for m in candidates if m.kind == kind]))
         broken = _apply(body, mutation)
-        return InvalidBody(mutation.kind, mutation.label, _render(broken, mutation), _show(mutation.path),
-                           mutation.detectable)
+        return InvalidBody(
+            mutation.kind,
+            mutation.label,
+            _render(broken, mutation),
+            _show(mutation.path),
+            mutation.detectable,
+        )
 
     return build()
 
@@ -289,4 +360,3 @@ def applicable_kinds(contract: Contract, release_name: str) -> set[str]:
     if any(p.required for p in contract.params_for(release_name)):
         kinds.add("missing_required")
     return kinds
-

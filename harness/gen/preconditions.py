@@ -30,9 +30,13 @@ from .bodies import param_ref
 def request_preconditions(contract: Contract, release: str) -> list[dict[str, Any]]:
     """The preconditions on request values of parameters that exist in ``release``."""
     names = {p.name for p in contract.params_for(release)}
-    return [p for p in contract.preconditions
-            if isinstance(p.get("param"), str) and p["param"].split(".")[0] in names
-            and any(k in p for k in PREDICATES)]
+    return [
+        p
+        for p in contract.preconditions
+        if isinstance(p.get("param"), str)
+        and p["param"].split(".")[0] in names
+        and any(k in p for k in PREDICATES)
+    ]
 
 
 def holds(pre: dict[str, Any], found: bool, value: Any) -> bool:
@@ -52,8 +56,13 @@ def lookup(body: dict[str, Any], path: list[str]) -> tuple[bool, Any]:
     return True, current
 
 
-def meeting_preconditions(strategy: st.SearchStrategy[dict], contract: Contract, release: str,
-                          builder: Any, fixed: set[str] = frozenset()) -> st.SearchStrategy[dict]:
+def meeting_preconditions(
+    strategy: st.SearchStrategy[dict],
+    contract: Contract,
+    release: str,
+    builder: Any,
+    fixed: set[str] = frozenset(),
+) -> st.SearchStrategy[dict]:
     """``strategy``'s bodies, changed where needed to meet the request preconditions.  Parameters in
     ``fixed`` (overrides chosen by the caller) are left alone."""
     pres = [p for p in request_preconditions(contract, release) if p["param"].split(".")[0] not in fixed]
@@ -88,8 +97,7 @@ def meeting_preconditions(strategy: st.SearchStrategy[dict], contract: Contract,
                 allowed = [v for v in pre["in"] if fits(v, ref)]
                 choice = st.sampled_from(allowed) if allowed else st.nothing()
             else:
-                choice = builder.position(ref, len(path) - 1).filter(
-                    lambda v, pre=pre: holds(pre, True, v))
+                choice = builder.position(ref, len(path) - 1).filter(lambda v, pre=pre: holds(pre, True, v))
             _set(body, path, draw(choice), refs, builder, draw)
         return body
 

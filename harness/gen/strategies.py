@@ -46,10 +46,20 @@ OPTIONAL_BUDGET = (6, 3, 2, 1)
 MorefPool = Mapping[str, Sequence[MoRef]]
 
 _TIMEZONES = (dt.UTC, dt.timezone(dt.timedelta(hours=5, minutes=30)), dt.timezone(dt.timedelta(hours=-8)))
-_PREFIXES = {"VirtualMachine": "vm", "HostSystem": "host", "Folder": "group", "Datastore": "datastore",
-             "ResourcePool": "resgroup", "Network": "network", "Task": "task", "Datacenter": "datacenter",
-             "ClusterComputeResource": "domain-c", "ComputeResource": "domain-s",
-             "VirtualMachineSnapshot": "snapshot", "VirtualApp": "resgroup-v"}
+_PREFIXES = {
+    "VirtualMachine": "vm",
+    "HostSystem": "host",
+    "Folder": "group",
+    "Datastore": "datastore",
+    "ResourcePool": "resgroup",
+    "Network": "network",
+    "Task": "task",
+    "Datacenter": "datacenter",
+    "ClusterComputeResource": "domain-c",
+    "ComputeResource": "domain-s",
+    "VirtualMachineSnapshot": "snapshot",
+    "VirtualApp": "resgroup-v",
+}
 
 
 def moref_prefix(managed_type: str) -> str:
@@ -66,8 +76,11 @@ def _primitive(name: str) -> st.SearchStrategy[Any]:
     if name in ("float", "double"):
         return st.floats(allow_nan=False, allow_infinity=False, width=32 if name == "float" else 64)
     if name == "dateTime":
-        return st.datetimes(min_value=dt.datetime(2000, 1, 1), max_value=dt.datetime(2100, 1, 1),
-                            timezones=st.sampled_from(_TIMEZONES))
+        return st.datetimes(
+            min_value=dt.datetime(2000, 1, 1),
+            max_value=dt.datetime(2100, 1, 1),
+            timezones=st.sampled_from(_TIMEZONES),
+        )
     if name == "base64Binary":
         return st.binary(max_size=8)
     # string, anyURI: any text JSON can carry (no lone surrogates)
@@ -92,8 +105,9 @@ def _data_object(draw, name: str, required: tuple, optional: tuple, budget: int)
 class _Builder:
     """Builds and caches the strategies of one release, pool and depth limit."""
 
-    def __init__(self, release_name: str, morefs: tuple[tuple[str, tuple[MoRef, ...]], ...] | None,
-                 max_depth: int):
+    def __init__(
+        self, release_name: str, morefs: tuple[tuple[str, tuple[MoRef, ...]], ...] | None, max_depth: int
+    ):
         self.rel = release(release_name)
         self.pool: dict[str, tuple[MoRef, ...]] | None = dict(morefs) if morefs is not None else None
         self.max_depth = max_depth
@@ -154,7 +168,8 @@ class _Builder:
         if name in candidates:  # the declared type first: shrinking moves towards it
             candidates = [name] + [c for c in candidates if c != name]
         return st.tuples(st.sampled_from(candidates), st.integers(1, 999)).map(
-            lambda tn: MoRef(tn[0], f"{moref_prefix(tn[0])}-{tn[1]}"))
+            lambda tn: MoRef(tn[0], f"{moref_prefix(tn[0])}-{tn[1]}")
+        )
 
     def _poly(self, name: str, depth: int) -> st.SearchStrategy[DataObject]:
         subtypes = self.rel.subtypes(name)
@@ -173,8 +188,11 @@ class _Builder:
         optional: list[tuple[str, st.SearchStrategy[Any]]] = []
         budget = OPTIONAL_BUDGET[min(depth, len(OPTIONAL_BUDGET) - 1)]
         if depth < self.max_depth:
-            optional = [(f.name, self._lazy(f.type, depth + 1))
-                        for f in fields if f.optional and self.drawable(f.type)]
+            optional = [
+                (f.name, self._lazy(f.type, depth + 1))
+                for f in fields
+                if f.optional and self.drawable(f.type)
+            ]
         budget = min(budget, len(optional))
 
         return _data_object(name, tuple(required), tuple(optional), budget)
@@ -199,21 +217,32 @@ class _Builder:
         enums = sorted(self.rel.enums)
         choices: list[st.SearchStrategy[Any]] = [
             st.sampled_from(prims).flatmap(lambda p: _PRIMITIVES[p].map(lambda v: AnyValue(p, v))),
-            st.sampled_from(prims).flatmap(lambda p: st.lists(_PRIMITIVES[p], max_size=MAX_ARRAY).map(
-                lambda v: AnyValue(array_type_name(p), v))),
+            st.sampled_from(prims).flatmap(
+                lambda p: st.lists(_PRIMITIVES[p], max_size=MAX_ARRAY).map(
+                    lambda v: AnyValue(array_type_name(p), v)
+                )
+            ),
             st.sampled_from(enums).flatmap(lambda e: self.one(e, depth).map(lambda v: AnyValue(e, v))),
             self.one(MOREF, depth),
             st.lists(self.one(MOREF, depth), max_size=MAX_ARRAY).map(
-                lambda v: AnyValue(array_type_name(MOREF), v)),
+                lambda v: AnyValue(array_type_name(MOREF), v)
+            ),
         ]
         if depth < self.max_depth:
             data = sorted(self.rel.data)
             choices.append(st.sampled_from(data).flatmap(lambda t: self.data(t, depth + 1)))
-            choices.append(st.sampled_from(data).flatmap(
-                lambda t: st.lists(self.data(t, depth + 1), max_size=2).map(
-                    lambda v: AnyValue(array_type_name(t), v))))
-            choices.append(st.lists(st.deferred(lambda: self.one("anyType", depth + 1)), max_size=2).map(
-                lambda v: AnyValue(array_type_name("anyType"), v)))
+            choices.append(
+                st.sampled_from(data).flatmap(
+                    lambda t: st.lists(self.data(t, depth + 1), max_size=2).map(
+                        lambda v: AnyValue(array_type_name(t), v)
+                    )
+                )
+            )
+            choices.append(
+                st.lists(st.deferred(lambda: self.one("anyType", depth + 1)), max_size=2).map(
+                    lambda v: AnyValue(array_type_name("anyType"), v)
+                )
+            )
         return st.one_of(choices)
 
 
@@ -239,8 +268,9 @@ def _as_ref(type_ref: TypeRef | str) -> TypeRef:
     return TypeRef(type_ref[:-2], True) if type_ref.endswith("[]") else TypeRef(type_ref)
 
 
-def values(type_ref: TypeRef | str, release: str, *, morefs: MorefPool | None = None,
-           max_depth: int = 3) -> st.SearchStrategy[Any]:
+def values(
+    type_ref: TypeRef | str, release: str, *, morefs: MorefPool | None = None, max_depth: int = 3
+) -> st.SearchStrategy[Any]:
     """Python values of a declared type (``"VirtualMachineConfigSpec"``, ``"string[]"``,
     ``"VirtualMachine"`` for a reference) in a release, ready for the codec."""
     ref = _as_ref(type_ref)
@@ -250,9 +280,15 @@ def values(type_ref: TypeRef | str, release: str, *, morefs: MorefPool | None = 
     return b.position(ref, 0)
 
 
-def requests(contract: Contract, release: str, *, morefs: MorefPool | None = None,
-             overrides: Mapping[str, Any] | None = None, max_depth: int = 3,
-             preconditions: bool = True) -> st.SearchStrategy[dict]:
+def requests(
+    contract: Contract,
+    release: str,
+    *,
+    morefs: MorefPool | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    max_depth: int = 3,
+    preconditions: bool = True,
+) -> st.SearchStrategy[dict]:
     """Request bodies (parameter name -> Python value) valid under the contract's parameters for
     ``release``.  ``overrides`` fixes some parameters (a value of ``None`` leaves one out); with a
     pool of real objects, an optional reference parameter nothing in the pool can fill is left out.

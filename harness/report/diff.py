@@ -11,8 +11,11 @@ Key = tuple[str, str]  # (operation id, check)
 
 def _statuses(run: RunResult) -> dict[Key, str]:
     """``failed`` accepted by the baseline counts as ``accepted`` (it does not fail the gate)."""
-    return {(op.id, c.check): ("accepted" if c.status == "failed" and c.accepted else c.status)
-            for op in run.operations for c in op.checks}
+    return {
+        (op.id, c.check): ("accepted" if c.status == "failed" and c.accepted else c.status)
+        for op in run.operations
+        for c in op.checks
+    }
 
 
 @dataclass
@@ -29,12 +32,17 @@ class RunDiff:
         if self.empty:
             return "no differences\n"
         out = []
-        for title, rows in (("new failures", [(k, o, "failed") for k, o in self.new_failures]),
-                            ("fixed", [(k, "failed", n) for k, n in self.fixed]),
-                            ("changed", self.changed)):
+        for title, rows in (
+            ("new failures", [(k, o, "failed") for k, o in self.new_failures]),
+            ("fixed", [(k, "failed", n) for k, n in self.fixed]),
+            ("changed", self.changed),
+        ):
             if rows:
                 out.append(f"{title} ({len(rows)}):")
-                out += [f"  {op}::{check}  {old or 'absent'} -> {new or 'absent'}" for (op, check), old, new in rows]
+                out += [
+                    f"  {op}::{check}  {old or 'absent'} -> {new or 'absent'}"
+                    for (op, check), old, new in rows
+                ]
         return "\n".join(out) + "\n"
 
 

@@ -96,7 +96,9 @@ class RunResult:
 
     def gate_failures(self) -> list[tuple[str, CheckResult]]:
         """Failed checks the baseline does not accept: these fail the gate."""
-        return [(op.id, c) for op in self.operations for c in op.checks if c.status == "failed" and not c.accepted]
+        return [
+            (op.id, c) for op in self.operations for c in op.checks if c.status == "failed" and not c.accepted
+        ]
 
     def scenario_failures(self) -> list[ScenarioResult]:
         """Chaos scenarios whose hypotheses the endpoint broke: these fail the gate too."""
@@ -114,8 +116,9 @@ class RunResult:
             verdict = "interrupted"
         elif self.gate_failures() or self.scenario_failures():
             verdict = "failed"
-        elif (self.errors() or any(s.status == "error" for s in self.scenarios)) and \
-                not self.options.get("allow_errors"):
+        elif (self.errors() or any(s.status == "error" for s in self.scenarios)) and not self.options.get(
+            "allow_errors"
+        ):
             verdict = "undecided"
         else:
             verdict = "passed"
@@ -143,13 +146,25 @@ class RunResult:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RunResult:
-        run = cls(data["harness_version"], data["endpoint"], data["started_at"], data.get("finished_at", ""),
-                  data.get("seed", 0))
+        run = cls(
+            data["harness_version"],
+            data["endpoint"],
+            data["started_at"],
+            data.get("finished_at", ""),
+            data.get("seed", 0),
+        )
         for op in data.get("operations", []):
-            checks = [CheckResult(c["check"], c["status"], c.get("message", ""),
-                                  [Evidence(**e) for e in c.get("evidence", [])], c.get("duration_ms", 0.0),
-                                  bool(c.get("accepted", False)))
-                      for c in op.get("checks", [])]
+            checks = [
+                CheckResult(
+                    c["check"],
+                    c["status"],
+                    c.get("message", ""),
+                    [Evidence(**e) for e in c.get("evidence", [])],
+                    c.get("duration_ms", 0.0),
+                    bool(c.get("accepted", False)),
+                )
+                for c in op.get("checks", [])
+            ]
             run.operations.append(OperationResult(op["id"], checks))
         run.scenarios = [ScenarioResult(**s) for s in data.get("scenarios", [])]
         run.leftovers = list(data.get("leftovers", []))

@@ -17,8 +17,16 @@ import markupsafe
 
 REDACTED = "<redacted>"
 #: Headers whose values are secrets (lower case).
-SECRET_HEADERS = frozenset({"vmware-api-session-id", "authorization", "cookie", "set-cookie",
-                            "proxy-authorization", "x-vmware-session-id"})
+SECRET_HEADERS = frozenset(
+    {
+        "vmware-api-session-id",
+        "authorization",
+        "cookie",
+        "set-cookie",
+        "proxy-authorization",
+        "x-vmware-session-id",
+    }
+)
 #: JSON keys whose values are secrets, wherever they appear in a body.
 _SECRET_KEY = re.compile(r"pass(word|wd)?$|secret|^token$|sessionid$|^session_id$", re.IGNORECASE)
 
@@ -35,8 +43,14 @@ def redact_headers(headers: Any) -> dict[str, str]:
 def redact_body(body: Any) -> Any:
     """A copy of a JSON value with the values of secret-looking keys replaced."""
     if isinstance(body, dict):
-        return {k: (REDACTED if isinstance(k, str) and is_secret_key(k) and v not in (None, "")
-                    else redact_body(v)) for k, v in body.items()}
+        return {
+            k: (
+                REDACTED
+                if isinstance(k, str) and is_secret_key(k) and v not in (None, "")
+                else redact_body(v)
+            )
+            for k, v in body.items()
+        }
     if isinstance(body, list):
         return [redact_body(v) for v in body]
     return body

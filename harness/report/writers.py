@@ -39,8 +39,10 @@ def _validator() -> Any:
 
 def validate_results(data: dict[str, Any]) -> None:
     """Raise :class:`ResultsInvalid` (first few errors) when ``data`` breaks the schema."""
-    errors = [f"{'/'.join(map(str, e.instance_path)) or '<root>'}: {e.message}"
-              for e in _validator().iter_errors(data)]
+    errors = [
+        f"{'/'.join(map(str, e.instance_path)) or '<root>'}: {e.message}"
+        for e in _validator().iter_errors(data)
+    ]
     if errors:
         raise ResultsInvalid("; ".join(errors[:5]))
 
@@ -102,19 +104,31 @@ def _xml(text: str) -> str:
 def render_junit(run: RunResult) -> str:
     """One ``testcase`` per operation x check; accepted failures are ``skipped`` with the reason."""
     s = run.summary()
-    suite = ET.Element("testsuite", {
-        "name": f"vsphere-harness {run.endpoint.get('release', '')}".strip(),
-        "tests": str(s["checks"]), "failures": str(s["failed"] - s["accepted"]), "errors": str(s["error"]),
-        "skipped": str(s["skipped"] + s["accepted"]), "timestamp": run.started_at,
-        "time": f"{sum(c.duration_ms for op in run.operations for c in op.checks) / 1000:.3f}"})
+    suite = ET.Element(
+        "testsuite",
+        {
+            "name": f"vsphere-harness {run.endpoint.get('release', '')}".strip(),
+            "tests": str(s["checks"]),
+            "failures": str(s["failed"] - s["accepted"]),
+            "errors": str(s["error"]),
+            "skipped": str(s["skipped"] + s["accepted"]),
+            "timestamp": run.started_at,
+            "time": f"{sum(c.duration_ms for op in run.operations for c in op.checks) / 1000:.3f}",
+        },
+    )
     props = ET.SubElement(suite, "properties")
     for key in ("url", "release", "simulated"):
-        ET.SubElement(props, "property", {"name": f"endpoint.{key}", "value": _xml(str(run.endpoint.get(key)))})
+        ET.SubElement(
+            props, "property", {"name": f"endpoint.{key}", "value": _xml(str(run.endpoint.get(key)))}
+        )
     ET.SubElement(props, "property", {"name": "seed", "value": str(run.seed)})
     for op in run.operations:
         for c in op.checks:
-            case = ET.SubElement(suite, "testcase", {"classname": op.id, "name": c.check,
-                                                     "time": f"{c.duration_ms / 1000:.3f}"})
+            case = ET.SubElement(
+                suite,
+                "testcase",
+                {"classname": op.id, "name": c.check, "time": f"{c.duration_ms / 1000:.3f}"},
+            )
             first = _xml(c.message.splitlines()[0] if c.message else "")
             if c.status == "failed" and c.accepted:
                 ET.SubElement(case, "skipped", {"message": _xml(f"accepted by the baseline: {first}")})
@@ -129,20 +143,32 @@ def render_junit(run: RunResult) -> str:
     suites = ET.Element("testsuites", {k: suite.get(k, "") for k in ("tests", "failures", "errors", "time")})
     suites.append(suite)
     if run.scenarios:
-        chaos = ET.SubElement(suites, "testsuite", {
-            "name": "chaos scenarios", "tests": str(len(run.scenarios)),
-            "failures": str(sum(sc.status == "failed" for sc in run.scenarios)),
-            "errors": str(sum(sc.status == "error" for sc in run.scenarios)),
-            "skipped": str(sum(sc.status == "skipped" for sc in run.scenarios))})
+        chaos = ET.SubElement(
+            suites,
+            "testsuite",
+            {
+                "name": "chaos scenarios",
+                "tests": str(len(run.scenarios)),
+                "failures": str(sum(sc.status == "failed" for sc in run.scenarios)),
+                "errors": str(sum(sc.status == "error" for sc in run.scenarios)),
+                "skipped": str(sum(sc.status == "skipped" for sc in run.scenarios)),
+            },
+        )
         for sc in run.scenarios:
             case = ET.SubElement(chaos, "testcase", {"classname": "scenario", "name": sc.name})
             first = _xml((sc.message.splitlines() or [""])[0])
-            timeline = "\n".join(f"{e.get('t')}s {e.get('phase')}: {e.get('what')} -> {e.get('outcome')}"
-                                  for e in sc.timeline)
+            timeline = "\n".join(
+                f"{e.get('t')}s {e.get('phase')}: {e.get('what')} -> {e.get('outcome')}" for e in sc.timeline
+            )
             if sc.status in ("failed", "error"):
-                el = ET.SubElement(case, "failure" if sc.status == "failed" else "error",
-                                   {"message": first, "type": "ScenarioHypothesis" if sc.status == "failed"
-                                    else "HarnessError"})
+                el = ET.SubElement(
+                    case,
+                    "failure" if sc.status == "failed" else "error",
+                    {
+                        "message": first,
+                        "type": "ScenarioHypothesis" if sc.status == "failed" else "HarnessError",
+                    },
+                )
                 el.text = _xml(f"{sc.message}\n\n{timeline}")
             elif sc.status == "skipped":
                 ET.SubElement(case, "skipped", {"message": first})
@@ -161,29 +187,44 @@ def render_markdown(run: RunResult) -> str:
     s = run.summary()
     ep = run.endpoint
     gate = run.gate_failures()
-    verdict = {"failed": "FAILED", "undecided": f"UNDECIDED ({s['error']} check(s) could not decide)",
-               "passed": "passed", "interrupted": "INTERRUPTED (partial results)"}[run.gate()["verdict"]]
+    verdict = {
+        "failed": "FAILED",
+        "undecided": f"UNDECIDED ({s['error']} check(s) could not decide)",
+        "passed": "passed",
+        "interrupted": "INTERRUPTED (partial results)",
+    }[run.gate()["verdict"]]
     if run.gate()["verdict"] == "passed" and s["error"]:
         verdict += f" ({s['error']} undecided, allowed)"
-    lines = [f"# vsphere-harness: {verdict}", "",
-             f"Endpoint `{ep.get('url')}` release `{ep.get('release')}`"
-             f"{' (built-in simulator)' if ep.get('simulated') else ''}, seed {run.seed}, "
-             f"{run.started_at} → {run.finished_at}", "",
-             "| operations | checks | passed | failed | error | skipped | accepted |",
-             "|---:|---:|---:|---:|---:|---:|---:|",
-             f"| {s['operations']} | {s['checks']} | {s['passed']} | {s['failed']} | {s['error']} | "
-             f"{s['skipped']} | {s['accepted']} |", ""]
+    lines = [
+        f"# vsphere-harness: {verdict}",
+        "",
+        f"Endpoint `{ep.get('url')}` release `{ep.get('release')}`"
+        f"{' (built-in simulator)' if ep.get('simulated') else ''}, seed {run.seed}, "
+        f"{run.started_at} → {run.finished_at}",
+        "",
+        "| operations | checks | passed | failed | error | skipped | accepted |",
+        "|---:|---:|---:|---:|---:|---:|---:|",
+        f"| {s['operations']} | {s['checks']} | {s['passed']} | {s['failed']} | {s['error']} | "
+        f"{s['skipped']} | {s['accepted']} |",
+        "",
+    ]
     if run.stats:
         lines += [", ".join(f"{k}: {v}" for k, v in run.stats.items()), ""]
     per_check = run.by_check()
     if per_check:
         lines += ["| check | passed | failed | error | skipped |", "|---|---:|---:|---:|---:|"]
-        lines += [f"| {name} | {n['passed']} | {n['failed']} | {n['error']} | {n['skipped']} |"
-                  for name, n in per_check.items()] + [""]
-    for title, rows in (("Failed checks", gate),
-                        ("Accepted by the baseline", [(o, c) for o in run.operations for c in o.checks
-                                                      if c.status == "failed" and c.accepted]),
-                        ("Errors (the harness could not decide)", run.errors())):
+        lines += [
+            f"| {name} | {n['passed']} | {n['failed']} | {n['error']} | {n['skipped']} |"
+            for name, n in per_check.items()
+        ] + [""]
+    for title, rows in (
+        ("Failed checks", gate),
+        (
+            "Accepted by the baseline",
+            [(o, c) for o in run.operations for c in o.checks if c.status == "failed" and c.accepted],
+        ),
+        ("Errors (the harness could not decide)", run.errors()),
+    ):
         if not rows:
             continue
         lines += [f"## {title} ({len(rows)})", "", "| operation | check | message |", "|---|---|---|"]
@@ -202,9 +243,13 @@ def render_markdown(run: RunResult) -> str:
 
 @functools.cache
 def _env() -> jinja2.Environment:
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(Path(__file__).with_name("templates"))),
-                             autoescape=True, trim_blocks=True, lstrip_blocks=True,
-                             undefined=jinja2.StrictUndefined)
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(Path(__file__).with_name("templates"))),
+        autoescape=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        undefined=jinja2.StrictUndefined,
+    )
     env.filters["pretty"] = lambda v: json.dumps(v, indent=2, default=str)
     return env
 
@@ -214,19 +259,31 @@ def render_html(run: RunResult) -> str:
     checks = sorted({c.check for op in run.operations for c in op.checks})
     matrix = [(op, {c.check: c for c in op.checks}) for op in run.operations]
     problems = [(op.id, c) for op in run.operations for c in op.checks if c.status in ("failed", "error")]
-    return _env().get_template("report.html.j2").render(run=run, summary=run.summary(), checks=checks,
-                                                        matrix=matrix, problems=problems,
-                                                        gate_failed=bool(run.gate_failures()))
+    return (
+        _env()
+        .get_template("report.html.j2")
+        .render(
+            run=run,
+            summary=run.summary(),
+            checks=checks,
+            matrix=matrix,
+            problems=problems,
+            gate_failed=bool(run.gate_failures()),
+        )
+    )
 
 
 RENDERERS: dict[str, Callable[[RunResult], str]] = {
-    "results.json": render_json, "junit.xml": render_junit, "summary.md": render_markdown,
+    "results.json": render_json,
+    "junit.xml": render_junit,
+    "summary.md": render_markdown,
     "report.html": render_html,
 }
 
 
-def write_reports(run: RunResult, directory: str | Path, scrubber: Scrubber | None = None,
-                  files: tuple[str, ...] = FILES) -> list[Path]:
+def write_reports(
+    run: RunResult, directory: str | Path, scrubber: Scrubber | None = None, files: tuple[str, ...] = FILES
+) -> list[Path]:
     """Write every report of ``run`` into ``directory`` (created); returns the paths written."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)

@@ -10,5 +10,18 @@ from .execute import Runner, exit_code, run_check, run_contracts
 from .options import EndpointError, RunError, RunOptions, UsageError
 from .plan import Plan, PlanItem, make_plan
 
-__all__ = ["Baseline", "EndpointError", "Plan", "PlanItem", "RunError", "RunOptions", "Runner", "UsageError",
-           "exit_code", "load_baseline", "make_plan", "run_check", "run_contracts"]
+__all__ = [
+    "Baseline",
+    "EndpointError",
+    "Plan",
+    "PlanItem",
+    "RunError",
+    "RunOptions",
+    "Runner",
+    "UsageError",
+    "exit_code",
+    "load_baseline",
+    "make_plan",
+    "run_check",
+    "run_contracts",
+]

@@ -29,8 +29,11 @@ class Accepted:
     reason: str = ""
 
     def matches(self, op_id: str, check: str, message: str) -> bool:
-        return (fnmatch.fnmatchcase(op_id, self.id) and fnmatch.fnmatchcase(check, self.check)
-                and self.message in message)
+        return (
+            fnmatch.fnmatchcase(op_id, self.id)
+            and fnmatch.fnmatchcase(check, self.check)
+            and self.message in message
+        )
 
 
 @dataclass(frozen=True)
@@ -53,8 +56,11 @@ class Baseline:
     @classmethod
     def from_run(cls, run: RunResult) -> Baseline:
         """A baseline accepting every failure of a run (to start from)."""
-        return cls(tuple(Accepted(op.id, c.check) for op in run.operations for c in op.checks
-                         if c.status == "failed"))
+        return cls(
+            tuple(
+                Accepted(op.id, c.check) for op in run.operations for c in op.checks if c.status == "failed"
+            )
+        )
 
     def to_list(self) -> list[dict[str, str]]:
         return [{k: v for k, v in e.__dict__.items() if v} for e in self.entries]
@@ -77,11 +83,14 @@ def load_baseline(path: str | Path) -> Baseline:
         raise UsageError(f"baseline {path}: expected a list of {{id, check[, message]}} entries")
     entries = []
     for i, item in enumerate(data, 1):
-        if not (isinstance(item, dict) and isinstance(item.get("id"), str) and isinstance(item.get("check"), str)):
+        if not (
+            isinstance(item, dict) and isinstance(item.get("id"), str) and isinstance(item.get("check"), str)
+        ):
             raise UsageError(f"baseline {path}: entry {i} needs string fields 'id' and 'check'")
         unknown = set(item) - {"id", "check", "message", "reason"}
         if unknown:
             raise UsageError(f"baseline {path}: entry {i} has unknown field(s) {', '.join(sorted(unknown))}")
-        entries.append(Accepted(item["id"], item["check"], str(item.get("message") or ""),
-                                str(item.get("reason") or "")))
+        entries.append(
+            Accepted(item["id"], item["check"], str(item.get("message") or ""), str(item.get("reason") or ""))
+        )
     return Baseline(tuple(entries))

@@ -62,8 +62,13 @@ def _login(client: ViClient, user: str, password: str, role: str) -> None:
         raise EndpointError(f"{role} login failed at {client.base_url}: {exc}") from None
 
 
-def connect(options: RunOptions, url: str, users: dict[str, tuple[str, str]] | None = None,
-            simulator: Any = None, observers: Sequence[Callable[[Exchange], None]] = ()) -> Connection:
+def connect(
+    options: RunOptions,
+    url: str,
+    users: dict[str, tuple[str, str]] | None = None,
+    simulator: Any = None,
+    observers: Sequence[Callable[[Exchange], None]] = (),
+) -> Connection:
     """Log in at ``url`` (users: the simulator's, else the options').  Raises EndpointError/UsageError."""
     scrubber = Scrubber()
     if users:
@@ -84,8 +89,14 @@ def connect(options: RunOptions, url: str, users: dict[str, tuple[str, str]] | N
         scrubber.add(secret)
 
     def client() -> ViClient:
-        made = ViClient(url, options.release, verify=not options.insecure, timeout=options.timeout,
-                        on_secret=scrubber.add, max_body=options.max_body)
+        made = ViClient(
+            url,
+            options.release,
+            verify=not options.insecure,
+            timeout=options.timeout,
+            on_secret=scrubber.add,
+            max_body=options.max_body,
+        )
         made.observers = list(observers)  # from the first request on: ServiceContent and the logins too
         return made
 
@@ -95,7 +106,9 @@ def connect(options: RunOptions, url: str, users: dict[str, tuple[str, str]] | N
     except TransportError as exc:
         raise EndpointError(f"endpoint {url} unreachable: {exc}") from None
     except ClientError as exc:
-        raise EndpointError(f"endpoint {url} does not serve VI/JSON release {options.release}: {exc}") from None
+        raise EndpointError(
+            f"endpoint {url} does not serve VI/JSON release {options.release}: {exc}"
+        ) from None
     about = content.get("about") if isinstance(content.get("about"), dict) else None
     _login(admin, admin_cred[0], admin_cred[1], "administrator")  # type: ignore[arg-type]
     limited = None
@@ -106,12 +119,13 @@ def connect(options: RunOptions, url: str, users: dict[str, tuple[str, str]] | N
     users = {"admin": (admin_cred[0], admin_cred[1])}
     if limited_cred[0]:
         users["limited"] = (limited_cred[0], limited_cred[1])
-    return Connection(url, options.release, simulated, about, admin, limited, scrubber, simulator,
-                      users)  # type: ignore[arg-type]
+    return Connection(url, options.release, simulated, about, admin, limited, scrubber, simulator, users)  # type: ignore[arg-type]
 
 
 @contextlib.contextmanager
-def open_endpoint(options: RunOptions, observers: Sequence[Callable[[Exchange], None]] = ()) -> Iterator[Connection]:
+def open_endpoint(
+    options: RunOptions, observers: Sequence[Callable[[Exchange], None]] = ()
+) -> Iterator[Connection]:
     """The run's endpoint: ``options.endpoint``, or the built-in simulator started in this process.
     ``observers`` see every exchange of the connection's clients (the run's auditor)."""
     if options.endpoint:

@@ -45,7 +45,9 @@ def run_check(spec: CheckSpec, ctx: CheckContext) -> CheckResult:
     try:
         result = spec.fn(ctx)
         if not isinstance(result, CheckResult):
-            result = CheckResult(spec.name, "error", f"check returned {type(result).__name__}, not a CheckResult")
+            result = CheckResult(
+                spec.name, "error", f"check returned {type(result).__name__}, not a CheckResult"
+            )
     except Skip as exc:
         result = CheckResult(spec.name, "skipped", str(exc) or "not applicable")
     except Inconclusive as exc:
@@ -65,8 +67,12 @@ class Runner:
     Use as a context manager (the pytest plugin drives it item by item; :func:`run_contracts` runs
     a whole plan)."""
 
-    def __init__(self, options: RunOptions, baseline: Baseline | None = None,
-                 sandbox_factory: SandboxFactory | None = None):
+    def __init__(
+        self,
+        options: RunOptions,
+        baseline: Baseline | None = None,
+        sandbox_factory: SandboxFactory | None = None,
+    ):
         self.options = options.with_env()
         self.baseline = baseline or Baseline()
         self.sandbox_factory = sandbox_factory
@@ -91,8 +97,9 @@ class Runner:
         self.auditor = Auditor(self.options.release)
         self._endpoint_cm = open_endpoint(self.options, observers=[self.auditor.observe])
         self.conn = self._endpoint_cm.__enter__()
-        self.result = RunResult(__version__, self.conn.describe(), started, seed=self.options.seed,
-                                options=self.options.public())
+        self.result = RunResult(
+            __version__, self.conn.describe(), started, seed=self.options.seed, options=self.options.public()
+        )
         self.audit("connection (ServiceContent, logins)")
         try:
             self.sandbox = self._make_sandbox()
@@ -114,8 +121,15 @@ class Runner:
             timeout = max(60.0, self.options.timeout)
 
             def factory(client: Any, release: str, read_only: bool) -> Any:
-                return Sandbox(client, release, read_only=read_only, timeout=timeout,
-                               inventory_sample=self.options.inventory_sample, seed=self.options.seed)
+                return Sandbox(
+                    client,
+                    release,
+                    read_only=read_only,
+                    timeout=timeout,
+                    inventory_sample=self.options.inventory_sample,
+                    seed=self.options.seed,
+                )
+
         try:
             return factory(self.conn.admin, self.options.release, self.options.read_only)
         except (ClientError, Skip, Inconclusive) as exc:  # checks needing it will say so
@@ -137,8 +151,11 @@ class Runner:
         self.result.finished_at = utc_now()
         duration = time.perf_counter() - self._t0
         sent = requests_sent() - self._requests0
-        self.result.stats = {"requests": sent, "duration_s": round(duration, 2),
-                             "requests_per_s": round(sent / duration, 1) if duration else 0.0}
+        self.result.stats = {
+            "requests": sent,
+            "duration_s": round(duration, 2),
+            "requests_per_s": round(sent / duration, 1) if duration else 0.0,
+        }
         if self.sandbox_error:
             self.result.stats["sandbox"] = self.sandbox_error
         if self.auditor is not None:
@@ -151,12 +168,25 @@ class Runner:
     def context(self, contract: Contract) -> CheckContext:
         assert self.conn is not None
         o = self.options
-        return CheckContext(contract=contract, release=o.release, client=self.conn.admin,
-                            limited_client=self.conn.limited, session_factory=self.conn.new_client,
-                            sandbox=self.sandbox, examples=o.examples, seed=o.seed, timeout=o.timeout,
-                            read_only=o.read_only, simulated=self.conn.simulated, users=dict(self.conn.users),
-                            extras={"endpoint": self.conn.url, "simulator": self.conn.simulator,
-                                    "secrets": self.conn.scrubber})
+        return CheckContext(
+            contract=contract,
+            release=o.release,
+            client=self.conn.admin,
+            limited_client=self.conn.limited,
+            session_factory=self.conn.new_client,
+            sandbox=self.sandbox,
+            examples=o.examples,
+            seed=o.seed,
+            timeout=o.timeout,
+            read_only=o.read_only,
+            simulated=self.conn.simulated,
+            users=dict(self.conn.users),
+            extras={
+                "endpoint": self.conn.url,
+                "simulator": self.conn.simulator,
+                "secrets": self.conn.scrubber,
+            },
+        )
 
     def run_one(self, contract: Contract, spec: CheckSpec) -> CheckResult:
         """Run one check on one operation and record it in the result; then judge every answer the
@@ -240,8 +270,9 @@ class Runner:
         for scenario in scenarios:
             if on_scenario:
                 on_scenario(scenario.name)
-            self.result.scenarios.append(run_scenario(scenario, self.conn, self.sandbox, self.options.seed,
-                                                      self.options.timeout))
+            self.result.scenarios.append(
+                run_scenario(scenario, self.conn, self.sandbox, self.options.seed, self.options.timeout)
+            )
             self.audit(f"scenario {scenario.name}")
 
     def run_item(self, item: PlanItem, on_check: CheckStartFn | None = None) -> OperationResult:
@@ -275,10 +306,15 @@ def prepare_report_dir(options: RunOptions) -> Path | None:
     return path
 
 
-def run_contracts(options: RunOptions, registry: dict[str, CheckSpec] | None = None,
-                  progress: ProgressFn | None = None, plan: Plan | None = None,
-                  sandbox_factory: SandboxFactory | None = None, on_check: CheckStartFn | None = None,
-                  on_scenario: ScenarioProgressFn | None = None) -> RunResult:
+def run_contracts(
+    options: RunOptions,
+    registry: dict[str, CheckSpec] | None = None,
+    progress: ProgressFn | None = None,
+    plan: Plan | None = None,
+    sandbox_factory: SandboxFactory | None = None,
+    on_check: CheckStartFn | None = None,
+    on_scenario: ScenarioProgressFn | None = None,
+) -> RunResult:
     """Plan and run; write the reports when ``options.report_dir`` is set.  Raises :class:`RunError`
     (exit 2 for usage, 3 for an unreachable endpoint) before anything runs."""
     baseline = load_baseline(options.baseline) if options.baseline else Baseline()

@@ -83,7 +83,11 @@ def _json(ex: Any) -> Any:
 def _refs(value: Any, *types: str) -> list[tuple[str, str]]:
     out = []
     for item in value if isinstance(value, list) else []:
-        if isinstance(item, dict) and isinstance(item.get("value"), str) and (not types or item.get("type") in types):
+        if (
+            isinstance(item, dict)
+            and isinstance(item.get("value"), str)
+            and (not types or item.get("type") in types)
+        ):
             out.append((item.get("type", ""), item["value"]))
     return out
 
@@ -119,7 +123,10 @@ def kinds_of(summary: Any, snapshot: Any, in_vapp: bool = False) -> tuple[str, .
         out.add("notConnected")
     if guest.get("toolsRunningStatus") == "guestToolsRunning":
         out.add("toolsRunning")
-    for key, none, many in (("numVirtualDisks", "noDisk", "multiDisk"), ("numEthernetCards", "noNic", "multiNic")):
+    for key, none, many in (
+        ("numVirtualDisks", "noDisk", "multiDisk"),
+        ("numEthernetCards", "noNic", "multiNic"),
+    ):
         n = config.get(key)
         if isinstance(n, int) and not isinstance(n, bool):
             if n == 0:
@@ -160,16 +167,22 @@ def survey(client: Any, limit: int, skip: Callable[[str, str], bool] = lambda t,
         reads += 1
         if mtype == "Folder":
             children = _json(client.get("Folder", moid, "childEntity"))
-            queue.extend((t, m, False) for t, m in _refs(children, "Folder", "Datacenter", "VirtualMachine",
-                                                          "VirtualApp"))
+            queue.extend(
+                (t, m, False)
+                for t, m in _refs(children, "Folder", "Datacenter", "VirtualMachine", "VirtualApp")
+            )
         elif mtype == "Datacenter":
             ref = _json(client.get("Datacenter", moid, "vmFolder"))
             if isinstance(ref, dict) and isinstance(ref.get("value"), str):
                 queue.append(("Folder", ref["value"], False))
         elif mtype == "VirtualApp":
-            queue.extend(("VirtualMachine", m, True) for _, m in _refs(_json(client.get("VirtualApp", moid, "vm"))))
-            queue.extend((t, m, False) for t, m in _refs(_json(client.get("VirtualApp", moid, "resourcePool")),
-                                                         "VirtualApp"))
+            queue.extend(
+                ("VirtualMachine", m, True) for _, m in _refs(_json(client.get("VirtualApp", moid, "vm")))
+            )
+            queue.extend(
+                (t, m, False)
+                for t, m in _refs(_json(client.get("VirtualApp", moid, "resourcePool")), "VirtualApp")
+            )
     out.candidates.sort(key=lambda s: _natural(s.moid))
     return out
 
@@ -178,7 +191,9 @@ def _read_vm(client: Any, moid: str, in_vapp: bool, out: Survey) -> Sampled | No
     ex = client.get("VirtualMachine", moid, "summary")
     summary = _json(ex)
     if not isinstance(summary, dict):
-        out.notes.append(f"{moid}: summary unreadable ({getattr(ex, 'fault_type', None) or getattr(ex, 'status', '?')})")
+        out.notes.append(
+            f"{moid}: summary unreadable ({getattr(ex, 'fault_type', None) or getattr(ex, 'status', '?')})"
+        )
         return None
     snapshot = _json(client.get("VirtualMachine", moid, "snapshot"))
     config = summary.get("config") if isinstance(summary.get("config"), dict) else {}
@@ -187,7 +202,9 @@ def _read_vm(client: Any, moid: str, in_vapp: bool, out: Survey) -> Sampled | No
         moid,
         str(config.get("name") or moid),
         kinds_of(summary, snapshot, in_vapp),
-        snapshot=current.get("value") if isinstance(current, dict) and isinstance(current.get("value"), str) else None,
+        snapshot=current.get("value")
+        if isinstance(current, dict) and isinstance(current.get("value"), str)
+        else None,
         vm_path=config.get("vmPathName") if isinstance(config.get("vmPathName"), str) else None,
     )
 

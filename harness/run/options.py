@@ -67,18 +67,35 @@ class RunOptions:
     def with_env(self) -> RunOptions:
         """A copy with credentials completed from the environment."""
         env = os.environ
-        return RunOptions(**{**self.__dict__,
-                             "user": self.user or env.get(ENV_USER),
-                             "password": self.password if self.password is not None else env.get(ENV_PASSWORD),
-                             "limited_user": self.limited_user or env.get(ENV_LIMITED_USER),
-                             "limited_password": (self.limited_password if self.limited_password is not None
-                                                  else env.get(ENV_LIMITED_PASSWORD))})
+        return RunOptions(
+            **{
+                **self.__dict__,
+                "user": self.user or env.get(ENV_USER),
+                "password": self.password if self.password is not None else env.get(ENV_PASSWORD),
+                "limited_user": self.limited_user or env.get(ENV_LIMITED_USER),
+                "limited_password": (
+                    self.limited_password
+                    if self.limited_password is not None
+                    else env.get(ENV_LIMITED_PASSWORD)
+                ),
+            }
+        )
 
     def public(self) -> dict[str, Any]:
         """The options as recorded in results.json: no credentials."""
-        return {"release": self.release, "operations": list(self.operations), "checks": list(self.checks),
-                "examples": self.examples, "seed": self.seed, "read_only": self.read_only,
-                "timeout": self.timeout, "max_body": self.max_body, "allow_errors": self.allow_errors,
-                "baseline": str(self.baseline) if self.baseline else None,
-                "builtin_simulator": self.endpoint is None, "limited_user": bool(self.limited_user),
-                "scenarios": [str(s) for s in self.scenarios], "inventory_sample": self.inventory_sample}
+        return {
+            "release": self.release,
+            "operations": list(self.operations),
+            "checks": list(self.checks),
+            "examples": self.examples,
+            "seed": self.seed,
+            "read_only": self.read_only,
+            "timeout": self.timeout,
+            "max_body": self.max_body,
+            "allow_errors": self.allow_errors,
+            "baseline": str(self.baseline) if self.baseline else None,
+            "builtin_simulator": self.endpoint is None,
+            "limited_user": bool(self.limited_user),
+            "scenarios": [str(s) for s in self.scenarios],
+            "inventory_sample": self.inventory_sample,
+        }

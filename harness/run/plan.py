@@ -52,8 +52,9 @@ def select_checks(registry: dict[str, CheckSpec], names: tuple[str, ...] | list[
     return [spec for name, spec in registry.items() if not wanted or name in wanted]
 
 
-def make_plan(options: RunOptions, registry: dict[str, CheckSpec] | None = None,
-              contracts: ContractSet | None = None) -> Plan:
+def make_plan(
+    options: RunOptions, registry: dict[str, CheckSpec] | None = None, contracts: ContractSet | None = None
+) -> Plan:
     """Contracts of ``options.release`` (filtered by ``--operations``) x applicable checks.
 
     Without ``--operations`` the plan covers every VirtualMachine operation; with it, every contract
@@ -63,9 +64,14 @@ def make_plan(options: RunOptions, registry: dict[str, CheckSpec] | None = None,
     """
     if options.release not in RELEASES:
         raise UsageError(f"unknown release {options.release!r}; known: {', '.join(RELEASES)}")
-    if isinstance(options.inventory_sample, bool) or not isinstance(options.inventory_sample, int) \
-            or options.inventory_sample < 0:
-        raise UsageError(f"inventory sample must be a whole number from 0 on, not {options.inventory_sample!r}")
+    if (
+        isinstance(options.inventory_sample, bool)
+        or not isinstance(options.inventory_sample, int)
+        or options.inventory_sample < 0
+    ):
+        raise UsageError(
+            f"inventory sample must be a whole number from 0 on, not {options.inventory_sample!r}"
+        )
     if registry is None:
         from ..checks.base import registered
 
@@ -87,7 +93,9 @@ def make_plan(options: RunOptions, registry: dict[str, CheckSpec] | None = None,
             return any(fnmatch.fnmatchcase(c.id, p) for p in patterns)
         return c.managed_type == "VirtualMachine" and not c.support
 
-    absent = [c for c in contracts if c.id not in present_ids and not c.in_release(options.release) and wanted(c)]
+    absent = [
+        c for c in contracts if c.id not in present_ids and not c.in_release(options.release) and wanted(c)
+    ]
     if patterns and not present and not absent:
         raise UsageError(f"no operation of release {options.release} matches {', '.join(patterns)}")
 

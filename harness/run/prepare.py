@@ -274,12 +274,16 @@ def _unwrap(value: Any) -> Any:
 
 
 def holds(
-    pred: dict[str, Any], value: Any, before: Any = MISSING, params: dict[str, Any] | None = None,
+    pred: dict[str, Any],
+    value: Any,
+    before: Any = MISSING,
+    params: dict[str, Any] | None = None,
     result: Any = MISSING,
 ) -> bool:
     """Whether a property value read from the endpoint meets a semantics predicate."""
-    return semantics.holds(pred, _unwrap(value), before=_unwrap(before), params=params, result=result,
-                           normalize=_unwrap)
+    return semantics.holds(
+        pred, _unwrap(value), before=_unwrap(before), params=params, result=result, normalize=_unwrap
+    )
 
 
 def state_meets(state: str, pred: dict[str, Any]) -> bool | None:
@@ -513,27 +517,64 @@ def hardware_changes(inv: Inventory) -> list[DataObject]:
     """The ``deviceChange`` of :func:`vm_config_spec` (temporary negative keys, as a client sends)."""
 
     def add(device: DataObject, file_operation: str | None = None) -> DataObject:
-        return DataObject("VirtualDeviceConfigSpec", operation="add", fileOperation=file_operation, device=device)
+        return DataObject(
+            "VirtualDeviceConfigSpec", operation="add", fileOperation=file_operation, device=device
+        )
 
     def connect(start: bool) -> DataObject:
-        return DataObject("VirtualDeviceConnectInfo", startConnected=start, allowGuestControl=True, connected=False)
+        return DataObject(
+            "VirtualDeviceConnectInfo", startConnected=start, allowGuestControl=True, connected=False
+        )
 
     path = f"[{inv.datastore_name}]" if inv.datastore_name else ""
     changes = [
         add(DataObject("ParaVirtualSCSIController", key=-100, busNumber=0, sharedBus="noSharing")),
-        add(DataObject("VirtualDisk", key=-101, controllerKey=-100, unitNumber=0, capacityInKB=1024 * 1024,
-                       backing=DataObject("VirtualDiskFlatVer2BackingInfo", fileName=path, diskMode="persistent",
-                                          thinProvisioned=True)), "create"),
+        add(
+            DataObject(
+                "VirtualDisk",
+                key=-101,
+                controllerKey=-100,
+                unitNumber=0,
+                capacityInKB=1024 * 1024,
+                backing=DataObject(
+                    "VirtualDiskFlatVer2BackingInfo",
+                    fileName=path,
+                    diskMode="persistent",
+                    thinProvisioned=True,
+                ),
+            ),
+            "create",
+        ),
         add(DataObject("VirtualAHCIController", key=-102, busNumber=0)),
-        add(DataObject("VirtualCdrom", key=-103, controllerKey=-102, unitNumber=0, connectable=connect(False),
-                       backing=DataObject("VirtualCdromRemotePassthroughBackingInfo", deviceName="",
-                                          exclusive=False))),
+        add(
+            DataObject(
+                "VirtualCdrom",
+                key=-103,
+                controllerKey=-102,
+                unitNumber=0,
+                connectable=connect(False),
+                backing=DataObject(
+                    "VirtualCdromRemotePassthroughBackingInfo", deviceName="", exclusive=False
+                ),
+            )
+        ),
     ]
     if inv.network and inv.network_name:
-        changes.append(add(DataObject(
-            "VirtualVmxnet3", key=-104, addressType="generated", connectable=connect(True),
-            backing=DataObject("VirtualEthernetCardNetworkBackingInfo", deviceName=inv.network_name,
-                               network=MoRef("Network", inv.network)))))
+        changes.append(
+            add(
+                DataObject(
+                    "VirtualVmxnet3",
+                    key=-104,
+                    addressType="generated",
+                    connectable=connect(True),
+                    backing=DataObject(
+                        "VirtualEthernetCardNetworkBackingInfo",
+                        deviceName=inv.network_name,
+                        network=MoRef("Network", inv.network),
+                    ),
+                )
+            )
+        )
     return changes
 
 

@@ -504,8 +504,12 @@ class Sandbox:
     def sample_summary(self) -> dict[str, Any]:
         """What the run sampled, for results.json (``stats.inventory_sample``)."""
         sample = self._sample or []
-        return {"size": self.sample_size, "vms": [s.label for s in sample], "kinds": coverage(sample),
-                **({"notes": self.sample_notes} if self.sample_notes else {})}
+        return {
+            "size": self.sample_size,
+            "vms": [s.label for s in sample],
+            "kinds": coverage(sample),
+            **({"notes": self.sample_notes} if self.sample_notes else {}),
+        }
 
     def _not_sampled(self, managed_type: str, moid: str) -> bool:
         return self.owns(moid) or moid in self.created_folders
@@ -528,8 +532,15 @@ class Sandbox:
             moid = s.moid if mt == "VirtualMachine" else s.snapshot
             if not moid:
                 continue
-            refs = Refs(inv, folder=self._folder, vm=s.moid, snapshot=s.snapshot, vm_path=s.vm_path,
-                        user=self.user(), prefix=f"vsphere-harness-{self.run_id}")
+            refs = Refs(
+                inv,
+                folder=self._folder,
+                vm=s.moid,
+                snapshot=s.snapshot,
+                vm_path=s.vm_path,
+                user=self.user(),
+                prefix=f"vsphere-harness-{self.run_id}",
+            )
             try:
                 target = self._target(contract, mt, moid, refs, vm=s.moid)
             except SetupError:

@@ -5,5 +5,12 @@ from .config import MISBEHAVIOURS, ConfigError, SimConfig
 from .server import RunningSimulator, running_simulator
 from .state import Simulator
 
-__all__ = ["MISBEHAVIOURS", "ConfigError", "RunningSimulator", "SimConfig", "Simulator", "create_app",
-           "running_simulator"]
+__all__ = [
+    "MISBEHAVIOURS",
+    "ConfigError",
+    "RunningSimulator",
+    "SimConfig",
+    "Simulator",
+    "create_app",
+    "running_simulator",
+]

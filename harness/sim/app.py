@@ -48,17 +48,25 @@ def create_app(cfg: SimConfig | None = None, sim: Simulator | None = None) -> St
         if request.method == "POST":
             got = await _read_body(request, sim.cfg.max_body)
             if got is None:
-                resp = sim.fault_response(invalid_request(f"the request body exceeds {sim.cfg.max_body} bytes"),
-                                          _builder(request.url.path), None)
-                return Response(resp.body, resp.status, media_type=resp.content_type,
-                                headers={"connection": "close"})
+                resp = sim.fault_response(
+                    invalid_request(f"the request body exceeds {sim.cfg.max_body} bytes"),
+                    _builder(request.url.path),
+                    None,
+                )
+                return Response(
+                    resp.body, resp.status, media_type=resp.content_type, headers={"connection": "close"}
+                )
             body = got
         client = request.client.host if request.client else "127.0.0.1"
         resp = sim.handle(request.method, request.url.path, request.headers, body, client)
         if resp.delay_s:
             await asyncio.sleep(resp.delay_s)
-        return Response(resp.body, resp.status, headers=resp.headers or None,
-                        media_type=resp.content_type if resp.body else None)
+        return Response(
+            resp.body,
+            resp.status,
+            headers=resp.headers or None,
+            media_type=resp.content_type if resp.body else None,
+        )
 
     async def about(request: Request) -> Response:
         return JSONResponse(sim.about())
@@ -88,8 +96,9 @@ def create_app(cfg: SimConfig | None = None, sim: Simulator | None = None) -> St
         return JSONResponse(sorted(sim.misbehave))
 
     async def other(request: Request) -> Response:
-        resp = sim.fault_response(invalid_request(f"not a VI/JSON path: {request.url.path[:200]}"),
-                                  _builder(request.url.path), None)
+        resp = sim.fault_response(
+            invalid_request(f"not a VI/JSON path: {request.url.path[:200]}"), _builder(request.url.path), None
+        )
         return Response(resp.body, 404, media_type=resp.content_type)
 
     routes = [

@@ -25,12 +25,24 @@ from .model import Managed, now
 BASE_PRIVILEGES = ("System.Anonymous", "System.View", "System.Read")
 
 EXTRA_PRIVILEGES = (
-    "Global.SetCustomField", "Global.CancelTask", "Folder.Create", "Folder.Delete", "Host.Config.Maintenance",
-    "Authorization.ModifyRoles", "Authorization.ModifyPermissions", "Resource.AssignVMToPool",
-    "Resource.HotMigrate", "Resource.ColdMigrate", "Datastore.AllocateSpace", "Network.Assign",
-    "VirtualMachine.Inventory.Create", "VirtualMachine.Inventory.CreateFromExisting",
-    "VirtualMachine.Inventory.Delete", "VirtualMachine.Inventory.Unregister",
-    "VirtualMachine.Provisioning.DeployTemplate", "VirtualMachine.Provisioning.MarkAsTemplate",
+    "Global.SetCustomField",
+    "Global.CancelTask",
+    "Folder.Create",
+    "Folder.Delete",
+    "Host.Config.Maintenance",
+    "Authorization.ModifyRoles",
+    "Authorization.ModifyPermissions",
+    "Resource.AssignVMToPool",
+    "Resource.HotMigrate",
+    "Resource.ColdMigrate",
+    "Datastore.AllocateSpace",
+    "Network.Assign",
+    "VirtualMachine.Inventory.Create",
+    "VirtualMachine.Inventory.CreateFromExisting",
+    "VirtualMachine.Inventory.Delete",
+    "VirtualMachine.Inventory.Unregister",
+    "VirtualMachine.Provisioning.DeployTemplate",
+    "VirtualMachine.Provisioning.MarkAsTemplate",
 )
 
 SYSTEM_ROLES = {  # id -> (name, privileges or None for all)
@@ -99,14 +111,25 @@ def load_users(path: str | Path | None) -> list[User]:
         raise AuthError(f"{path}: a users file holds a non-empty list under 'users'")
     users = []
     for i, item in enumerate(items):
-        if not isinstance(item, dict) or not isinstance(item.get("name"), str) \
-                or not isinstance(item.get("password"), str):
+        if (
+            not isinstance(item, dict)
+            or not isinstance(item.get("name"), str)
+            or not isinstance(item.get("password"), str)
+        ):
             raise AuthError(f"{path}: users[{i}] needs a string 'name' and 'password'")
         unknown = set(item) - {"key", "name", "password", "full_name", "groups", "role"}
         if unknown:
             raise AuthError(f"{path}: users[{i}] has unknown fields {sorted(unknown)}")
-        users.append(User(str(item.get("key") or item["name"].split("@")[0]), item["name"], item["password"],
-                          str(item.get("full_name", "")), tuple(item.get("groups") or ()), item.get("role")))
+        users.append(
+            User(
+                str(item.get("key") or item["name"].split("@")[0]),
+                item["name"],
+                item["password"],
+                str(item.get("full_name", "")),
+                tuple(item.get("groups") or ()),
+                item.get("role"),
+            )
+        )
     return users
 
 
@@ -120,7 +143,9 @@ class Auth:
         self.all_privileges = sorted(set(privileges) | set(BASE_PRIVILEGES) | set(EXTRA_PRIVILEGES))
         self.roles: dict[int, Role] = {}
         for rid, (name, privs) in SYSTEM_ROLES.items():
-            self.roles[rid] = Role(rid, name, frozenset(self.all_privileges if privs is None else privs), True)
+            self.roles[rid] = Role(
+                rid, name, frozenset(self.all_privileges if privs is None else privs), True
+            )
         self._role_ids = itertools.count(1000)
         self.permissions: dict[str, list[Perm]] = {}  # entity moId -> permissions
         self.root = root
@@ -128,8 +153,10 @@ class Auth:
             if user.role is not None:
                 role = self.role_by_name(user.role)
                 if role is None:
-                    raise AuthError(f"user {user.name}: unknown role {user.role!r} "
-                                    f"(known: {', '.join(r.name for r in self.roles.values())})")
+                    raise AuthError(
+                        f"user {user.name}: unknown role {user.role!r} "
+                        f"(known: {', '.join(r.name for r in self.roles.values())})"
+                    )
                 self.permissions.setdefault(root.moid, []).append(Perm(user.name, False, role.id, True))
         self.version = 0
 
@@ -168,8 +195,11 @@ class Auth:
         principals = {user.name.lower(), *(g.lower() for g in user.groups)}
         first = True
         for obj in entity.ancestors():
-            perms = [p for p in self.permissions.get(obj.moid, ()) if p.principal.lower() in principals
-                     and (first or p.propagate)]
+            perms = [
+                p
+                for p in self.permissions.get(obj.moid, ())
+                if p.principal.lower() in principals and (first or p.propagate)
+            ]
             if perms:
                 out: set[str] = set()
                 for p in perms:
@@ -190,8 +220,11 @@ class Auth:
         principals = {user.name.lower(), *(g.lower() for g in user.groups)}
         first = True
         for obj in entity.ancestors():
-            perms = [p for p in self.permissions.get(obj.moid, ()) if p.principal.lower() in principals
-                     and (first or p.propagate)]
+            perms = [
+                p
+                for p in self.permissions.get(obj.moid, ())
+                if p.principal.lower() in principals and (first or p.propagate)
+            ]
             if perms:
                 return sorted({p.role_id for p in perms})
             first = False
@@ -203,6 +236,14 @@ class Auth:
         for i, obj in enumerate(objs):
             for p in self.permissions.get(obj.moid, ()):
                 if i == 0 or p.propagate:
-                    out.append(b.obj("Permission", entity=obj.ref, principal=p.principal, group=p.group,
-                                     roleId=p.role_id, propagate=p.propagate))
+                    out.append(
+                        b.obj(
+                            "Permission",
+                            entity=obj.ref,
+                            principal=p.principal,
+                            group=p.group,
+                            roleId=p.role_id,
+                            propagate=p.propagate,
+                        )
+                    )
         return out

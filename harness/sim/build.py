@@ -16,8 +16,17 @@ from ..vmodl.values import AnyValue, DataObject, MoRef
 
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 _PRIMITIVE_DEFAULTS: dict[str, Any] = {
-    "boolean": False, "byte": 0, "short": 0, "int": 0, "long": 0, "float": 0.0, "double": 0.0,
-    "string": "", "anyURI": "", "dateTime": EPOCH, "base64Binary": b"",
+    "boolean": False,
+    "byte": 0,
+    "short": 0,
+    "int": 0,
+    "long": 0,
+    "float": 0.0,
+    "double": 0.0,
+    "string": "",
+    "anyURI": "",
+    "dateTime": EPOCH,
+    "base64Binary": b"",
 }
 
 

@@ -22,11 +22,11 @@ MISBEHAVIOURS: dict[str, str] = {
     "no_session_required": "requests without a valid session succeed (session)",
     "crash_on_invalid": "invalid requests get HTTP 500 with a traceback text, not a fault (negative, schemathesis)",
     "break_existing_vms": "property reads of the VMs the seed made (not those made at run time) answer values "
-                          "outside the schema (shape, with --inventory-sample)",
+    "outside the schema (shape, with --inventory-sample)",
     "invalid_in_task": "malformed bodies of task methods are refused by a task that ends in error, not by "
-                       "HTTP 500 (negative)",
+    "HTTP 500 (negative)",
     "fault_as_text": "every fault is sent as HTTP 500 with a text/plain body, not a fault object (faults, negative, "
-                     "chaos answers_well_formed)",
+    "chaos answers_well_formed)",
 }
 
 DEFAULT_VMS = 32
@@ -65,16 +65,25 @@ class SimConfig:
     host: str = "127.0.0.1"
     port: int = 0
     max_body: int = MAX_BODY
-    method_delay_factor: dict[str, float] = field(default_factory=lambda: {
-        "CloneVM_Task": 3.0, "InstantClone_Task": 2.0, "RelocateVM_Task": 3.0, "MigrateVM_Task": 3.0,
-        "CreateSecondaryVM_Task": 3.0, "CreateSecondaryVMEx_Task": 3.0, "ConsolidateVMDisks_Task": 2.0,
-    })
+    method_delay_factor: dict[str, float] = field(
+        default_factory=lambda: {
+            "CloneVM_Task": 3.0,
+            "InstantClone_Task": 2.0,
+            "RelocateVM_Task": 3.0,
+            "MigrateVM_Task": 3.0,
+            "CreateSecondaryVM_Task": 3.0,
+            "CreateSecondaryVMEx_Task": 3.0,
+            "ConsolidateVMDisks_Task": 2.0,
+        }
+    )
 
     def __post_init__(self) -> None:
         if not isinstance(self.vms, int) or self.vms < 0 or self.vms > 200000:
             raise ConfigError(f"vms must be an integer from 0 to 200000, not {self.vms!r}")
         if not isinstance(self.task_delay_ms, int) or self.task_delay_ms < 0:
-            raise ConfigError(f"task delay must be a non-negative number of milliseconds, not {self.task_delay_ms!r}")
+            raise ConfigError(
+                f"task delay must be a non-negative number of milliseconds, not {self.task_delay_ms!r}"
+            )
         if not 0 <= self.port <= 65535:
             raise ConfigError(f"port must be from 0 to 65535, not {self.port}")
         object.__setattr__(self, "misbehave", parse_misbehaviour(self.misbehave))

@@ -32,25 +32,76 @@ if TYPE_CHECKING:
 _REL = "9.1.0.0"
 
 #: First device key of each class (vCenter's numbering) and the label of its devices.
-BASE = {"pci": 100, "ide": 200, "ps2": 300, "sio": 400, "video": 500, "keyboard": 600, "pointing": 700,
-        "scsi": 1000, "disk": 2000, "cdrom": 3000, "nic": 4000, "usb": 7000, "floppy": 8000, "vmci": 12000,
-        "other": 13000, "usb3": 14000, "sata": 15000, "nvme": 31000}
-LABELS = {"pci": "PCI controller", "ide": "IDE", "ps2": "PS2 controller", "sio": "SIO controller",
-          "video": "Video card", "keyboard": "Keyboard", "pointing": "Pointing device", "scsi": "SCSI controller",
-          "disk": "Hard disk", "cdrom": "CD/DVD drive", "nic": "Network adapter", "usb": "USB controller",
-          "usb3": "USB xHCI controller", "floppy": "Floppy drive", "vmci": "VMCI device", "sata": "SATA controller",
-          "nvme": "NVME controller", "other": "Device"}
+BASE = {
+    "pci": 100,
+    "ide": 200,
+    "ps2": 300,
+    "sio": 400,
+    "video": 500,
+    "keyboard": 600,
+    "pointing": 700,
+    "scsi": 1000,
+    "disk": 2000,
+    "cdrom": 3000,
+    "nic": 4000,
+    "usb": 7000,
+    "floppy": 8000,
+    "vmci": 12000,
+    "other": 13000,
+    "usb3": 14000,
+    "sata": 15000,
+    "nvme": 31000,
+}
+LABELS = {
+    "pci": "PCI controller",
+    "ide": "IDE",
+    "ps2": "PS2 controller",
+    "sio": "SIO controller",
+    "video": "Video card",
+    "keyboard": "Keyboard",
+    "pointing": "Pointing device",
+    "scsi": "SCSI controller",
+    "disk": "Hard disk",
+    "cdrom": "CD/DVD drive",
+    "nic": "Network adapter",
+    "usb": "USB controller",
+    "usb3": "USB xHCI controller",
+    "floppy": "Floppy drive",
+    "vmci": "VMCI device",
+    "sata": "SATA controller",
+    "nvme": "NVME controller",
+    "other": "Device",
+}
 #: Unit numbers a controller class offers (SCSI unit 7 is the controller's own).
-UNITS = {"scsi": [u for u in range(16) if u != 7], "ide": [0, 1], "sata": list(range(30)),
-         "nvme": list(range(15)), "pci": list(range(7, 32)), "ps2": [0, 1, 2], "sio": [0, 1, 2, 3]}
+UNITS = {
+    "scsi": [u for u in range(16) if u != 7],
+    "ide": [0, 1],
+    "sata": list(range(30)),
+    "nvme": list(range(15)),
+    "pci": list(range(7, 32)),
+    "ps2": [0, 1, 2],
+    "sio": [0, 1, 2, 3],
+}
 CONTROLLERS = {"pci", "ide", "ps2", "sio", "scsi", "sata", "nvme", "usb", "usb3"}
-_CLASSES = (("VirtualDisk", "disk"), ("VirtualCdrom", "cdrom"), ("VirtualEthernetCard", "nic"),
-            ("VirtualSCSIController", "scsi"), ("VirtualAHCIController", "sata"),
-            ("VirtualNVMEController", "nvme"), ("VirtualIDEController", "ide"),
-            ("VirtualUSBXHCIController", "usb3"), ("VirtualUSBController", "usb"),
-            ("VirtualPCIController", "pci"), ("VirtualPS2Controller", "ps2"), ("VirtualSIOController", "sio"),
-            ("VirtualMachineVideoCard", "video"), ("VirtualKeyboard", "keyboard"),
-            ("VirtualPointingDevice", "pointing"), ("VirtualMachineVMCIDevice", "vmci"), ("VirtualFloppy", "floppy"))
+_CLASSES = (
+    ("VirtualDisk", "disk"),
+    ("VirtualCdrom", "cdrom"),
+    ("VirtualEthernetCard", "nic"),
+    ("VirtualSCSIController", "scsi"),
+    ("VirtualAHCIController", "sata"),
+    ("VirtualNVMEController", "nvme"),
+    ("VirtualIDEController", "ide"),
+    ("VirtualUSBXHCIController", "usb3"),
+    ("VirtualUSBController", "usb"),
+    ("VirtualPCIController", "pci"),
+    ("VirtualPS2Controller", "ps2"),
+    ("VirtualSIOController", "sio"),
+    ("VirtualMachineVideoCard", "video"),
+    ("VirtualKeyboard", "keyboard"),
+    ("VirtualPointingDevice", "pointing"),
+    ("VirtualMachineVMCIDevice", "vmci"),
+    ("VirtualFloppy", "floppy"),
+)
 
 
 @functools.cache
@@ -80,36 +131,88 @@ def _describe(label: str, summary: str) -> DataObject:
 
 
 def _connect(start: bool, connected: bool = False) -> DataObject:
-    return DataObject("VirtualDeviceConnectInfo", startConnected=start, allowGuestControl=True, connected=connected,
-                      status="ok" if connected else "untried")
+    return DataObject(
+        "VirtualDeviceConnectInfo",
+        startConnected=start,
+        allowGuestControl=True,
+        connected=connected,
+        status="ok" if connected else "untried",
+    )
 
 
 def builtin() -> list[DataObject]:
     """What vCenter gives every new VM before the spec's own devices."""
-    return link([
-        DataObject("VirtualIDEController", key=200, busNumber=0, deviceInfo=_describe("IDE 0", "IDE 0")),
-        DataObject("VirtualIDEController", key=201, busNumber=1, deviceInfo=_describe("IDE 1", "IDE 1")),
-        DataObject("VirtualPS2Controller", key=300, busNumber=0,
-                   deviceInfo=_describe("PS2 controller 0", "PS2 controller 0")),
-        DataObject("VirtualPCIController", key=100, busNumber=0,
-                   deviceInfo=_describe("PCI controller 0", "PCI controller 0")),
-        DataObject("VirtualSIOController", key=400, busNumber=0,
-                   deviceInfo=_describe("SIO controller 0", "SIO controller 0")),
-        DataObject("VirtualKeyboard", key=600, controllerKey=300, unitNumber=0,
-                   deviceInfo=_describe("Keyboard", "Keyboard")),
-        DataObject("VirtualPointingDevice", key=700, controllerKey=300, unitNumber=1,
-                   deviceInfo=_describe("Pointing device", "Pointing device; Device"),
-                   backing=DataObject("VirtualPointingDeviceDeviceBackingInfo", deviceName="", useAutoDetect=False,
-                                      hostPointingDevice="autodetect")),
-        DataObject("VirtualMachineVideoCard", key=500, controllerKey=100, unitNumber=0,
-                   deviceInfo=_describe("Video card ", "Video card"), videoRamSizeInKB=4096, numDisplays=1,
-                   useAutoDetect=False, enable3DSupport=False, use3dRenderer="automatic",
-                   graphicsMemorySizeInKB=262144),
-        DataObject("VirtualMachineVMCIDevice", key=12000, controllerKey=100, unitNumber=17,
-                   deviceInfo=_describe("VMCI device", "Device on the virtual machine PCI bus that provides "
-                                        "support for the virtual machine communication interface"),
-                   id=-1, allowUnrestrictedCommunication=False, filterEnable=True),
-    ])
+    return link(
+        [
+            DataObject("VirtualIDEController", key=200, busNumber=0, deviceInfo=_describe("IDE 0", "IDE 0")),
+            DataObject("VirtualIDEController", key=201, busNumber=1, deviceInfo=_describe("IDE 1", "IDE 1")),
+            DataObject(
+                "VirtualPS2Controller",
+                key=300,
+                busNumber=0,
+                deviceInfo=_describe("PS2 controller 0", "PS2 controller 0"),
+            ),
+            DataObject(
+                "VirtualPCIController",
+                key=100,
+                busNumber=0,
+                deviceInfo=_describe("PCI controller 0", "PCI controller 0"),
+            ),
+            DataObject(
+                "VirtualSIOController",
+                key=400,
+                busNumber=0,
+                deviceInfo=_describe("SIO controller 0", "SIO controller 0"),
+            ),
+            DataObject(
+                "VirtualKeyboard",
+                key=600,
+                controllerKey=300,
+                unitNumber=0,
+                deviceInfo=_describe("Keyboard", "Keyboard"),
+            ),
+            DataObject(
+                "VirtualPointingDevice",
+                key=700,
+                controllerKey=300,
+                unitNumber=1,
+                deviceInfo=_describe("Pointing device", "Pointing device; Device"),
+                backing=DataObject(
+                    "VirtualPointingDeviceDeviceBackingInfo",
+                    deviceName="",
+                    useAutoDetect=False,
+                    hostPointingDevice="autodetect",
+                ),
+            ),
+            DataObject(
+                "VirtualMachineVideoCard",
+                key=500,
+                controllerKey=100,
+                unitNumber=0,
+                deviceInfo=_describe("Video card ", "Video card"),
+                videoRamSizeInKB=4096,
+                numDisplays=1,
+                useAutoDetect=False,
+                enable3DSupport=False,
+                use3dRenderer="automatic",
+                graphicsMemorySizeInKB=262144,
+            ),
+            DataObject(
+                "VirtualMachineVMCIDevice",
+                key=12000,
+                controllerKey=100,
+                unitNumber=17,
+                deviceInfo=_describe(
+                    "VMCI device",
+                    "Device on the virtual machine PCI bus that provides "
+                    "support for the virtual machine communication interface",
+                ),
+                id=-1,
+                allowUnrestrictedCommunication=False,
+                filterEnable=True,
+            ),
+        ]
+    )
 
 
 def link(devices: list[DataObject]) -> list[DataObject]:
@@ -158,11 +261,21 @@ def _kb(capacity_kb: int) -> str:
 
 
 # --- seeded hardware -----------------------------------------------------------------------------------
-def scsi_controller(key: int = 1000, bus: int = 0, type_name: str = "ParaVirtualSCSIController") -> DataObject:
+def scsi_controller(
+    key: int = 1000, bus: int = 0, type_name: str = "ParaVirtualSCSIController"
+) -> DataObject:
     summary = "VMware paravirtual SCSI" if type_name == "ParaVirtualSCSIController" else "LSI Logic SAS"
-    return DataObject(type_name, key=key, busNumber=bus, sharedBus="noSharing", hotAddRemove=True,
-                      scsiCtlrUnitNumber=7, controllerKey=100, unitNumber=3 + bus,
-                      deviceInfo=_describe(f"SCSI controller {bus}", summary))
+    return DataObject(
+        type_name,
+        key=key,
+        busNumber=bus,
+        sharedBus="noSharing",
+        hotAddRemove=True,
+        scsiCtlrUnitNumber=7,
+        controllerKey=100,
+        unitNumber=3 + bus,
+        deviceInfo=_describe(f"SCSI controller {bus}", summary),
+    )
 
 
 def disk(vm: VM, key: int, controller: int, unit: int, index: int, gib: int, thin: bool = True) -> DataObject:
@@ -170,42 +283,87 @@ def disk(vm: VM, key: int, controller: int, unit: int, index: int, gib: int, thi
     ds_name = ds.name if ds is not None else "datastore1"
     kb = gib * 1024 * 1024
     return DataObject(
-        "VirtualDisk", key=key, controllerKey=controller, unitNumber=unit, capacityInKB=kb, capacityInBytes=kb * 1024,
+        "VirtualDisk",
+        key=key,
+        controllerKey=controller,
+        unitNumber=unit,
+        capacityInKB=kb,
+        capacityInBytes=kb * 1024,
         deviceInfo=_describe(f"Hard disk {index + 1}", _kb(kb)),
-        backing=DataObject("VirtualDiskFlatVer2BackingInfo", fileName=disk_file(vm, index, ds_name),
-                           diskMode="persistent", thinProvisioned=thin, eagerlyScrub=False, split=False,
-                           writeThrough=False, datastore=ds.ref if ds is not None else None,
-                           uuid=f"6000C29{vm.num:09d}{index:016x}"[:32], sharing="sharingNone"),
+        backing=DataObject(
+            "VirtualDiskFlatVer2BackingInfo",
+            fileName=disk_file(vm, index, ds_name),
+            diskMode="persistent",
+            thinProvisioned=thin,
+            eagerlyScrub=False,
+            split=False,
+            writeThrough=False,
+            datastore=ds.ref if ds is not None else None,
+            uuid=f"6000C29{vm.num:09d}{index:016x}"[:32],
+            sharing="sharingNone",
+        ),
         shares=DataObject("SharesInfo", shares=1000, level="normal"),
-        storageIOAllocation=DataObject("StorageIOAllocationInfo", limit=-1,
-                                       shares=DataObject("SharesInfo", shares=1000, level="normal"), reservation=0),
-        diskObjectId=f"{vm.num}-{key}", nativeUnmanagedLinkedClone=False)
+        storageIOAllocation=DataObject(
+            "StorageIOAllocationInfo",
+            limit=-1,
+            shares=DataObject("SharesInfo", shares=1000, level="normal"),
+            reservation=0,
+        ),
+        diskObjectId=f"{vm.num}-{key}",
+        nativeUnmanagedLinkedClone=False,
+    )
 
 
 def nic(vm: VM, key: int, index: int, type_name: str = "VirtualVmxnet3", network: Any = None) -> DataObject:
     name = network.name if network is not None else "VM Network"
     return DataObject(
-        type_name, key=key, controllerKey=100, unitNumber=7 + index, addressType="assigned", macAddress=mac(vm, index),
-        wakeOnLanEnabled=True, uptCompatibilityEnabled=True if type_name == "VirtualVmxnet3" else None,
+        type_name,
+        key=key,
+        controllerKey=100,
+        unitNumber=7 + index,
+        addressType="assigned",
+        macAddress=mac(vm, index),
+        wakeOnLanEnabled=True,
+        uptCompatibilityEnabled=True if type_name == "VirtualVmxnet3" else None,
         deviceInfo=_describe(f"Network adapter {index + 1}", name),
-        backing=DataObject("VirtualEthernetCardNetworkBackingInfo", deviceName=name,
-                           network=network.ref if network is not None else None, useAutoDetect=False),
+        backing=DataObject(
+            "VirtualEthernetCardNetworkBackingInfo",
+            deviceName=name,
+            network=network.ref if network is not None else None,
+            useAutoDetect=False,
+        ),
         connectable=_connect(True, vm.power_state == "poweredOn"),
-        resourceAllocation=DataObject("VirtualEthernetCardResourceAllocation", reservation=0, limit=-1,
-                                      share=DataObject("SharesInfo", shares=50, level="normal")))
+        resourceAllocation=DataObject(
+            "VirtualEthernetCardResourceAllocation",
+            reservation=0,
+            limit=-1,
+            share=DataObject("SharesInfo", shares=50, level="normal"),
+        ),
+    )
 
 
-def cdrom(key: int, controller: int, unit: int, index: int = 0, iso: str | None = None, ds: Any = None) -> DataObject:
+def cdrom(
+    key: int, controller: int, unit: int, index: int = 0, iso: str | None = None, ds: Any = None
+) -> DataObject:
     if iso:
-        backing = DataObject("VirtualCdromIsoBackingInfo", fileName=iso, datastore=ds.ref if ds is not None else None)
+        backing = DataObject(
+            "VirtualCdromIsoBackingInfo", fileName=iso, datastore=ds.ref if ds is not None else None
+        )
         summary = f"ISO {iso}"
     else:
-        backing = DataObject("VirtualCdromRemotePassthroughBackingInfo", deviceName="", useAutoDetect=False,
-                             exclusive=False)
+        backing = DataObject(
+            "VirtualCdromRemotePassthroughBackingInfo", deviceName="", useAutoDetect=False, exclusive=False
+        )
         summary = "Remote device"
-    return DataObject("VirtualCdrom", key=key, controllerKey=controller, unitNumber=unit, backing=backing,
-                      deviceInfo=_describe(f"CD/DVD drive {index + 1}", summary),
-                      connectable=_connect(False))
+    return DataObject(
+        "VirtualCdrom",
+        key=key,
+        controllerKey=controller,
+        unitNumber=unit,
+        backing=backing,
+        deviceInfo=_describe(f"CD/DVD drive {index + 1}", summary),
+        connectable=_connect(False),
+    )
 
 
 #: Hardware profiles the drawn VMs take in turn (so every inventory of a few dozen VMs has each), as
@@ -220,8 +378,9 @@ PROFILES: tuple[tuple[int | None, int | None, str | None], ...] = (
 )
 
 
-def seeded(vm: VM, rng: random.Random | None, networks: list[Any] | None = None,
-           profile: int = 0) -> list[DataObject]:
+def seeded(
+    vm: VM, rng: random.Random | None, networks: list[Any] | None = None, profile: int = 0
+) -> list[DataObject]:
     """The hardware of a seeded VM: fixed for ``rng=None`` (a PVSCSI controller with one 16 GB disk, a
     VMXNET3 adapter, a CD-ROM on IDE 0), else ``PROFILES[profile % 6]`` with the rest drawn: one to three
     disks (the third sometimes on a second controller), one or two adapters (VMXNET3 or E1000e) on the
@@ -230,8 +389,12 @@ def seeded(vm: VM, rng: random.Random | None, networks: list[Any] | None = None,
     net = vm.networks[0] if vm.networks else None
     ds = vm.datastores[0] if vm.datastores else None
     if rng is None:
-        devices += [scsi_controller(), disk(vm, 2000, 1000, 0, 0, 16), nic(vm, 4000, 0, network=net),
-                    cdrom(3000, 200, 0)]
+        devices += [
+            scsi_controller(),
+            disk(vm, 2000, 1000, 0, 0, 16),
+            nic(vm, 4000, 0, network=net),
+            cdrom(3000, 200, 0),
+        ]
         return link(devices)
     want_disks, want_nics, want_media = PROFILES[profile % len(PROFILES)]
     n_disks = rng.choices([1, 2, 3], [6, 3, 2])[0] if want_disks is None else want_disks
@@ -243,24 +406,49 @@ def seeded(vm: VM, rng: random.Random | None, networks: list[Any] | None = None,
             devices.append(scsi_controller(1001, 1, "ParaVirtualSCSIController"))
         for i in range(n_disks):
             on_second = second and i == n_disks - 1
-            devices.append(disk(vm, 2000 + i, 1001 if on_second else 1000, 0 if on_second else i, i,
-                                rng.choice([8, 16, 40, 100]), thin=rng.random() < 0.7))
+            devices.append(
+                disk(
+                    vm,
+                    2000 + i,
+                    1001 if on_second else 1000,
+                    0 if on_second else i,
+                    i,
+                    rng.choice([8, 16, 40, 100]),
+                    thin=rng.random() < 0.7,
+                )
+            )
     n_nics = rng.choices([1, 2], [7, 3])[0] if want_nics is None else want_nics
     for i in range(n_nics):
         network = rng.choice(networks) if networks else net
         devices.append(nic(vm, 4000 + i, i, rng.choice(["VirtualVmxnet3", "VirtualE1000e"]), network))
     media = want_media or rng.choice(["remote", "iso", "sata"])
     if media == "sata":
-        devices.append(DataObject("VirtualAHCIController", key=15000, busNumber=0, controllerKey=100, unitNumber=24,
-                                  deviceInfo=_describe("SATA controller 0", "AHCI")))
+        devices.append(
+            DataObject(
+                "VirtualAHCIController",
+                key=15000,
+                busNumber=0,
+                controllerKey=100,
+                unitNumber=24,
+                deviceInfo=_describe("SATA controller 0", "AHCI"),
+            )
+        )
         devices.append(cdrom(16000, 15000, 0))
     elif media != "none":
         iso = f"[{ds.name}] iso/linux-{vm.num % 5}.iso" if media == "iso" and ds is not None else None
         devices.append(cdrom(3000, 200, 0, iso=iso, ds=ds))
     if rng.random() < 0.3:
-        devices.append(DataObject("VirtualUSBXHCIController", key=14000, busNumber=0, controllerKey=100,
-                                  unitNumber=23, autoConnectDevices=True,
-                                  deviceInfo=_describe("USB xHCI controller ", "USB xHCI controller")))
+        devices.append(
+            DataObject(
+                "VirtualUSBXHCIController",
+                key=14000,
+                busNumber=0,
+                controllerKey=100,
+                unitNumber=23,
+                autoConnectDevices=True,
+                deviceInfo=_describe("USB xHCI controller ", "USB xHCI controller"),
+            )
+        )
     return link(devices)
 
 
@@ -271,10 +459,17 @@ def rehome(vm: VM, devices: list[DataObject]) -> list[DataObject]:
     disks = nics = 0
     for d in out:
         cls = kind(d.type_name)
-        if cls == "disk" and isinstance(d.get("backing"), dict) and "fileName" in d["backing"] \
-                and not d.get("vDiskId"):
-            ds = d["backing"]["fileName"][1:].split("]", 1)[0] if d["backing"]["fileName"].startswith("[") else \
-                (vm.datastores[0].name if vm.datastores else "datastore1")
+        if (
+            cls == "disk"
+            and isinstance(d.get("backing"), dict)
+            and "fileName" in d["backing"]
+            and not d.get("vDiskId")
+        ):
+            ds = (
+                d["backing"]["fileName"][1:].split("]", 1)[0]
+                if d["backing"]["fileName"].startswith("[")
+                else (vm.datastores[0].name if vm.datastores else "datastore1")
+            )
             d["backing"]["fileName"] = disk_file(vm, disks, ds)
             d["diskObjectId"] = f"{vm.num}-{d['key']}"
             disks += 1
@@ -290,7 +485,9 @@ def _invalid(message: str, index: int, prop: str = "deviceChange") -> SimFault:
     return SimFault("InvalidDeviceSpec", message, sync=False, deviceIndex=index, property=prop)
 
 
-def apply_changes(vm: VM, inv: Inventory | None, changes: list[Any], devices: list[DataObject]) -> list[DataObject]:
+def apply_changes(
+    vm: VM, inv: Inventory | None, changes: list[Any], devices: list[DataObject]
+) -> list[DataObject]:
     """``devices`` after the spec's ``deviceChange`` (a new list; raises SimFault before changing anything)."""
     out = [d.copy() for d in devices]
     renamed: dict[int, int] = {}
@@ -329,13 +526,21 @@ def apply_changes(vm: VM, inv: Inventory | None, changes: list[Any], devices: li
         _place(vm, inv, out, keys, device, i, file_op)
     for d in out:  # a device left on a controller that is gone
         if d.get("controllerKey") is not None and d["controllerKey"] not in keys:
-            raise _invalid(f"device {d.get('key')} stays on controller {d['controllerKey']}, which is removed",
-                           0)
+            raise _invalid(
+                f"device {d.get('key')} stays on controller {d['controllerKey']}, which is removed", 0
+            )
     return link(out)
 
 
-def _place(vm: VM, inv: Inventory | None, out: list[DataObject], keys: dict[int, DataObject], device: DataObject,
-           index: int, file_op: str | None) -> None:
+def _place(
+    vm: VM,
+    inv: Inventory | None,
+    out: list[DataObject],
+    keys: dict[int, DataObject],
+    device: DataObject,
+    index: int,
+    file_op: str | None,
+) -> None:
     cls = kind(device.type_name)
     same = [d for d in out if kind(d.type_name) == cls]
     number = same.index(device)
@@ -347,8 +552,13 @@ def _place(vm: VM, inv: Inventory | None, out: list[DataObject], keys: dict[int,
         if controller is not None and cls not in ("keyboard", "pointing", "other"):
             device["controllerKey"] = ctrl_key = controller["key"]
     elif ctrl_key not in keys or kind(keys[ctrl_key].type_name) not in CONTROLLERS:
-        raise SimFault("InvalidController", f"device {device['key']} names controller {ctrl_key}, which does not "
-                       "exist", sync=False, controllerKey=ctrl_key, deviceIndex=index)
+        raise SimFault(
+            "InvalidController",
+            f"device {device['key']} names controller {ctrl_key}, which does not exist",
+            sync=False,
+            controllerKey=ctrl_key,
+            deviceIndex=index,
+        )
     if ctrl_key is not None and ctrl_key in keys and device.get("unitNumber") is None:
         unit = free_unit([d for d in out if d is not device], keys[ctrl_key])
         if unit is not None:
@@ -366,8 +576,11 @@ def _place(vm: VM, inv: Inventory | None, out: list[DataObject], keys: dict[int,
         if isinstance(backing, dict) and "fileName" in backing:
             name = backing.get("fileName") or ""
             if file_op == "create" and (not name or name.endswith("]") or "/" not in name):
-                ds_name = name[1:-1] if name.startswith("[") and name.endswith("]") else (
-                    vm.datastores[0].name if vm.datastores else "datastore1")
+                ds_name = (
+                    name[1:-1]
+                    if name.startswith("[") and name.endswith("]")
+                    else (vm.datastores[0].name if vm.datastores else "datastore1")
+                )
                 backing["fileName"] = disk_file(vm, number, ds_name)
                 ds = next((d for d in (inv.datastores if inv is not None else []) if d.name == ds_name), None)
                 if ds is not None:
@@ -378,8 +591,12 @@ def _place(vm: VM, inv: Inventory | None, out: list[DataObject], keys: dict[int,
         if device.get("addressType") in (None, "generated", "Generated") or not device.get("macAddress"):
             device["macAddress"] = mac(vm, number)
             device["addressType"] = "assigned"
-        if isinstance(backing, dict) and backing.type_name == "VirtualEthernetCardNetworkBackingInfo" \
-                and backing.get("network") is None and inv is not None:
+        if (
+            isinstance(backing, dict)
+            and backing.type_name == "VirtualEthernetCardNetworkBackingInfo"
+            and backing.get("network") is None
+            and inv is not None
+        ):
             net = next((n for n in inv.networks if n.name == backing.get("deviceName")), None)
             if net is not None:
                 backing["network"] = net.ref

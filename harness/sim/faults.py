@@ -45,8 +45,12 @@ def _render(value: Any, b: Builder) -> Any:
 
 
 def invalid_power_state(existing: str, requested: str | None = None, message: str = "") -> SimFault:
-    return SimFault("InvalidPowerState", message or f"The attempted operation cannot be performed in the current "
-                    f"state ({existing}).", existingState=existing, requestedState=requested)
+    return SimFault(
+        "InvalidPowerState",
+        message or f"The attempted operation cannot be performed in the current state ({existing}).",
+        existingState=existing,
+        requestedState=requested,
+    )
 
 
 def invalid_state(message: str) -> SimFault:
@@ -58,8 +62,12 @@ def task_in_progress(task: MoRef) -> SimFault:
 
 
 def not_found_object(ref: MoRef) -> SimFault:
-    return SimFault("ManagedObjectNotFound", f"The object '{ref.type}:{ref.value}' has already been deleted or "
-                    "has not been completely created", sync=True, obj=ref)
+    return SimFault(
+        "ManagedObjectNotFound",
+        f"The object '{ref.type}:{ref.value}' has already been deleted or has not been completely created",
+        sync=True,
+        obj=ref,
+    )
 
 
 def invalid_argument(prop: str | None, message: str) -> SimFault:

@@ -99,7 +99,9 @@ class VirtualApp(ResourcePool):
 
     type_name = "VirtualApp"
 
-    def __init__(self, moid: str, name: str, folder: Folder, pool_parent: ResourcePool, owner: Managed | None):
+    def __init__(
+        self, moid: str, name: str, folder: Folder, pool_parent: ResourcePool, owner: Managed | None
+    ):
         super().__init__(moid, name, folder, owner)
         self.pool_parent = pool_parent
         self.children: list[Managed] = []
@@ -141,8 +143,17 @@ class VM(Managed):
 
     type_name = "VirtualMachine"
 
-    def __init__(self, moid: str, name: str, folder: Folder, pool: ResourcePool, host: Host,
-                 datastore: Datastore, network: Network, num: int):
+    def __init__(
+        self,
+        moid: str,
+        name: str,
+        folder: Folder,
+        pool: ResourcePool,
+        host: Host,
+        datastore: Datastore,
+        network: Network,
+        num: int,
+    ):
         super().__init__(moid, name, folder)
         self.pool = pool
         self.host: Host | None = host
@@ -246,10 +257,15 @@ class VM(Managed):
 
     def hardware_state(self) -> dict[str, Any]:
         """What a snapshot keeps of the configuration."""
-        return {"num_cpu": self.num_cpu, "cores_per_socket": self.cores_per_socket,
-                "memory_mb": self.memory_mb, "annotation": self.annotation,
-                "devices": [d.copy() for d in self.devices], "hw_version": self.hw_version,
-                "guest_id": self.guest_id}
+        return {
+            "num_cpu": self.num_cpu,
+            "cores_per_socket": self.cores_per_socket,
+            "memory_mb": self.memory_mb,
+            "annotation": self.annotation,
+            "devices": [d.copy() for d in self.devices],
+            "hw_version": self.hw_version,
+            "guest_id": self.guest_id,
+        }
 
 
 def default_devices(vm: VM) -> list[DataObject]:
@@ -266,8 +282,17 @@ def default_devices(vm: VM) -> list[DataObject]:
 class Snapshot(Managed):
     type_name = "VirtualMachineSnapshot"
 
-    def __init__(self, moid: str, name: str, vm: VM, parent_snap: Snapshot | None, description: str,
-                 memory: bool, quiesced: bool, number: int):
+    def __init__(
+        self,
+        moid: str,
+        name: str,
+        vm: VM,
+        parent_snap: Snapshot | None,
+        description: str,
+        memory: bool,
+        quiesced: bool,
+        number: int,
+    ):
         super().__init__(moid, name, None)
         self.vm = vm
         self.parent_snap = parent_snap
@@ -290,8 +315,9 @@ class Task(Managed):
 
     type_name = "Task"
 
-    def __init__(self, moid: str, key: str, entity: Managed | None, description_id: str, user: str,
-                 cancelable: bool):
+    def __init__(
+        self, moid: str, key: str, entity: Managed | None, description_id: str, user: str, cancelable: bool
+    ):
         super().__init__(moid, description_id, None)
         self.key = key
         self.entity = entity

@@ -116,8 +116,9 @@ def curated_fault(call: Call, pre: dict[str, Any], value: Any) -> SimFault:
     if fault_type in rel.data and rel.is_subtype(fault_type, "InvalidPowerState"):
         fields["existingState"] = getattr(vm, "power_state", "poweredOff")
         if pre.get("target") == "runtime.powerState" and "equals" in pre:
-            fields["requestedState"] = pre["equals"] if pre["equals"] in ("poweredOn", "poweredOff",
-                                                                              "suspended") else None
+            fields["requestedState"] = (
+                pre["equals"] if pre["equals"] in ("poweredOn", "poweredOff", "suspended") else None
+            )
     if fault_type == "TaskInProgress":
         fields["task"] = getattr(vm, "busy_task", None) or MoRef("Task", "task-0")
     return SimFault(fault_type, message, sync=sync, **fields)

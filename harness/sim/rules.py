@@ -24,8 +24,21 @@ if TYPE_CHECKING:
     from .ops import Call
     from .state import Simulator
 
-RULE_KEYS = {"id", "method", "type", "object", "filter", "probability", "delay_ms", "max_count", "skip", "fault",
-             "message", "fields", "into"}
+RULE_KEYS = {
+    "id",
+    "method",
+    "type",
+    "object",
+    "filter",
+    "probability",
+    "delay_ms",
+    "max_count",
+    "skip",
+    "fault",
+    "message",
+    "fields",
+    "into",
+}
 PREDICATES = {"equals", "not_equals", "in", "not_in", "present"}
 
 
@@ -77,7 +90,11 @@ def parse_rule(data: Any, index: int = 0) -> Rule:
             setattr(rule, key, data[key])
     if "filter" in data:
         flt = data["filter"]
-        if not isinstance(flt, dict) or not isinstance(flt.get("path"), str) or len(set(flt) & PREDICATES) != 1:
+        if (
+            not isinstance(flt, dict)
+            or not isinstance(flt.get("path"), str)
+            or len(set(flt) & PREDICATES) != 1
+        ):
             raise RuleError(f"rule {rule.id}: filter is {{path: P, <one of {sorted(PREDICATES)}>: V}}")
         rule.filter = dict(flt)
     prob = data.get("probability", 1.0)
@@ -162,10 +179,14 @@ class FaultRules:
         c = call.spec.contract
         with self._lock:
             for rule in self.rules:
-                if not fnmatch.fnmatchcase(c.name, rule.method) or not fnmatch.fnmatchcase(c.managed_type, rule.type):
+                if not fnmatch.fnmatchcase(c.name, rule.method) or not fnmatch.fnmatchcase(
+                    c.managed_type, rule.type
+                ):
                     continue
-                if rule.object != "*" and not (fnmatch.fnmatchcase(call.obj.moid, rule.object)
-                                               or fnmatch.fnmatchcase(call.obj.name, rule.object)):
+                if rule.object != "*" and not (
+                    fnmatch.fnmatchcase(call.obj.moid, rule.object)
+                    or fnmatch.fnmatchcase(call.obj.name, rule.object)
+                ):
                     continue
                 if rule.filter is not None and not _filter(sim, call, rule.filter):
                     continue
@@ -179,8 +200,12 @@ class FaultRules:
                 rule.fired += 1
                 fault = None
                 if rule.fault is not None:
-                    fault = SimFault(rule.fault, rule.message or f"injected by fault rule {rule.id}",
-                                     sync=rule.into == "response", **rule.fields)
+                    fault = SimFault(
+                        rule.fault,
+                        rule.message or f"injected by fault rule {rule.id}",
+                        sync=rule.into == "response",
+                        **rule.fields,
+                    )
                 into = rule.into if c.is_task else "response"
                 return RuleHit(rule, rule.delay_ms / 1000.0, fault, into)
         return None

@@ -31,8 +31,17 @@ from .model import (
 )
 
 #: The fixed VMs at the start of the inventory (name suffix -> what it is).
-FIXED = ("template", "on-tools", "off", "suspended", "on-snapshots", "off-snapshot", "ft-primary",
-         "question", "crypto-locked")
+FIXED = (
+    "template",
+    "on-tools",
+    "off",
+    "suspended",
+    "on-snapshots",
+    "off-snapshot",
+    "ft-primary",
+    "question",
+    "crypto-locked",
+)
 
 
 def build_inventory(vms: int, seed: int) -> Inventory:
@@ -92,12 +101,21 @@ def build_inventory(vms: int, seed: int) -> Inventory:
         kind = FIXED[i] if i < len(FIXED) else _draw(rng)
         # the first drawn VM that is not a template runs in the vApp (parentVApp; no parent folder)
         in_vapp = i >= len(FIXED) and not vapp.vms and kind != "template"
-        folder: Folder | VirtualApp = vapp if in_vapp else (
-            dc.vm_folder if i < len(FIXED) or i % 4 else workloads)
+        folder: Folder | VirtualApp = (
+            vapp if in_vapp else (dc.vm_folder if i < len(FIXED) or i % 4 else workloads)
+        )
         host = active_hosts[i % len(active_hosts)]
         name = f"sim-vm-{i:05d}" + (f"-{FIXED[i]}" if i < len(FIXED) else "")
-        vm = VM(f"vm-{100 + i}", name, folder, vapp if in_vapp else pool if i % 3 else child_pool,  # type: ignore[arg-type]
-                host, inv.datastores[i % 2], inv.networks[0], i)
+        vm = VM(
+            f"vm-{100 + i}",
+            name,
+            folder,
+            vapp if in_vapp else pool if i % 3 else child_pool,  # type: ignore[arg-type]
+            host,
+            inv.datastores[i % 2],
+            inv.networks[0],
+            i,
+        )
         folder.children.append(vm)
         vm.pool.vms.append(vm)
         inv.add(vm)
@@ -110,8 +128,10 @@ def build_inventory(vms: int, seed: int) -> Inventory:
 
 
 def _draw(rng: random.Random) -> str:
-    return rng.choices(["off", "on", "on-tools", "suspended", "on-snapshots", "off-snapshot", "template"],
-                       [30, 20, 25, 8, 8, 6, 3])[0]
+    return rng.choices(
+        ["off", "on", "on-tools", "suspended", "on-snapshots", "off-snapshot", "template"],
+        [30, 20, 25, 8, 8, 6, 3],
+    )[0]
 
 
 def _shape(inv: Inventory, vm: VM, kind: str, rng: random.Random) -> None:
@@ -134,16 +154,28 @@ def _shape(inv: Inventory, vm: VM, kind: str, rng: random.Random) -> None:
             vm.current_snapshot = first.children[0] if first.children else first
     if kind == "question":
         vm.question = DataObject(
-            "VirtualMachineQuestionInfo", id=f"{vm.moid}-q1",
+            "VirtualMachineQuestionInfo",
+            id=f"{vm.moid}-q1",
             text="This virtual machine might have been moved or copied. I moved it / I copied it?",
-            choice=DataObject("ChoiceOption", defaultIndex=0, choiceInfo=[
-                DataObject("ElementDescription", key="0", label="Cancel", summary="Cancel"),
-                DataObject("ElementDescription", key="1", label="I Moved It", summary="I moved it"),
-                DataObject("ElementDescription", key="2", label="I Copied It", summary="I copied it"),
-            ]))
+            choice=DataObject(
+                "ChoiceOption",
+                defaultIndex=0,
+                choiceInfo=[
+                    DataObject("ElementDescription", key="0", label="Cancel", summary="Cancel"),
+                    DataObject("ElementDescription", key="1", label="I Moved It", summary="I moved it"),
+                    DataObject("ElementDescription", key="2", label="I Copied It", summary="I copied it"),
+                ],
+            ),
+        )
     if vm.tools_running:
-        vm.connections = [DataObject("VirtualMachineMksConnection", label="console", client="10.0.0.5",
-                                     userName="administrator@vsphere.local")]
+        vm.connections = [
+            DataObject(
+                "VirtualMachineMksConnection",
+                label="console",
+                client="10.0.0.5",
+                userName="administrator@vsphere.local",
+            )
+        ]
 
 
 def _make_ft_pair(inv: Inventory) -> None:
@@ -157,8 +189,16 @@ def _make_ft_pair(inv: Inventory) -> None:
 
 def make_secondary(inv: Inventory, primary: VM, host: Host) -> VM:
     """Create an FT secondary of ``primary`` on ``host``; returns it."""
-    secondary = VM(inv.new_id("vm"), primary.name, primary.parent, primary.pool, host,  # type: ignore[arg-type]
-                   primary.datastores[0], primary.networks[0], primary.num + 500000)
+    secondary = VM(
+        inv.new_id("vm"),
+        primary.name,
+        primary.parent,
+        primary.pool,
+        host,  # type: ignore[arg-type]
+        primary.datastores[0],
+        primary.networks[0],
+        primary.num + 500000,
+    )
     secondary.num_cpu, secondary.memory_mb = primary.num_cpu, primary.memory_mb
     secondary.guest_id, secondary.tools_running = primary.guest_id, primary.tools_running
     secondary.devices = rehome(secondary, primary.devices)
@@ -182,10 +222,20 @@ def power_on(vm: VM) -> None:
     vm.touch()
 
 
-def take_snapshot(inv: Inventory, vm: VM, name: str, description: str, memory: bool, quiesce: bool) -> Snapshot:
+def take_snapshot(
+    inv: Inventory, vm: VM, name: str, description: str, memory: bool, quiesce: bool
+) -> Snapshot:
     number = next(inv.snapshot_numbers)
-    snap = Snapshot(f"snapshot-{number}", name, vm, vm.current_snapshot, description,
-                    memory and vm.power_state == "poweredOn", quiesce, number)
+    snap = Snapshot(
+        f"snapshot-{number}",
+        name,
+        vm,
+        vm.current_snapshot,
+        description,
+        memory and vm.power_state == "poweredOn",
+        quiesce,
+        number,
+    )
     if vm.current_snapshot is None:
         vm.snapshots.append(snap)
     else:

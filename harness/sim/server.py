@@ -35,9 +35,18 @@ class _Server(uvicorn.Server):
 
 
 def _uvicorn_config(app: Any, cfg: SimConfig) -> uvicorn.Config:
-    return uvicorn.Config(app, host=cfg.host, port=cfg.port, log_level="warning", access_log=False,
-                          lifespan="off", http="h11", loop="asyncio", timeout_keep_alive=30,
-                          timeout_graceful_shutdown=2)
+    return uvicorn.Config(
+        app,
+        host=cfg.host,
+        port=cfg.port,
+        log_level="warning",
+        access_log=False,
+        lifespan="off",
+        http="h11",
+        loop="asyncio",
+        timeout_keep_alive=30,
+        timeout_graceful_shutdown=2,
+    )
 
 
 def bind(host: str, port: int) -> socket.socket:

@@ -37,8 +37,15 @@ JSON = "application/json"
 OPEN_OPS = {("ServiceInstance", "content"), ("SessionManager", "Login")}
 #: Privileges every session holds on the service objects (they are not in the inventory).
 SERVICE_PRIVILEGES = frozenset({"System.Anonymous", "System.View"})
-UNDECLARED_CANDIDATES = ("OutOfBounds", "NoDiskFound", "CannotAccessFile", "InvalidDatastore", "HostConfigFault",
-                         "NotFound", "AlreadyExists")
+UNDECLARED_CANDIDATES = (
+    "OutOfBounds",
+    "NoDiskFound",
+    "CannotAccessFile",
+    "InvalidDatastore",
+    "HostConfigFault",
+    "NotFound",
+    "AlreadyExists",
+)
 
 
 @dataclass
@@ -92,15 +99,17 @@ class Simulator:
                 spec = self._spec(c, r)
                 self.tables[r][(c.managed_type, c.name)] = spec
                 self.newest[(c.managed_type, c.name)] = spec
-        for (type_name, prop) in INVENTORY_PROPERTIES:
+        for type_name, prop in INVENTORY_PROPERTIES:
             if (type_name, prop) in self.newest:
                 continue
             for r in RELEASES:
                 spec = self._spec(_inventory_contract(type_name, prop), r)
                 self.tables[r][(type_name, prop)] = spec
                 self.newest[(type_name, prop)] = spec
-        self.services = {name: ServiceObject(name, name) for name in
-                         ("ServiceInstance", "SessionManager", "AuthorizationManager")}
+        self.services = {
+            name: ServiceObject(name, name)
+            for name in ("ServiceInstance", "SessionManager", "AuthorizationManager")
+        }
         for obj in self.services.values():
             self.inv.add(obj)
         self.auth = Auth(load_users(cfg.users_file), privileges, self.inv.root)
@@ -117,8 +126,18 @@ class Simulator:
         self.tasks.stop()
 
     def _spec(self, c: Contract, r: str) -> OpSpec:
-        params = [(p.name, _ref((p.moref or p.type) + ("[]" if p.type.endswith("[]") and p.moref else "")
-                                if p.moref else p.type), p.required) for p in c.params_for(r)]
+        params = [
+            (
+                p.name,
+                _ref(
+                    (p.moref or p.type) + ("[]" if p.type.endswith("[]") and p.moref else "")
+                    if p.moref
+                    else p.type
+                ),
+                p.required,
+            )
+            for p in c.params_for(r)
+        ]
         if c.kind == "property":
             response: TypeRef | None = release(r).property(c.managed_type, c.name).type
         elif c.is_task:
@@ -157,8 +176,9 @@ class Simulator:
         return value
 
     # the request ------------------------------------------------------------------------------------
-    def handle(self, method: str, path: str, headers: dict[str, str], body: bytes,
-               client: str = "127.0.0.1") -> Response:
+    def handle(
+        self, method: str, path: str, headers: dict[str, str], body: bytes, client: str = "127.0.0.1"
+    ) -> Response:
         """One VI/JSON request."""
         try:
             return self._handle(method, path, headers, body, client)
@@ -167,8 +187,11 @@ class Simulator:
         except Exception as exc:  # noqa: BLE001 - never a traceback to the client
             if "crash_on_invalid" in self.misbehave:
                 return Response(500, traceback.format_exc().encode(), content_type="text/plain")
-            return self.fault_response(SimFault("SystemError", f"internal error: {exc.__class__.__name__}",
-                                                reason=str(exc)), builder(_release_of(path)), None)
+            return self.fault_response(
+                SimFault("SystemError", f"internal error: {exc.__class__.__name__}", reason=str(exc)),
+                builder(_release_of(path)),
+                None,
+            )
         finally:
             self._local.user = None
 
@@ -192,9 +215,13 @@ class Simulator:
         session = self.auth.session(headers.get(SESSION_HEADER))
         if (type_name, name) not in OPEN_OPS and session is None:
             if "no_session_required" not in self.misbehave:
-                raise SimFault("NotAuthenticated", "The session is not authenticated.", sync=True,
-                               object=MoRef(type_name, moid) if type_name in release(rel).managed else None,
-                               privilegeId="System.View")
+                raise SimFault(
+                    "NotAuthenticated",
+                    "The session is not authenticated.",
+                    sync=True,
+                    object=MoRef(type_name, moid) if type_name in release(rel).managed else None,
+                    privilegeId="System.View",
+                )
             session = Session("anonymous", self._admin(), None, None)
         if session is not None:
             session.calls += 1
@@ -250,13 +277,23 @@ class Simulator:
             raise invalid_request(f"unknown managed object type {type_name[:80]!r} in release {rel}")
         receiver = MoRef(type_name, moid[:200])
         if spec is not None:
-            raise SimFault("MethodNotFound", f"{type_name}.{name} does not exist in release {rel}", sync=True,
-                           receiver=receiver, method=name)
+            raise SimFault(
+                "MethodNotFound",
+                f"{type_name}.{name} does not exist in release {rel}",
+                sync=True,
+                receiver=receiver,
+                method=name,
+            )
         try:
             release(rel).property(type_name, name)
         except KeyError:
-            raise SimFault("MethodNotFound", f"{type_name} has no method {name[:80]!r} in release {rel}",
-                           sync=True, receiver=receiver, method=name[:200]) from None
+            raise SimFault(
+                "MethodNotFound",
+                f"{type_name} has no method {name[:80]!r} in release {rel}",
+                sync=True,
+                receiver=receiver,
+                method=name[:200],
+            ) from None
         raise invalid_argument(name, f"{type_name}.{name} is not served by this simulator")
 
     def _decode(self, spec: OpSpec, body: bytes) -> dict[str, Any]:
@@ -273,7 +310,9 @@ class Simulator:
         known = {p[0] for p in spec.params}
         for key in data:
             if key not in known and key != "_typeName":
-                raise invalid_argument(key[:100], f"{spec.contract.request_type} has no parameter {key[:100]!r}")
+                raise invalid_argument(
+                    key[:100], f"{spec.contract.request_type} has no parameter {key[:100]!r}"
+                )
         out: dict[str, Any] = {}
         for pname, ptype, required in spec.params:
             raw = data.get(pname)
@@ -298,8 +337,11 @@ class Simulator:
 
     def _resolves(self, ref: MoRef) -> bool:
         obj = self.inv.get(ref.value)
-        return obj is not None and (obj.type_name == ref.type or ref.type == "ManagedEntity"
-                                    or release("9.1.0.0").is_subtype(obj.type_name, ref.type))
+        return obj is not None and (
+            obj.type_name == ref.type
+            or ref.type == "ManagedEntity"
+            or release("9.1.0.0").is_subtype(obj.type_name, ref.type)
+        )
 
     def _nested_missing(self, params: dict[str, Any]) -> SimFault | None:
         """ManagedObjectNotFound (reported by the task, ``sync=False``) for the first reference inside a
@@ -310,9 +352,13 @@ class Simulator:
             value, path, nested = stack.pop()
             if isinstance(value, MoRef):
                 if nested and not self._resolves(value):
-                    return SimFault("ManagedObjectNotFound", f"{path}: the object '{value.type}:{value.value}' "
-                                    "has already been deleted or has not been completely created", sync=False,
-                                    obj=value)
+                    return SimFault(
+                        "ManagedObjectNotFound",
+                        f"{path}: the object '{value.type}:{value.value}' "
+                        "has already been deleted or has not been completely created",
+                        sync=False,
+                        obj=value,
+                    )
             elif isinstance(value, DataObject):
                 stack.extend((v, f"{path}.{k}", True) for k, v in reversed(value.items()))
             elif isinstance(value, list):
@@ -322,21 +368,37 @@ class Simulator:
     def _invalid(self, call: Call, fault: SimFault) -> Response:
         """A request that cannot be decoded (or the accept/crash misbehaviours)."""
         if "crash_on_invalid" in self.misbehave:
-            text = "Traceback (most recent call last):\n  File \"sim.py\", line 1, in handle\n" \
-                   f"ValueError: {fault.message}\n"
+            text = (
+                'Traceback (most recent call last):\n  File "sim.py", line 1, in handle\n'
+                f"ValueError: {fault.message}\n"
+            )
             return Response(500, text.encode(), content_type="text/plain")
         if "accept_invalid" in self.misbehave:
             spec = call.spec
             if spec.contract.is_task:
-                task = self.tasks.create(call.obj, call.description_id(), call.user_name(), cancelable=False,
-                                         delay_s=0, work=None, result_type=None)
+                task = self.tasks.create(
+                    call.obj,
+                    call.description_id(),
+                    call.user_name(),
+                    cancelable=False,
+                    delay_s=0,
+                    work=None,
+                    result_type=None,
+                )
                 return self.ok(call, task.ref)
             value = call.b.default(spec.response) if spec.response is not None else None
             return self.ok(call, value)
         if "invalid_in_task" in self.misbehave and call.spec.contract.is_task:
-            task = self.tasks.create(call.obj, call.description_id(), call.user_name(), cancelable=False,
-                                     delay_s=0, work=None, result_type=None,
-                                     error=SimFault(fault.type_name, fault.message, sync=False, **fault.fields))
+            task = self.tasks.create(
+                call.obj,
+                call.description_id(),
+                call.user_name(),
+                cancelable=False,
+                delay_s=0,
+                work=None,
+                result_type=None,
+                error=SimFault(fault.type_name, fault.message, sync=False, **fault.fields),
+            )
             return self.ok(call, task.ref)
         return self.fault_response(fault, call.b, call.spec)
 
@@ -359,12 +421,25 @@ class Simulator:
             return
         first_entity, first_privs = next(iter(missing.values()))
         if "nopermission_no_privileges" in self.misbehave:
-            raise SimFault("NoPermission", "Permission to perform this operation was denied.", sync=True,
-                           object=first_entity.ref, privilegeId="System.Anonymous")
-        entries = [DataObject("NoPermissionEntityPrivileges", entity=e.ref, privilegeIds=p)
-                   for e, p in missing.values()]
-        raise SimFault("NoPermission", "Permission to perform this operation was denied.", sync=True,
-                       object=first_entity.ref, privilegeId=first_privs[0], missingPrivileges=entries)
+            raise SimFault(
+                "NoPermission",
+                "Permission to perform this operation was denied.",
+                sync=True,
+                object=first_entity.ref,
+                privilegeId="System.Anonymous",
+            )
+        entries = [
+            DataObject("NoPermissionEntityPrivileges", entity=e.ref, privilegeIds=p)
+            for e, p in missing.values()
+        ]
+        raise SimFault(
+            "NoPermission",
+            "Permission to perform this operation was denied.",
+            sync=True,
+            object=first_entity.ref,
+            privilegeId=first_privs[0],
+            missingPrivileges=entries,
+        )
 
     # properties and methods --------------------------------------------------------------------------
     def _property(self, call: Call) -> Response:
@@ -396,7 +471,9 @@ class Simulator:
         spec = call.spec
         handler = HANDLERS.get((spec.contract.managed_type, spec.contract.name))
         if handler is None:
-            raise SimFault("NotSupported", f"{spec.contract.id} is not implemented by the simulator", sync=True)
+            raise SimFault(
+                "NotSupported", f"{spec.contract.id} is not implemented by the simulator", sync=True
+            )
         with self.inv.locked(call.obj):
             try:
                 call.check_busy()
@@ -416,7 +493,10 @@ class Simulator:
         """A precondition failed: in the response, or in a task's error (task methods)."""
         spec = call.spec
         fault = self.maybe_undeclared(self.conform(fault, spec), spec)
-        if "effects_on_failure" in self.misbehave and fault.type_name not in ("TaskInProgress", "NoPermission"):
+        if "effects_on_failure" in self.misbehave and fault.type_name not in (
+            "TaskInProgress",
+            "NoPermission",
+        ):
             call.force = True
             try:
                 outcome = HANDLERS[(spec.contract.managed_type, spec.contract.name)](call)
@@ -431,9 +511,16 @@ class Simulator:
             target.touch()
         sync = fault.sync if fault.sync is not None else self.rel(spec).is_runtime_fault(fault.type_name)
         if spec.contract.is_task and not sync:
-            task = self.tasks.create(call.obj if not isinstance(call.obj, ServiceObject) else None,
-                                     call.description_id(), call.user_name(), cancelable=False,
-                                     delay_s=call.delay_s(), work=None, result_type=None, error=fault)
+            task = self.tasks.create(
+                call.obj if not isinstance(call.obj, ServiceObject) else None,
+                call.description_id(),
+                call.user_name(),
+                cancelable=False,
+                delay_s=call.delay_s(),
+                work=None,
+                result_type=None,
+                error=fault,
+            )
             return self.ok(call, task.ref)
         return self.fault_response(fault, call.b, spec)
 
@@ -449,7 +536,11 @@ class Simulator:
         rel = release(spec.release)
         name = fault.type_name
         declared = spec.declared_faults
-        if name not in rel.data or rel.is_runtime_fault(name) or any(rel.is_subtype(name, d) for d in declared):
+        if (
+            name not in rel.data
+            or rel.is_runtime_fault(name)
+            or any(rel.is_subtype(name, d) for d in declared)
+        ):
             return fault
         if name == "TaskInProgress":  # a busy object answers it whatever the method declares
             return fault
@@ -462,8 +553,11 @@ class Simulator:
         return SimFault("NotSupported", fault.message, sync=fault.sync)
 
     def maybe_undeclared(self, fault: SimFault, spec: OpSpec | None) -> SimFault:
-        if "undeclared_fault" not in self.misbehave or spec is None or fault.type_name in (
-                "NotAuthenticated", "NoPermission", "ManagedObjectNotFound"):
+        if (
+            "undeclared_fault" not in self.misbehave
+            or spec is None
+            or fault.type_name in ("NotAuthenticated", "NoPermission", "ManagedObjectNotFound")
+        ):
             return fault
         rel = release(spec.release)
         for cand in UNDECLARED_CANDIDATES:
@@ -482,8 +576,13 @@ class Simulator:
         return Response(200, self._dump(data))
 
     def fault_response(self, fault: SimFault, b: Builder, spec: OpSpec | None) -> Response:
-        fault = self.maybe_undeclared(fault, spec) if spec is not None and fault.type_name not in (
-            "InvalidArgument", "InvalidRequest", "MethodNotFound", "NotAuthenticated", "NoPermission") else fault
+        fault = (
+            self.maybe_undeclared(fault, spec)
+            if spec is not None
+            and fault.type_name
+            not in ("InvalidArgument", "InvalidRequest", "MethodNotFound", "NotAuthenticated", "NoPermission")
+            else fault
+        )
         if "fault_as_text" in self.misbehave:
             return Response(500, f"{fault.type_name}: {fault.message}\n".encode(), content_type="text/plain")
         obj = fault.render(b)
@@ -501,28 +600,53 @@ class Simulator:
 
     # service objects --------------------------------------------------------------------------------------
     def content(self, b: Builder) -> DataObject:
-        about = b.obj("AboutInfo", name="VMware vCenter Server", fullName=f"VMware vCenter Server {b.name} "
-                      "build-24321653 (vsphere-harness simulator)", vendor="VMware, Inc.",
-                      version=b.name.rsplit(".", 1)[0], build="24321653", localeVersion="INTL", localeBuild="000",
-                      osType="linux-x64", productLineId="vpx", apiType="VirtualCenter", apiVersion=b.name,
-                      instanceUuid="6f0c1f2e-0000-4000-8000-0000000000aa", licenseProductName="VMware VirtualCenter Server",
-                      licenseProductVersion="8.0")
-        return b.obj("ServiceContent", rootFolder=self.inv.root.ref,
-                     propertyCollector=MoRef("PropertyCollector", "propertyCollector"), about=about,
-                     sessionManager=MoRef("SessionManager", "SessionManager"),
-                     authorizationManager=MoRef("AuthorizationManager", "AuthorizationManager"),
-                     taskManager=MoRef("TaskManager", "TaskManager"),
-                     customFieldsManager=MoRef("CustomFieldsManager", "CustomFieldsManager"),
-                     searchIndex=MoRef("SearchIndex", "SearchIndex"),
-                     viewManager=MoRef("ViewManager", "ViewManager"))
+        about = b.obj(
+            "AboutInfo",
+            name="VMware vCenter Server",
+            fullName=f"VMware vCenter Server {b.name} build-24321653 (vsphere-harness simulator)",
+            vendor="VMware, Inc.",
+            version=b.name.rsplit(".", 1)[0],
+            build="24321653",
+            localeVersion="INTL",
+            localeBuild="000",
+            osType="linux-x64",
+            productLineId="vpx",
+            apiType="VirtualCenter",
+            apiVersion=b.name,
+            instanceUuid="6f0c1f2e-0000-4000-8000-0000000000aa",
+            licenseProductName="VMware VirtualCenter Server",
+            licenseProductVersion="8.0",
+        )
+        return b.obj(
+            "ServiceContent",
+            rootFolder=self.inv.root.ref,
+            propertyCollector=MoRef("PropertyCollector", "propertyCollector"),
+            about=about,
+            sessionManager=MoRef("SessionManager", "SessionManager"),
+            authorizationManager=MoRef("AuthorizationManager", "AuthorizationManager"),
+            taskManager=MoRef("TaskManager", "TaskManager"),
+            customFieldsManager=MoRef("CustomFieldsManager", "CustomFieldsManager"),
+            searchIndex=MoRef("SearchIndex", "SearchIndex"),
+            viewManager=MoRef("ViewManager", "ViewManager"),
+        )
 
     def session_info(self, session: Session | None, b: Builder) -> DataObject | None:
         if session is None or session.login_time is None:
             return None
-        return b.obj("UserSession", key=session.key, userName=session.user.name, fullName=session.user.full_name,
-                     loginTime=session.login_time, lastActiveTime=session.last_active or session.login_time,
-                     locale="en", messageLocale="en", extensionSession=False, ipAddress=session.ip,
-                     userAgent=session.user_agent, callCount=session.calls)
+        return b.obj(
+            "UserSession",
+            key=session.key,
+            userName=session.user.name,
+            fullName=session.user.full_name,
+            loginTime=session.login_time,
+            lastActiveTime=session.last_active or session.login_time,
+            locale="en",
+            messageLocale="en",
+            extensionSession=False,
+            ipAddress=session.ip,
+            userAgent=session.user_agent,
+            callCount=session.calls,
+        )
 
     def set_misbehaviour(self, names) -> None:
         self.misbehave = set(names)
@@ -531,22 +655,36 @@ class Simulator:
 
     # run-time control ----------------------------------------------------------------------------------------
     def about(self) -> dict[str, Any]:
-        return {"simulated": True, "product": "vsphere-harness simulator", "releases": list(RELEASES),
-                "vms": len(self.inv.vms()), "seed": self.cfg.seed, "task_delay_ms": self.cfg.task_delay_ms,
-                "misbehaviour": sorted(self.misbehave), "fault_rules": len(self.rules.rules)}
+        return {
+            "simulated": True,
+            "product": "vsphere-harness simulator",
+            "releases": list(RELEASES),
+            "vms": len(self.inv.vms()),
+            "seed": self.cfg.seed,
+            "task_delay_ms": self.cfg.task_delay_ms,
+            "misbehaviour": sorted(self.misbehave),
+            "fault_rules": len(self.rules.rules),
+        }
 
 
 def _inventory_contract(type_name: str, prop: str) -> Contract:
     """A contract for an inventory property the contract files do not cover (System.View)."""
     from ..contract.model import from_mapping
 
-    return from_mapping({
-        "id": f"{type_name}_get{prop[0].upper()}{prop[1:]}", "kind": "property", "managed_type": type_name,
-        "name": prop, "http": {"method": "GET", "path": f"/{type_name}/{{moId}}/{prop}"}, "releases": list(RELEASES),
-        "response": {"status": 200, "type": str(release(RELEASES[0]).property(type_name, prop).type)},
-        "privileges": {"source": "simulator", "required": ["System.View"]}, "support": True,
-        "semantics": {"read_only": True},
-    })
+    return from_mapping(
+        {
+            "id": f"{type_name}_get{prop[0].upper()}{prop[1:]}",
+            "kind": "property",
+            "managed_type": type_name,
+            "name": prop,
+            "http": {"method": "GET", "path": f"/{type_name}/{{moId}}/{prop}"},
+            "releases": list(RELEASES),
+            "response": {"status": 200, "type": str(release(RELEASES[0]).property(type_name, prop).type)},
+            "privileges": {"source": "simulator", "required": ["System.View"]},
+            "support": True,
+            "semantics": {"read_only": True},
+        }
+    )
 
 
 def _release_of(path: str) -> str:

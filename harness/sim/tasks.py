@@ -70,9 +70,20 @@ class TaskRunner:
                 self.advance(task)
 
     # creation -------------------------------------------------------------------------------------
-    def create(self, entity: Managed | None, description_id: str, user: str, *, cancelable: bool,
-               delay_s: float, work: Callable[[], Any] | None, result_type: str | None,
-               error: SimFault | None = None, hang: bool = False, locks: list[Managed] = ()) -> Task:
+    def create(
+        self,
+        entity: Managed | None,
+        description_id: str,
+        user: str,
+        *,
+        cancelable: bool,
+        delay_s: float,
+        work: Callable[[], Any] | None,
+        result_type: str | None,
+        error: SimFault | None = None,
+        hang: bool = False,
+        locks: list[Managed] = (),
+    ) -> Task:
         inv = self.sim.inv
         number = next(self._numbers)
         task = Task(f"task-{number}", f"task-{number}", entity, description_id, user, cancelable)
@@ -87,7 +98,7 @@ class TaskRunner:
             obj.touch()
         if entity is not None and "task_no_recent_task" not in self.sim.misbehave:
             with entity.lock:
-                entity.recent_tasks = [*entity.recent_tasks[-(RECENT_TASKS - 1):], task.ref]
+                entity.recent_tasks = [*entity.recent_tasks[-(RECENT_TASKS - 1) :], task.ref]
                 entity.touch()
         if work is not None:
             self.work[task.moid] = work
@@ -196,12 +207,22 @@ class TaskRunner:
             result = _any(task.result, task.result_type)
         error = task.error.render(b) if isinstance(task.error, SimFault) and state == "error" else None
         return b.obj(
-            "TaskInfo", key=task.key, task=task.ref, name=task.description_id.split(".")[-1],
-            descriptionId=task.description_id, entity=task.entity.ref if task.entity is not None else None,
-            entityName=task.entity_name, locked=[o.ref for o in task.locked] or None, state=state,
-            cancelled=task.cancelled, cancelable=task.cancelable and not task.done, error=error, result=result,
+            "TaskInfo",
+            key=task.key,
+            task=task.ref,
+            name=task.description_id.split(".")[-1],
+            descriptionId=task.description_id,
+            entity=task.entity.ref if task.entity is not None else None,
+            entityName=task.entity_name,
+            locked=[o.ref for o in task.locked] or None,
+            state=state,
+            cancelled=task.cancelled,
+            cancelable=task.cancelable and not task.done,
+            error=error,
+            result=result,
             progress=progress if state == "running" else (100 if state == "success" else None),
-            reason=b.obj("TaskReasonUser", userName=task.user), queueTime=task.queue_time,
+            reason=b.obj("TaskReasonUser", userName=task.user),
+            queueTime=task.queue_time,
             startTime=task.start_time if state != "queued" else None,
             completeTime=task.complete_time if state in ("success", "error") else None,
             eventChainId=task.event_chain_id,

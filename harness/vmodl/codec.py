@@ -54,7 +54,9 @@ class Codec:
     def __init__(self, release: Release):
         self.release = release
         self._array_items: dict[str, str] = {}
-        for name in list(PRIMITIVE_WIRE_NAMES) + ["anyType", MOREF] + list(release.data) + list(release.enums):
+        for name in (
+            list(PRIMITIVE_WIRE_NAMES) + ["anyType", MOREF] + list(release.data) + list(release.enums)
+        ):
             self._array_items[array_type_name(name)] = name
 
     # --- encode ----------------------------------------------------------------------------
@@ -117,8 +119,11 @@ class Codec:
     def _encode_moref(self, value: Any, name: str, path: str) -> dict:
         if not isinstance(value, MoRef):
             raise CodecError(path, f"expected a reference to {name}, got {_kind(value)}")
-        if name not in (MOREF, "ManagedObject") and value.type in self.release.managed \
-                and not self.release.is_subtype(value.type, name):
+        if (
+            name not in (MOREF, "ManagedObject")
+            and value.type in self.release.managed
+            and not self.release.is_subtype(value.type, name)
+        ):
             raise CodecError(path, f"expected a reference to {name}, got one to {value.type}")
         return {"_typeName": MOREF, "type": value.type, "value": value.value}
 
@@ -150,7 +155,9 @@ class Codec:
         fields = {f.name: f for f in self.release.fields(actual)}
         for key in value:
             if key not in fields:
-                raise CodecError(_join(path, key), f"{actual} has no field {key!r} in release {self.release.name}")
+                raise CodecError(
+                    _join(path, key), f"{actual} has no field {key!r} in release {self.release.name}"
+                )
         for fname, member in fields.items():
             field_value = value.get(fname)
             if field_value is None:
@@ -207,8 +214,11 @@ class Codec:
         return self._encode_primitive(data, name, path)  # the same checks on plain JSON values
 
     def _decode_moref(self, data: Any, name: str, path: str) -> MoRef:
-        if not isinstance(data, dict) or not isinstance(data.get("type"), str) \
-                or not isinstance(data.get("value"), str):
+        if (
+            not isinstance(data, dict)
+            or not isinstance(data.get("type"), str)
+            or not isinstance(data.get("value"), str)
+        ):
             raise CodecError(path, f"expected a ManagedObjectReference, got {_json_kind(data)}")
         extra = set(data) - {"_typeName", "type", "value"}
         if extra or data.get("_typeName", MOREF) != MOREF:
@@ -254,7 +264,9 @@ class Codec:
                 continue
             member = fields.get(key)
             if member is None:
-                raise CodecError(_join(path, key), f"{actual} has no field {key!r} in release {self.release.name}")
+                raise CodecError(
+                    _join(path, key), f"{actual} has no field {key!r} in release {self.release.name}"
+                )
             if raw is not None:
                 out[key] = self.decode(raw, member.type, _join(path, key), strict)
         if strict:
@@ -281,8 +293,14 @@ def _kind(value: Any) -> str:
 
 
 def _json_kind(data: Any) -> str:
-    return {dict: "an object", list: "an array", str: "a string", bool: "a boolean",
-            int: "a number", float: "a number"}.get(type(data), type(data).__name__)
+    return {
+        dict: "an object",
+        list: "an array",
+        str: "a string",
+        bool: "a boolean",
+        int: "a number",
+        float: "a number",
+    }.get(type(data), type(data).__name__)
 
 
 def _infer_type(value: Any, path: str) -> str:

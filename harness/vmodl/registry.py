@@ -175,8 +175,12 @@ def _read_pyvmomi() -> _Raw:
         exec(compile(body, str(root / f"{module}.py"), "exec"), dict(namespace))  # noqa: S102
 
     wire: dict[str, str] = dict(PRIMITIVES)
-    wire.update({f"vmodl.{n}": n for n in (
-        "MethodFault", "RuntimeFault", "LocalizedMethodFault", "DataObject", "ManagedObject")})
+    wire.update(
+        {
+            f"vmodl.{n}": n
+            for n in ("MethodFault", "RuntimeFault", "LocalizedMethodFault", "DataObject", "ManagedObject")
+        }
+    )
     for kind, args in calls:
         if kind in ("data", "managed", "enum"):
             wire[args[0]] = args[1]
@@ -202,7 +206,10 @@ def _read_pyvmomi() -> _Raw:
         elif kind == "data":
             vmodl_name, name, base, since, fields = args
             raw.data[name] = DataType(
-                name, vmodl_name, ref(base).name if base else None, since,
+                name,
+                vmodl_name,
+                ref(base).name if base else None,
+                since,
                 tuple(member(f) for f in fields or ()),
             )
         elif kind == "managed":
@@ -214,18 +221,32 @@ def _read_pyvmomi() -> _Raw:
                 task_result = None
                 if returns is not None and returns.name == "Task" and not returns.array:
                     task_result = None if ret_result == "void" else ref(ret_result)
-                own_methods.append(Method(
-                    m_name, m_vmodl, m_since, tuple(member(p) for p in params or ()), returns,
-                    bool(ret_flags & F_OPTIONAL), task_result, priv,
-                    tuple(ref(f).name for f in faults or ()),
-                ))
+                own_methods.append(
+                    Method(
+                        m_name,
+                        m_vmodl,
+                        m_since,
+                        tuple(member(p) for p in params or ()),
+                        returns,
+                        bool(ret_flags & F_OPTIONAL),
+                        task_result,
+                        priv,
+                        tuple(ref(f).name for f in faults or ()),
+                    )
+                )
             raw.managed[name] = ManagedType(
-                name, vmodl_name, ref(base).name if base else None, since,
-                tuple(member(p) for p in props or ()), tuple(own_methods),
+                name,
+                vmodl_name,
+                ref(base).name if base else None,
+                since,
+                tuple(member(p) for p in props or ()),
+                tuple(own_methods),
             )
     # The managed-object root carries no metadata call of its own.
-    raw.managed.setdefault("ManagedObject", ManagedType("ManagedObject", "vmodl.ManagedObject", None,
-                                                        "vmodl.version.version0", (), ()))
+    raw.managed.setdefault(
+        "ManagedObject",
+        ManagedType("ManagedObject", "vmodl.ManagedObject", None, "vmodl.version.version0", (), ()),
+    )
     # pyVmomi builds the fault roots in code (VmomiSupport), not in its metadata modules.  Their
     # VI/JSON shapes (VMware's VI/JSON OpenAPI document): ``MethodFault`` derives from ``Any``, the
     # discriminator root, not from ``DynamicData`` as pyVmomi has it, so it is a root of its own here
@@ -236,16 +257,27 @@ def _read_pyvmomi() -> _Raw:
     # of its own that nothing refers to.
     v0, v1 = "vmodl.version.version0", "vmodl.version.version1"
     raw.data.setdefault("DataObject", DataType("DataObject", "vmodl.DataObject", None, v0, ()))
-    raw.data["MethodFault"] = DataType("MethodFault", "vmodl.MethodFault", None, v0, (
-        Member("faultCause", TypeRef("MethodFault"), True, v1),
-        Member("faultMessage", TypeRef("LocalizableMessage", True), True, v1),
-    ))
+    raw.data["MethodFault"] = DataType(
+        "MethodFault",
+        "vmodl.MethodFault",
+        None,
+        v0,
+        (
+            Member("faultCause", TypeRef("MethodFault"), True, v1),
+            Member("faultMessage", TypeRef("LocalizableMessage", True), True, v1),
+        ),
+    )
     raw.data["RuntimeFault"] = DataType("RuntimeFault", "vmodl.RuntimeFault", "MethodFault", v0, ())
     raw.data["LocalizedMethodFault"] = DataType(
-        "LocalizedMethodFault", "vmodl.LocalizedMethodFault", "DynamicData", v0, (
+        "LocalizedMethodFault",
+        "vmodl.LocalizedMethodFault",
+        "DynamicData",
+        v0,
+        (
             Member("fault", TypeRef("MethodFault"), False, v0),
             Member("localizedMessage", TypeRef("string"), True, v0),
-        ))
+        ),
+    )
     return raw
 
 
@@ -356,9 +388,17 @@ class Release:
             for m in self.managed[t].own_methods:
                 if self.has(m.since):
                     params = tuple(p for p in m.params if self.has(p.since))
-                    out[m.name] = Method(m.name, m.vmodl_name, m.since, params, m.returns,
-                                         m.returns_optional, m.task_result, m.privilege,
-                                         tuple(f for f in m.faults if f in self.data))
+                    out[m.name] = Method(
+                        m.name,
+                        m.vmodl_name,
+                        m.since,
+                        params,
+                        m.returns,
+                        m.returns_optional,
+                        m.task_result,
+                        m.privilege,
+                        tuple(f for f in m.faults if f in self.data),
+                    )
         return list(out.values())
 
     def method(self, managed_type: str, method: str) -> Method:
@@ -378,7 +418,8 @@ class Release:
         for t in self.ancestors(managed_type):
             mt = self.managed[t]
             if any(m.name == member for m in mt.own_methods) or any(
-                    p.name == member for p in mt.own_properties):
+                p.name == member for p in mt.own_properties
+            ):
                 return t
         raise KeyError(member)
 

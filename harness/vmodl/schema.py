@@ -94,10 +94,12 @@ class SchemaBuilder:
         branches = []
         for sub in subtypes:
             self._def(f"data.{sub}", lambda s=sub: self._data_schema(s, False))
-            branches.append({
-                "if": {"properties": {"_typeName": {"const": sub}}},
-                "then": {"$ref": f"#/$defs/data.{sub}"},
-            })
+            branches.append(
+                {
+                    "if": {"properties": {"_typeName": {"const": sub}}},
+                    "then": {"$ref": f"#/$defs/data.{sub}"},
+                }
+            )
         return {
             "type": "object",
             "required": ["_typeName"],
@@ -124,13 +126,21 @@ class SchemaBuilder:
         rel = self.release
         branches = []
         for prim in sorted(PRIMITIVE_WIRE_NAMES):
-            branches.append({"if": {"properties": {"_typeName": {"const": prim}}},
-                             "then": {"properties": {"_value": _PRIMITIVE_SCHEMAS[prim]},
-                                      "required": ["_value"]}})
-            branches.append({"if": {"properties": {"_typeName": {"const": array_type_name(prim)}}},
-                             "then": {"properties": {"_value": {"type": "array",
-                                                                "items": _PRIMITIVE_SCHEMAS[prim]}},
-                                      "required": ["_value"]}})
+            branches.append(
+                {
+                    "if": {"properties": {"_typeName": {"const": prim}}},
+                    "then": {"properties": {"_value": _PRIMITIVE_SCHEMAS[prim]}, "required": ["_value"]},
+                }
+            )
+            branches.append(
+                {
+                    "if": {"properties": {"_typeName": {"const": array_type_name(prim)}}},
+                    "then": {
+                        "properties": {"_value": {"type": "array", "items": _PRIMITIVE_SCHEMAS[prim]}},
+                        "required": ["_value"],
+                    },
+                }
+            )
         known = sorted(set(PRIMITIVE_WIRE_NAMES) | set(rel.data) | set(rel.enums) | {MOREF})
         known += [array_type_name(n) for n in [*known, "anyType"]]  # ArrayOfAnyType travels too
         return {

@@ -44,7 +44,9 @@ class DataObject(dict):
         return self.get(name)
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, DataObject) and self.type_name == other.type_name and dict.__eq__(self, other)
+        return (
+            isinstance(other, DataObject) and self.type_name == other.type_name and dict.__eq__(self, other)
+        )
 
     def __ne__(self, other: object) -> bool:
         return not self == other

@@ -301,8 +301,16 @@ BREAKS: list[tuple[str, str, str, Callable[[], list[Rule]], tuple[str, ...]]] = 
                 "POST",
                 r"/PowerOnVM_Task$",
                 500,
-                {"_typeName": "InvalidPowerState", "faultMessage": [], "existingState": "poweredOn",
-                 "faultCause": {"_typeName": "LocalizedMethodFault", "fault": RUNTIME_FAULT, "localizedMessage": "x"}},
+                {
+                    "_typeName": "InvalidPowerState",
+                    "faultMessage": [],
+                    "existingState": "poweredOn",
+                    "faultCause": {
+                        "_typeName": "LocalizedMethodFault",
+                        "fault": RUNTIME_FAULT,
+                        "localizedMessage": "x",
+                    },
+                },
             )
         ],
         ("faultCause",),
@@ -316,8 +324,12 @@ BREAKS: list[tuple[str, str, str, Callable[[], list[Rule]], tuple[str, ...]]] = 
                 "POST",
                 r"/PowerOnVM_Task$",
                 500,
-                {"_typeName": "InvalidPowerState", "faultMessage": [], "existingState": "poweredOn",
-                 "faultCause": {"_typeName": "InvalidPowerState", "existingState": "on"}},
+                {
+                    "_typeName": "InvalidPowerState",
+                    "faultMessage": [],
+                    "existingState": "poweredOn",
+                    "faultCause": {"_typeName": "InvalidPowerState", "existingState": "on"},
+                },
             )
         ],
         ("faultCause",),
@@ -331,8 +343,13 @@ BREAKS: list[tuple[str, str, str, Callable[[], list[Rule]], tuple[str, ...]]] = 
                 "POST",
                 r"/QueryFaultToleranceCompatibility$",
                 200,
-                [{"_typeName": "LocalizedMethodFault", "localizedMessage": "x",
-                  "fault": {"_typeName": "VmFaultToleranceConfigIssue", "reason": "hasSnapshots"}}],
+                [
+                    {
+                        "_typeName": "LocalizedMethodFault",
+                        "localizedMessage": "x",
+                        "fault": {"_typeName": "VmFaultToleranceConfigIssue", "reason": "hasSnapshots"},
+                    }
+                ],
                 when=OK,
             )
         ],
@@ -488,15 +505,23 @@ BREAKS: list[tuple[str, str, str, Callable[[], list[Rule]], tuple[str, ...]]] = 
         "task-error-wrapped-in-localized-method-fault",
         "faults",
         "VirtualMachine_PowerOnVM_Task",
-        lambda: [task_edit(lambda i: i.update(error={"_typeName": "LocalizedMethodFault", "fault": i["error"],
-                                                     "localizedMessage": "x"}), state="error")],
+        lambda: [
+            task_edit(
+                lambda i: i.update(
+                    error={"_typeName": "LocalizedMethodFault", "fault": i["error"], "localizedMessage": "x"}
+                ),
+                state="error",
+            )
+        ],
         ("LocalizedMethodFault",),
     ),
     (
         "task-error-cause-malformed",
         "faults",
         "VirtualMachine_PowerOnVM_Task",
-        lambda: [task_edit(lambda i: i["error"].update(faultCause={"_typeName": "SystemError"}), state="error")],
+        lambda: [
+            task_edit(lambda i: i["error"].update(faultCause={"_typeName": "SystemError"}), state="error")
+        ],
         ("faultCause", "reason"),
     ),
     (
@@ -691,7 +716,11 @@ BREAKS: list[tuple[str, str, str, Callable[[], list[Rule]], tuple[str, ...]]] = 
                 _task_state(
                     "error",
                     progress=None,
-                    error={"_typeName": "LocalizedMethodFault", "localizedMessage": "x", "fault": RUNTIME_FAULT},
+                    error={
+                        "_typeName": "LocalizedMethodFault",
+                        "localizedMessage": "x",
+                        "fault": RUNTIME_FAULT,
+                    },
                 ),
                 state="success",
             )

@@ -24,7 +24,9 @@ def _task_error(value: Any) -> Rule:
         else:
             info["error"] = value
 
-    return edit("GET", TASK_INFO, fn, when=lambda q, r: r.status == 200 and (r.json or {}).get("state") == "error")
+    return edit(
+        "GET", TASK_INFO, fn, when=lambda q, r: r.status == 200 and (r.json or {}).get("state") == "error"
+    )
 
 
 NOT_A_FAULT = {"_typeName": "VirtualMachineRuntimeInfo", "powerState": "poweredOn"}
@@ -36,7 +38,11 @@ def relocate_to_a_missing_host(monkeypatch):
     simulator refuses it by the task)."""
     spec = {
         "_typeName": "VirtualMachineRelocateSpec",
-        "host": {"_typeName": "ManagedObjectReference", "type": "HostSystem", "value": "host-harness-missing"},
+        "host": {
+            "_typeName": "ManagedObjectReference",
+            "type": "HostSystem",
+            "value": "host-harness-missing",
+        },
     }
     case = ("generated: a missing spec.host", json.dumps({"spec": spec}).encode(), False)
     monkeypatch.setattr(negative, "wire_cases", lambda ctx, body: [])
@@ -46,7 +52,12 @@ def relocate_to_a_missing_host(monkeypatch):
 @pytest.mark.parametrize(
     ("check", "op", "value", "words"),
     [
-        ("faults", "VirtualMachine_PowerOnVM_Task", NOT_A_FAULT, "VirtualMachineRuntimeInfo is not a fault type"),
+        (
+            "faults",
+            "VirtualMachine_PowerOnVM_Task",
+            NOT_A_FAULT,
+            "VirtualMachineRuntimeInfo is not a fault type",
+        ),
         ("effects", "VirtualMachine_PowerOnVM_Task", None, "ended in error without a fault"),
         ("effects", "VirtualMachine_PowerOnVM_Task", NOT_A_FAULT, "not a fault type"),
     ],

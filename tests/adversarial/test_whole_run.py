@@ -18,10 +18,19 @@ def test_a_broken_answer_during_preparation_fails_the_operation_that_answered(en
     rule = edit("GET", r"^/VirtualMachine/[^/]+/runtime$", _exploded)
     endpoint.mutator.rules = [rule]
     try:
-        result = run_contracts(RunOptions(
-            endpoint=endpoint.url, user=admin[0], password=admin[1], limited_user=limited[0],
-            limited_password=limited[1], operations=("VirtualMachine_PowerOnVM_Task",),
-            checks=("effects", "faults"), inventory_sample=0, timeout=10))
+        result = run_contracts(
+            RunOptions(
+                endpoint=endpoint.url,
+                user=admin[0],
+                password=admin[1],
+                limited_user=limited[0],
+                limited_password=limited[1],
+                operations=("VirtualMachine_PowerOnVM_Task",),
+                checks=("effects", "faults"),
+                inventory_sample=0,
+                timeout=10,
+            )
+        )
     finally:
         endpoint.mutator.rules = []
     assert rule.fired
@@ -41,22 +50,41 @@ def test_a_broken_answer_during_preparation_fails_the_operation_that_answered(en
 
 def test_the_same_run_passes_on_the_clean_endpoint(endpoint: Endpoint):
     admin, limited = endpoint.users["admin"], endpoint.users["limited"]
-    result = run_contracts(RunOptions(
-        endpoint=endpoint.url, user=admin[0], password=admin[1], limited_user=limited[0],
-        limited_password=limited[1], operations=("VirtualMachine_PowerOnVM_Task",),
-        checks=("effects", "faults"), inventory_sample=0, timeout=10))
+    result = run_contracts(
+        RunOptions(
+            endpoint=endpoint.url,
+            user=admin[0],
+            password=admin[1],
+            limited_user=limited[0],
+            limited_password=limited[1],
+            operations=("VirtualMachine_PowerOnVM_Task",),
+            checks=("effects", "faults"),
+            inventory_sample=0,
+            timeout=10,
+        )
+    )
     assert exit_code(result) == 0, result.summary()
     assert result.stats["answers_judged"] > 10
 
 
 def test_the_login_and_service_content_are_judged_too(endpoint: Endpoint):
     admin = endpoint.users["admin"]
-    rule = edit("POST", r"^/SessionManager/[^/]+/Login$", lambda session: {**session, "loginTime": "yesterday"})
+    rule = edit(
+        "POST", r"^/SessionManager/[^/]+/Login$", lambda session: {**session, "loginTime": "yesterday"}
+    )
     endpoint.mutator.rules = [rule]
     try:
-        result = run_contracts(RunOptions(
-            endpoint=endpoint.url, user=admin[0], password=admin[1], operations=("VirtualMachine_getName",),
-            checks=("shape",), inventory_sample=0, timeout=10))
+        result = run_contracts(
+            RunOptions(
+                endpoint=endpoint.url,
+                user=admin[0],
+                password=admin[1],
+                operations=("VirtualMachine_getName",),
+                checks=("shape",),
+                inventory_sample=0,
+                timeout=10,
+            )
+        )
     finally:
         endpoint.mutator.rules = []
     assert rule.fired and exit_code(result) == 1

@@ -12,7 +12,11 @@ import harness.checks.negative as negative
 from harness.checks._util import refusal
 
 RELOCATE = "VirtualMachine_RelocateVM_Task"
-MISSING_HOST = {"_typeName": "ManagedObjectReference", "type": "HostSystem", "value": "host-harness-missing-object"}
+MISSING_HOST = {
+    "_typeName": "ManagedObjectReference",
+    "type": "HostSystem",
+    "value": "host-harness-missing-object",
+}
 LABEL = "a body with `spec.host` referring to a nonexistent HostSystem"
 
 
@@ -77,7 +81,9 @@ def test_wire_level_is_the_top_of_the_body():
 class _Ex:
     def __init__(self, status, body):
         self.status, self.json = status, body
-        is_fault = isinstance(body, dict) and "_typeName" in body and (status >= 300 or "Fault" in body["_typeName"])
+        is_fault = (
+            isinstance(body, dict) and "_typeName" in body and (status >= 300 or "Fault" in body["_typeName"])
+        )
         self.fault = body if is_fault else None
         self.fault_type = body["_typeName"] if self.fault else None
 
@@ -99,10 +105,17 @@ def _task_answer(info):
     ("info", "kind", "words"),
     [
         ({"state": "success"}, "accepted", "task task-7 succeeded"),
-        ({"state": "error", "error": {"_typeName": "InvalidArgument"}}, "task", "ended in error with InvalidArgument"),
+        (
+            {"state": "error", "error": {"_typeName": "InvalidArgument"}},
+            "task",
+            "ended in error with InvalidArgument",
+        ),
         # VI/JSON sends the fault itself in TaskInfo.error: a LocalizedMethodFault wrapper is no fault
         (
-            {"state": "error", "error": {"_typeName": "LocalizedMethodFault", "fault": {"_typeName": "NotFound"}}},
+            {
+                "state": "error",
+                "error": {"_typeName": "LocalizedMethodFault", "fault": {"_typeName": "NotFound"}},
+            },
             "bad",
             "with a LocalizedMethodFault, which is not a fault type",
         ),
@@ -124,6 +137,6 @@ def test_refusal_of_synchronous_answers(env):
     assert refusal(None, contract, "8.0.2.0", _Ex(400, {"_typeName": "InvalidArgument"}), 1.0).kind == "bad"
     assert refusal(None, contract, "8.0.2.0", _Ex(500, {"error": "x"}), 1.0).kind == "bad"
     getter = env.contracts.get("VirtualMachine_getRuntime")
-    assert refusal(None, getter, "8.0.2.0", _Ex(200, {"_typeName": "VirtualMachineRuntimeInfo"}), 1.0).kind == (
-        "accepted"
-    )
+    assert refusal(
+        None, getter, "8.0.2.0", _Ex(200, {"_typeName": "VirtualMachineRuntimeInfo"}), 1.0
+    ).kind == ("accepted")

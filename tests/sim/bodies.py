@@ -10,8 +10,13 @@ from harness.vmodl.codec import codec
 from harness.vmodl.registry import release
 from harness.vmodl.values import MoRef
 
-PICK = {"HostSystem": "host-11", "ResourcePool": "resgroup-8", "Folder": "group-v3", "Datastore": "datastore-20",
-        "ManagedEntity": "vm-102"}
+PICK = {
+    "HostSystem": "host-11",
+    "ResourcePool": "resgroup-8",
+    "Folder": "group-v3",
+    "Datastore": "datastore-20",
+    "ManagedEntity": "vm-102",
+}
 
 
 def neutral_body(sim: Simulator, contract, rel: str, target: str) -> bytes:

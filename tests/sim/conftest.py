@@ -26,8 +26,10 @@ class Vi:
         return f"{self.url}/sdk/vim25/{release or self.release}"
 
     def login(self, user: str, password: str) -> requests.Response:
-        r = self.http.post(f"{self.base()}/SessionManager/SessionManager/Login",
-                           json={"userName": user, "password": password})
+        r = self.http.post(
+            f"{self.base()}/SessionManager/SessionManager/Login",
+            json={"userName": user, "password": password},
+        )
         if r.status_code == 200:
             self.http.headers[SESSION_HEADER] = r.headers[SESSION_HEADER]
         return r
@@ -35,8 +37,15 @@ class Vi:
     def get(self, type_name: str, moid: str, prop: str, release: str | None = None) -> requests.Response:
         return self.http.get(f"{self.base(release)}/{type_name}/{moid}/{prop}")
 
-    def call(self, type_name: str, moid: str, method: str, body: Any = None, release: str | None = None,
-             raw: bytes | None = None) -> requests.Response:
+    def call(
+        self,
+        type_name: str,
+        moid: str,
+        method: str,
+        body: Any = None,
+        release: str | None = None,
+        raw: bytes | None = None,
+    ) -> requests.Response:
         url = f"{self.base(release)}/{type_name}/{moid}/{method}"
         if raw is not None:
             return self.http.post(url, data=raw, headers={"content-type": "application/json"})
@@ -109,12 +118,20 @@ def fresh(admin) -> Any:
     def make(state: str = "poweredOff", tools: bool = True) -> str:
         source = "vm-101" if tools else "vm-102"  # on-tools / off
         name = f"t-{time.monotonic_ns()}-{next(counter)}"
-        r = admin.vm(source, "CloneVM_Task", {"folder": {"_typeName": "ManagedObjectReference", "type": "Folder",
-                                                         "value": "group-v3"},
-                                              "name": name, "spec": {"_typeName": "VirtualMachineCloneSpec",
-                                                                     "location": {"_typeName":
-                                                                                  "VirtualMachineRelocateSpec"},
-                                                                     "template": False, "powerOn": False}})
+        r = admin.vm(
+            source,
+            "CloneVM_Task",
+            {
+                "folder": {"_typeName": "ManagedObjectReference", "type": "Folder", "value": "group-v3"},
+                "name": name,
+                "spec": {
+                    "_typeName": "VirtualMachineCloneSpec",
+                    "location": {"_typeName": "VirtualMachineRelocateSpec"},
+                    "template": False,
+                    "powerOn": False,
+                },
+            },
+        )
         moid = admin.ok_task(r)["result"]["value"]
         if state == "poweredOn":
             admin.ok_task(admin.vm(moid, "PowerOnVM_Task"))
@@ -124,6 +141,7 @@ def fresh(admin) -> Any:
         elif state == "template":
             assert admin.vm(moid, "MarkAsTemplate").status_code == 204
         return moid
+
     return make
 
 

@@ -11,6 +11,7 @@ from .conftest import Vi
 
 def test_concurrent_clients_keep_state_consistent():
     with running_simulator(SimConfig(vms=8, seed=2, task_delay_ms=5)) as sim:
+
         def worker(i: int) -> list[str]:
             vi = Vi(sim.url)
             vi.login(*sim.users["admin"])
@@ -23,7 +24,9 @@ def test_concurrent_clients_keep_state_consistent():
                     outcomes.append(r.json()["_typeName"])
                 else:
                     outcomes.append(vi.task(r)["state"])
-                r = vi.vm(vm, "CreateSnapshot_Task", {"name": f"s-{i}-{j}", "memory": False, "quiesce": False})
+                r = vi.vm(
+                    vm, "CreateSnapshot_Task", {"name": f"s-{i}-{j}", "memory": False, "quiesce": False}
+                )
                 if r.status_code == 200:
                     outcomes.append(vi.task(r)["state"])
                 assert vi.get("VirtualMachine", vm, "summary").status_code == 200

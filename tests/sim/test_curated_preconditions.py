@@ -51,8 +51,12 @@ def _walk(value: Any, path: str) -> Any:
 def test_curated_preconditions_are_honoured():
     sim = Simulator(SimConfig(vms=10, seed=4, task_delay_ms=0))
     try:
-        login = sim.handle("POST", f"/sdk/vim25/{REL}/SessionManager/SessionManager/Login", {},
-                           b'{"userName": "administrator@vsphere.local", "password": "VMware1!"}')
+        login = sim.handle(
+            "POST",
+            f"/sdk/vim25/{REL}/SessionManager/SessionManager/Login",
+            {},
+            b'{"userName": "administrator@vsphere.local", "password": "VMware1!"}',
+        )
         headers = {"vmware-api-session-id": login.headers["vmware-api-session-id"]}
 
         def prop(target: str, path: str) -> Any:
@@ -76,13 +80,16 @@ def test_curated_preconditions_are_honoured():
                         break
                 if failing is None:
                     continue
-                r = sim.handle("POST", f"/sdk/vim25/{REL}/VirtualMachine/{target}/{contract.name}", headers, body)
+                r = sim.handle(
+                    "POST", f"/sdk/vim25/{REL}/VirtualMachine/{target}/{contract.name}", headers, body
+                )
                 answer = json.loads(r.body)
                 if r.status == 500:
                     got, where = answer["_typeName"], "sync"
                 else:
-                    info = json.loads(sim.handle("GET", f"/sdk/vim25/{REL}/Task/{answer['value']}/info",
-                                                 headers, b"").body)
+                    info = json.loads(
+                        sim.handle("GET", f"/sdk/vim25/{REL}/Task/{answer['value']}/info", headers, b"").body
+                    )
                     got, where = (info.get("error") or {}).get("_typeName"), "task"
                 if got == "InvalidArgument" and where == "sync" and failing["fault"] != "InvalidArgument":
                     continue  # a neutral parameter value was refused before the precondition was reached

@@ -26,8 +26,12 @@ def _conforms(rel: str, fault: dict, declared: list[str]) -> bool:
 def test_every_vm_operation_on_every_kind_of_vm(rel):
     sim = Simulator(SimConfig(vms=10, seed=11, task_delay_ms=0))
     try:
-        login = sim.handle("POST", f"/sdk/vim25/{rel}/SessionManager/SessionManager/Login", {},
-                           b'{"userName": "administrator@vsphere.local", "password": "VMware1!"}')
+        login = sim.handle(
+            "POST",
+            f"/sdk/vim25/{rel}/SessionManager/SessionManager/Login",
+            {},
+            b'{"userName": "administrator@vsphere.local", "password": "VMware1!"}',
+        )
         headers = {"vmware-api-session-id": login.headers["vmware-api-session-id"]}
         fault_schema = validator("MethodFault", rel)
         info_schema = validator("TaskInfo", rel)
@@ -41,7 +45,9 @@ def test_every_vm_operation_on_every_kind_of_vm(rel):
                 if sim.inv.get(target) is None:
                     continue
                 body = neutral_body(sim, contract, rel, target)
-                resp = sim.handle("POST", f"/sdk/vim25/{rel}/VirtualMachine/{target}/{contract.name}", headers, body)
+                resp = sim.handle(
+                    "POST", f"/sdk/vim25/{rel}/VirtualMachine/{target}/{contract.name}", headers, body
+                )
                 seen = outcomes.setdefault(contract.name, set())
                 if resp.status == 500:
                     fault = json.loads(resp.body)

@@ -25,7 +25,9 @@ def test_in_process_session_task_and_limits():
             assert (await client.get(f"{BASE}/Task/{task}/info")).json()["state"] == "success"
             r = await client.get(f"{BASE}/VirtualMachine/vm-102/runtime")
             assert r.json()["powerState"] == "poweredOn"
-            r = await client.post(f"{BASE}/VirtualMachine/vm-102/AcquireTicket", content=b"x" * (9 * 1024 * 1024))
+            r = await client.post(
+                f"{BASE}/VirtualMachine/vm-102/AcquireTicket", content=b"x" * (9 * 1024 * 1024)
+            )
             assert r.status_code == 500 and r.json()["_typeName"] == "InvalidRequest"
             r = await client.get(f"{BASE}/VirtualMachine/vm-101/guest")
             assert (r.status_code, r.json()["_typeName"]) == (200, "GuestInfo")

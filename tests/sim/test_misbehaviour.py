@@ -70,7 +70,7 @@ def test_task_switches(sim, admin, fresh):
     _set(sim, "task_state_backwards")
     task = admin.vm(vm, "PowerOnVM_Task").json()["value"]
     states = [admin.prop(task, "info", "Task")["state"] for _ in range(4)]
-    assert "success" in states and "running" in states[states.index("success"):]
+    assert "success" in states and "running" in states[states.index("success") :]
     _set(sim, "task_no_recent_task")
     task = admin.vm(vm, "PowerOffVM_Task").json()["value"]
     assert task not in [t["value"] for t in admin.prop(vm, "recentTask")]
@@ -80,8 +80,9 @@ def test_task_switches(sim, admin, fresh):
 def test_progress_decreases():
     from harness.sim import SimConfig, running_simulator
 
-    with running_simulator(SimConfig(vms=3, task_delay_ms=600, misbehave=frozenset({"task_progress_decreases"}))) \
-            as sim:
+    with running_simulator(
+        SimConfig(vms=3, task_delay_ms=600, misbehave=frozenset({"task_progress_decreases"}))
+    ) as sim:
         vi = Vi(sim.url)
         vi.login(*sim.users["admin"])
         task = vi.vm("vm-102", "PowerOnVM_Task").json()["value"]

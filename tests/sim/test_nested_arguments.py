@@ -40,8 +40,16 @@ def test_a_top_level_missing_reference_is_refused_at_once(admin):
 def test_a_nested_missing_reference_of_a_synchronous_method_is_refused_at_once(admin):
     body = {
         "entity": _ref("VirtualMachine", "vm-101"),
-        "permission": [{"_typeName": "Permission", "entity": _ref("VirtualMachine", "vm-harness-missing-object"),
-                        "principal": "limited@vsphere.local", "group": False, "roleId": -1, "propagate": False}],
+        "permission": [
+            {
+                "_typeName": "Permission",
+                "entity": _ref("VirtualMachine", "vm-harness-missing-object"),
+                "principal": "limited@vsphere.local",
+                "group": False,
+                "roleId": -1,
+                "propagate": False,
+            }
+        ],
     }
     r = admin.call("AuthorizationManager", "AuthorizationManager", "SetEntityPermissions", body)
     assert fault_of(r) == "ManagedObjectNotFound"

@@ -28,8 +28,11 @@ def test_power_state_machine(admin, fresh):
 def test_power_on_refusals(admin, fresh, sim):
     admin.failed_task(admin.vm("vm-100", "PowerOnVM_Task"), "InvalidState")  # template
     vm = fresh("poweredOff")
-    r = admin.vm(vm, "PowerOnVM_Task", {"host": {"_typeName": "ManagedObjectReference", "type": "HostSystem",
-                                                 "value": "host-13"}})  # host in maintenance mode
+    r = admin.vm(
+        vm,
+        "PowerOnVM_Task",
+        {"host": {"_typeName": "ManagedObjectReference", "type": "HostSystem", "value": "host-13"}},
+    )  # host in maintenance mode
     admin.failed_task(r, "InvalidState")
     assert _power(admin, vm) == "poweredOff"
     admin.failed_task(admin.vm("vm-107", "PowerOnVM_Task"), "InvalidPowerState")  # already on
@@ -59,9 +62,12 @@ def test_snapshot_tree_revert_remove(admin, fresh):
     s1 = admin.ok_task(admin.vm(vm, "CreateSnapshot_Task", {"name": "one", "memory": True, "quiesce": True}))
     s1 = s1["result"]["value"]
     admin.ok_task(admin.vm(vm, "PowerOffVM_Task"))
-    admin.ok_task(admin.vm(vm, "ReconfigVM_Task", {"spec": {"_typeName": "VirtualMachineConfigSpec",
-                                                            "numCPUs": 6}}))
-    s2 = admin.ok_task(admin.vm(vm, "CreateSnapshotEx_Task", {"name": "two", "memory": False}))["result"]["value"]
+    admin.ok_task(
+        admin.vm(vm, "ReconfigVM_Task", {"spec": {"_typeName": "VirtualMachineConfigSpec", "numCPUs": 6}})
+    )
+    s2 = admin.ok_task(admin.vm(vm, "CreateSnapshotEx_Task", {"name": "two", "memory": False}))["result"][
+        "value"
+    ]
     tree = admin.prop(vm, "snapshot")["rootSnapshotList"]
     assert tree[0]["snapshot"]["value"] == s1 and tree[0]["childSnapshotList"][0]["snapshot"]["value"] == s2
     assert [c["value"] for c in admin.prop(s1, "childSnapshot", "VirtualMachineSnapshot")] == [s2]
@@ -85,12 +91,16 @@ def test_snapshot_tree_revert_remove(admin, fresh):
 
 def test_snapshot_refusals(admin, fresh):
     off = fresh("poweredOff", tools=False)
-    admin.failed_task(admin.vm(off, "CreateSnapshot_Task", {"name": "", "memory": False, "quiesce": False}),
-                      "InvalidName")
-    admin.failed_task(admin.vm(off, "CreateSnapshot_Task", {"name": "q", "memory": False, "quiesce": True}),
-                      "InvalidState")
-    admin.failed_task(admin.vm("vm-100", "CreateSnapshot_Task", {"name": "t", "memory": False, "quiesce": False}),
-                      "InvalidState")
+    admin.failed_task(
+        admin.vm(off, "CreateSnapshot_Task", {"name": "", "memory": False, "quiesce": False}), "InvalidName"
+    )
+    admin.failed_task(
+        admin.vm(off, "CreateSnapshot_Task", {"name": "q", "memory": False, "quiesce": True}), "InvalidState"
+    )
+    admin.failed_task(
+        admin.vm("vm-100", "CreateSnapshot_Task", {"name": "t", "memory": False, "quiesce": False}),
+        "InvalidState",
+    )
     assert admin.prop(off, "snapshot") is None
 
 
@@ -101,26 +111,64 @@ def test_templates_and_clones(admin, fresh):
     assert admin.vm(vm, "MarkAsTemplate").status_code == 204
     assert admin.prop(vm, "config")["template"] is True
     assert fault_of(admin.vm(vm, "MarkAsTemplate")) == "InvalidState"
-    clone = admin.ok_task(admin.vm(vm, "CloneVM_Task", {
-        "folder": {"type": "Folder", "value": "group-v40"}, "name": "from-template",
-        "spec": {"_typeName": "VirtualMachineCloneSpec", "location": {}, "template": False, "powerOn": True}}))
+    clone = admin.ok_task(
+        admin.vm(
+            vm,
+            "CloneVM_Task",
+            {
+                "folder": {"type": "Folder", "value": "group-v40"},
+                "name": "from-template",
+                "spec": {
+                    "_typeName": "VirtualMachineCloneSpec",
+                    "location": {},
+                    "template": False,
+                    "powerOn": True,
+                },
+            },
+        )
+    )
     new = clone["result"]["value"]
     assert admin.prop(new, "runtime")["powerState"] == "poweredOn"
     assert admin.prop(new, "parent")["value"] == "group-v40"
-    dup = admin.vm(vm, "CloneVM_Task", {"folder": {"type": "Folder", "value": "group-v40"}, "name": "from-template",
-                                        "spec": {"_typeName": "VirtualMachineCloneSpec", "location": {},
-                                                 "template": False, "powerOn": False}})
+    dup = admin.vm(
+        vm,
+        "CloneVM_Task",
+        {
+            "folder": {"type": "Folder", "value": "group-v40"},
+            "name": "from-template",
+            "spec": {
+                "_typeName": "VirtualMachineCloneSpec",
+                "location": {},
+                "template": False,
+                "powerOn": False,
+            },
+        },
+    )
     admin.failed_task(dup, "FileAlreadyExists")
     assert fault_of(admin.vm(vm, "MarkAsVirtualMachine", {})) == "InvalidArgument"  # pool is required
     r = admin.vm(vm, "MarkAsVirtualMachine", {"pool": {"type": "ResourcePool", "value": "resgroup-9"}})
     assert r.status_code == 204, r.text
     assert admin.prop(vm, "config")["template"] is False
     assert admin.prop(vm, "resourcePool")["value"] == "resgroup-9"
-    assert fault_of(admin.vm(vm, "MarkAsVirtualMachine", {"pool": {"type": "ResourcePool",
-                                                                   "value": "resgroup-9"}})) == "InvalidState"
-    admin.failed_task(admin.vm(vm, "InstantClone_Task", {"spec": {"_typeName": "VirtualMachineInstantCloneSpec",
-                                                                  "name": "ic", "location": {}}}),
-                      "InvalidPowerState")
-    ic = admin.ok_task(admin.vm(new, "InstantClone_Task", {"spec": {"_typeName": "VirtualMachineInstantCloneSpec",
-                                                                    "name": "ic-1", "location": {}}}))
+    assert (
+        fault_of(
+            admin.vm(vm, "MarkAsVirtualMachine", {"pool": {"type": "ResourcePool", "value": "resgroup-9"}})
+        )
+        == "InvalidState"
+    )
+    admin.failed_task(
+        admin.vm(
+            vm,
+            "InstantClone_Task",
+            {"spec": {"_typeName": "VirtualMachineInstantCloneSpec", "name": "ic", "location": {}}},
+        ),
+        "InvalidPowerState",
+    )
+    ic = admin.ok_task(
+        admin.vm(
+            new,
+            "InstantClone_Task",
+            {"spec": {"_typeName": "VirtualMachineInstantCloneSpec", "name": "ic-1", "location": {}}},
+        )
+    )
     assert admin.prop(ic["result"]["value"], "runtime")["powerState"] == "poweredOn"

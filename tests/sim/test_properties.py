@@ -16,8 +16,12 @@ from harness.vmodl.schema import validator
 @pytest.fixture(scope="module")
 def inproc():
     sim = Simulator(SimConfig(vms=14, seed=3, task_delay_ms=0))
-    r = sim.handle("POST", "/sdk/vim25/8.0.2.0/SessionManager/SessionManager/Login", {},
-                   json.dumps({"userName": "administrator@vsphere.local", "password": "VMware1!"}).encode())
+    r = sim.handle(
+        "POST",
+        "/sdk/vim25/8.0.2.0/SessionManager/SessionManager/Login",
+        {},
+        json.dumps({"userName": "administrator@vsphere.local", "password": "VMware1!"}).encode(),
+    )
     yield sim, {"vmware-api-session-id": r.headers["vmware-api-session-id"]}
     sim.close()
 
@@ -60,7 +64,9 @@ def test_vm_properties_reflect_state(admin, fresh):
     assert admin.prop(moid, "summary")["runtime"]["powerState"] == "poweredOn"
     assert admin.prop(moid, "guest")["guestState"] == "running"
     assert "PowerOnVM_Task" in admin.prop(moid, "disabledMethod")
-    info = admin.ok_task(admin.vm(moid, "CreateSnapshot_Task", {"name": "s1", "memory": True, "quiesce": False}))
+    info = admin.ok_task(
+        admin.vm(moid, "CreateSnapshot_Task", {"name": "s1", "memory": True, "quiesce": False})
+    )
     snap = admin.prop(moid, "snapshot")
     assert snap["currentSnapshot"]["value"] == info["result"]["value"]
     assert [r["value"] for r in admin.prop(moid, "rootSnapshot")] == [info["result"]["value"]]
@@ -104,9 +110,12 @@ def test_inventory_is_determined_by_the_seed():
     def states(seed: int) -> list[tuple]:
         sim = Simulator(SimConfig(vms=40, seed=seed, task_delay_ms=0))
         try:
-            return [(v.moid, v.name, v.power_state, v.template, v.tools_running, len(v.snapshots), v.num_cpu)
-                    for v in sim.inv.vms()]
+            return [
+                (v.moid, v.name, v.power_state, v.template, v.tools_running, len(v.snapshots), v.num_cpu)
+                for v in sim.inv.vms()
+            ]
         finally:
             sim.close()
+
     assert states(5) == states(5)
     assert states(5) != states(6)

@@ -20,8 +20,17 @@ def _add(sim, rule):
 
 
 def test_rule_into_response_with_counts(sim, admin):
-    _add(sim, {"method": "QueryUnownedFiles", "object": "vm-10[12]", "fault": "NotSupported", "skip": 1,
-               "max_count": 2, "message": "chaos"})
+    _add(
+        sim,
+        {
+            "method": "QueryUnownedFiles",
+            "object": "vm-10[12]",
+            "fault": "NotSupported",
+            "skip": 1,
+            "max_count": 2,
+            "message": "chaos",
+        },
+    )
     results = [admin.vm("vm-101", "QueryUnownedFiles").status_code for _ in range(5)]
     assert results == [200, 500, 500, 200, 200]
     assert admin.vm("vm-103", "QueryUnownedFiles").status_code == 200  # other object
@@ -32,9 +41,17 @@ def test_rule_into_response_with_counts(sim, admin):
 
 
 def test_rule_on_property_with_filter_by_name(sim, admin):
-    _add(sim, {"method": "guest", "type": "VirtualMachine", "object": "*-on-tools",
-               "filter": {"path": "runtime.powerState", "equals": "poweredOn"}, "fault": "SystemError",
-               "fields": {"reason": "injected"}})
+    _add(
+        sim,
+        {
+            "method": "guest",
+            "type": "VirtualMachine",
+            "object": "*-on-tools",
+            "filter": {"path": "runtime.powerState", "equals": "poweredOn"},
+            "fault": "SystemError",
+            "fields": {"reason": "injected"},
+        },
+    )
     r = admin.get("VirtualMachine", "vm-101", "guest")
     assert fault_of(r) == "SystemError" and r.json()["reason"] == "injected"
     assert admin.get("VirtualMachine", "vm-102", "guest").status_code == 200
@@ -42,11 +59,25 @@ def test_rule_on_property_with_filter_by_name(sim, admin):
 
 def test_rule_into_task_and_hang(sim, admin, fresh):
     vm = fresh("poweredOff")
-    sim.add_fault_rule({"method": "PowerOnVM_Task", "object": vm, "fault": "InsufficientResourcesFault",
-                        "into": "task", "max_count": 1})
+    sim.add_fault_rule(
+        {
+            "method": "PowerOnVM_Task",
+            "object": vm,
+            "fault": "InsufficientResourcesFault",
+            "into": "task",
+            "max_count": 1,
+        }
+    )
     admin.failed_task(admin.vm(vm, "PowerOnVM_Task"), "InsufficientResourcesFault")
-    sim.add_fault_rule({"method": "PowerOnVM_Task", "object": vm, "fault": "TaskInProgress", "max_count": 1,
-                        "fields": {"task": {"type": "Task", "value": "task-1"}}})
+    sim.add_fault_rule(
+        {
+            "method": "PowerOnVM_Task",
+            "object": vm,
+            "fault": "TaskInProgress",
+            "max_count": 1,
+            "fields": {"task": {"type": "Task", "value": "task-1"}},
+        }
+    )
     r = admin.vm(vm, "PowerOnVM_Task")
     assert fault_of(r) == "TaskInProgress" and r.json()["task"]["value"] == "task-1"
     assert admin.prop(vm, "runtime")["powerState"] == "poweredOff"  # no effect on failure
@@ -64,9 +95,11 @@ def test_rule_into_task_and_hang(sim, admin, fresh):
 
 def test_rule_delay_and_probability(tmp_path):
     rules = tmp_path / "faults.yaml"
-    rules.write_text("rules:\n"
-                     "  - {method: CurrentTime, delay_ms: 150}\n"
-                     "  - {method: QueryUnownedFiles, fault: SystemError, probability: 0.5}\n")
+    rules.write_text(
+        "rules:\n"
+        "  - {method: CurrentTime, delay_ms: 150}\n"
+        "  - {method: QueryUnownedFiles, fault: SystemError, probability: 0.5}\n"
+    )
     outcomes = []
     for _ in range(2):
         with running_simulator(SimConfig(vms=3, seed=7, faults_file=str(rules), task_delay_ms=0)) as sim:
@@ -81,9 +114,15 @@ def test_rule_delay_and_probability(tmp_path):
 
 
 def test_bad_rules_are_refused(sim, tmp_path):
-    for bad in ({"fault": "NotAFault"}, {"method": "x"}, {"fault": "SystemError", "probability": 2},
-                {"fault": "SystemError", "into": "elsewhere"}, {"fault": "SystemError", "colour": "red"},
-                {"fault": "SystemError", "filter": {"path": "x"}}, [1]):
+    for bad in (
+        {"fault": "NotAFault"},
+        {"method": "x"},
+        {"fault": "SystemError", "probability": 2},
+        {"fault": "SystemError", "into": "elsewhere"},
+        {"fault": "SystemError", "colour": "red"},
+        {"fault": "SystemError", "filter": {"path": "x"}},
+        [1],
+    ):
         with pytest.raises(RuleError):
             parse_rule(bad) if isinstance(bad, dict) else parse_rule(bad[0])
         assert requests.post(f"{sim.url}/_sim/faults", json=bad).status_code == 400

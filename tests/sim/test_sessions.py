@@ -51,8 +51,10 @@ def test_every_release_is_served(admin):
 
 def test_users_file_replaces_defaults(tmp_path):
     users = tmp_path / "users.yaml"
-    users.write_text("users:\n  - {key: ops, name: ops@corp.local, password: s3cret, role: Admin}\n"
-                     "  - {key: viewer, name: viewer@corp.local, password: v, role: ReadOnly}\n")
+    users.write_text(
+        "users:\n  - {key: ops, name: ops@corp.local, password: s3cret, role: Admin}\n"
+        "  - {key: viewer, name: viewer@corp.local, password: v, role: ReadOnly}\n"
+    )
     with running_simulator(SimConfig(vms=3, users_file=str(users), task_delay_ms=0)) as sim:
         assert set(sim.users) == {"ops", "viewer"}
         vi = Vi(sim.url)

@@ -63,17 +63,31 @@ def test_busy_vm_answers_task_in_progress(slow):
 
 def test_cancel_a_cancelable_task(slow):
     _, vi = slow
-    r = vi.vm("vm-102", "CloneVM_Task", {"folder": {"type": "Folder", "value": "group-v3"}, "name": "to-cancel",
-                                         "spec": {"_typeName": "VirtualMachineCloneSpec", "location": {},
-                                                  "template": False, "powerOn": False}})
+    r = vi.vm(
+        "vm-102",
+        "CloneVM_Task",
+        {
+            "folder": {"type": "Folder", "value": "group-v3"},
+            "name": "to-cancel",
+            "spec": {
+                "_typeName": "VirtualMachineCloneSpec",
+                "location": {},
+                "template": False,
+                "powerOn": False,
+            },
+        },
+    )
     task = r.json()["value"]
     assert vi.prop(task, "info", "Task")["cancelable"] is True
     assert vi.call("Task", task, "CancelTask").status_code == 204
     info = vi.prop(task, "info", "Task")
     assert info["state"] == "error" and info["cancelled"] is True
     assert info["error"]["_typeName"] == "RequestCanceled"
-    names = [vi.prop(c["value"], "name") for c in vi.prop("group-v3", "childEntity", "Folder")
-             if c["type"] == "VirtualMachine"]
+    names = [
+        vi.prop(c["value"], "name")
+        for c in vi.prop("group-v3", "childEntity", "Folder")
+        if c["type"] == "VirtualMachine"
+    ]
     assert "to-cancel" not in names
     assert fault_of(vi.call("Task", task, "CancelTask")) == "InvalidState"
 

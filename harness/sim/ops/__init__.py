@@ -26,21 +26,50 @@ Handler = Callable[["Call"], Any]
 HANDLERS: dict[tuple[str, str], Handler] = {}
 
 #: VirtualMachine methods that change nothing: never refused as busy, never skipped.
-READ_ONLY = frozenset({
-    "AcquireMksTicket", "AcquireTicket", "CheckCustomizationSpec", "EstimateStorageForConsolidateSnapshots_Task",
-    "ExtractOvfEnvironment", "QueryChangedDiskAreas", "QueryConnections", "QueryFaultToleranceCompatibility",
-    "QueryFaultToleranceCompatibilityEx", "QueryUnownedFiles", "RefreshStorageInfo", "Reload",
-    "CreateScreenshot_Task", "CurrentTime", "HasPrivilegeOnEntity", "HasPrivilegeOnEntities",
-    "FetchUserPrivilegeOnEntities", "RetrieveAllPermissions", "RetrieveEntityPermissions", "Login", "Logout",
-    "CancelTask",
-})
+READ_ONLY = frozenset(
+    {
+        "AcquireMksTicket",
+        "AcquireTicket",
+        "CheckCustomizationSpec",
+        "EstimateStorageForConsolidateSnapshots_Task",
+        "ExtractOvfEnvironment",
+        "QueryChangedDiskAreas",
+        "QueryConnections",
+        "QueryFaultToleranceCompatibility",
+        "QueryFaultToleranceCompatibilityEx",
+        "QueryUnownedFiles",
+        "RefreshStorageInfo",
+        "Reload",
+        "CreateScreenshot_Task",
+        "CurrentTime",
+        "HasPrivilegeOnEntity",
+        "HasPrivilegeOnEntities",
+        "FetchUserPrivilegeOnEntities",
+        "RetrieveAllPermissions",
+        "RetrieveEntityPermissions",
+        "Login",
+        "Logout",
+        "CancelTask",
+    }
+)
 
 #: Tasks a client may cancel while they run (unless the contract's semantics say otherwise).
-CANCELABLE = frozenset({
-    "CloneVM_Task", "InstantClone_Task", "RelocateVM_Task", "MigrateVM_Task", "ConsolidateVMDisks_Task",
-    "CreateSecondaryVM_Task", "CreateSecondaryVMEx_Task", "EstimateStorageForConsolidateSnapshots_Task",
-    "UpgradeTools_Task", "PromoteDisks_Task", "EnterMaintenanceMode_Task", "CreateVM_Task",
-})
+CANCELABLE = frozenset(
+    {
+        "CloneVM_Task",
+        "InstantClone_Task",
+        "RelocateVM_Task",
+        "MigrateVM_Task",
+        "ConsolidateVMDisks_Task",
+        "CreateSecondaryVM_Task",
+        "CreateSecondaryVMEx_Task",
+        "EstimateStorageForConsolidateSnapshots_Task",
+        "UpgradeTools_Task",
+        "PromoteDisks_Task",
+        "EnterMaintenanceMode_Task",
+        "CreateVM_Task",
+    }
+)
 
 
 def op(managed_type: str, *names: str):
@@ -48,6 +77,7 @@ def op(managed_type: str, *names: str):
         for name in names:
             HANDLERS[(managed_type, name)] = fn
         return fn
+
     return register
 
 
@@ -61,8 +91,17 @@ class TaskPlan:
 class Call:
     """One operation call: target, decoded parameters, caller and the release's builder."""
 
-    def __init__(self, sim: Simulator, spec: OpSpec, b: Builder, obj: Managed, session, params: dict[str, Any],
-                 headers: dict[str, str], client: str):
+    def __init__(
+        self,
+        sim: Simulator,
+        spec: OpSpec,
+        b: Builder,
+        obj: Managed,
+        session,
+        params: dict[str, Any],
+        headers: dict[str, str],
+        client: str,
+    ):
         self.sim = sim
         self.spec = spec
         self.b = b
@@ -201,8 +240,11 @@ class Call:
             return []
         rel, each, out = self.b.rel, on.get("each"), {}
         for item in value if isinstance(value, list) else [value]:
-            if each and not (isinstance(item, DataObject) and rel.exists(item.type_name)
-                             and rel.is_subtype(item.type_name, each)):
+            if each and not (
+                isinstance(item, DataObject)
+                and rel.exists(item.type_name)
+                and rel.is_subtype(item.type_name, each)
+            ):
                 continue
             found = walk(item, on.get("path", ""))
             for ref in found if isinstance(found, list) else [found]:
@@ -222,11 +264,29 @@ class Call:
             hang = hit is not None and hit.into == "hang"
             entity = plan.entity or (self.obj.vm if isinstance(self.obj, Snapshot) else self.obj)
             cancelable = bool(c.semantics.get("cancelable", self.name in CANCELABLE))
-            locks = self.locked_objects() if "locks" in c.semantics else (
-                plan.locks if plan.locks is not None else [] if self.read_only() else self.locked_objects())
-            task = sim.tasks.create(entity, self.description_id(), self.user_name(), cancelable=cancelable or hang,
-                                    delay_s=self.delay_s(), work=None if skip else plan.work,
-                                    result_type=c.task_result, error=error, hang=hang, locks=locks)
+            locks = (
+                self.locked_objects()
+                if "locks" in c.semantics
+                else (
+                    plan.locks
+                    if plan.locks is not None
+                    else []
+                    if self.read_only()
+                    else self.locked_objects()
+                )
+            )
+            task = sim.tasks.create(
+                entity,
+                self.description_id(),
+                self.user_name(),
+                cancelable=cancelable or hang,
+                delay_s=self.delay_s(),
+                work=None if skip else plan.work,
+                result_type=c.task_result,
+                error=error,
+                hang=hang,
+                locks=locks,
+            )
             return sim.ok(self, task.ref)
         if skip:
             value = None

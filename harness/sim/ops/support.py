@@ -18,10 +18,13 @@ def current_time(call: Call):
 @op("SessionManager", "Login")
 def login(call: Call):
     sim = call.sim
-    session = sim.auth.login(call.p("userName", ""), call.p("password", ""), call.client,
-                             call.headers.get("user-agent", ""))
+    session = sim.auth.login(
+        call.p("userName", ""), call.p("password", ""), call.client, call.headers.get("user-agent", "")
+    )
     if session is None:
-        raise SimFault("InvalidLogin", "Cannot complete login due to an incorrect user name or password.", sync=True)
+        raise SimFault(
+            "InvalidLogin", "Cannot complete login due to an incorrect user name or password.", sync=True
+        )
     if call.p("locale") not in (None, "", "en", "en_US", "C"):
         sim.auth.logout(session.key)
         raise SimFault("InvalidLocale", f"unknown locale {call.p('locale')!r}", sync=True)
@@ -34,6 +37,7 @@ def logout(call: Call):
     def apply() -> None:
         if call.session is not None:
             call.sim.auth.logout(call.session.key)
+
     return apply
 
 
@@ -55,16 +59,32 @@ def _entity(call: Call, ref: MoRef) -> Managed:
 @op("AuthorizationManager", "privilegeList")
 def privilege_list(call: Call):
     b = call.b
-    return [b.obj("AuthorizationPrivilege", privId=p, onParent=False, name=p.rsplit(".", 1)[-1],
-                  privGroupName=p.rsplit(".", 1)[0] if "." in p else p) for p in call.sim.auth.all_privileges]
+    return [
+        b.obj(
+            "AuthorizationPrivilege",
+            privId=p,
+            onParent=False,
+            name=p.rsplit(".", 1)[-1],
+            privGroupName=p.rsplit(".", 1)[0] if "." in p else p,
+        )
+        for p in call.sim.auth.all_privileges
+    ]
 
 
 @op("AuthorizationManager", "roleList")
 def role_list(call: Call):
     b = call.b
-    return [b.obj("AuthorizationRole", roleId=r.id, system=r.system, name=r.name,
-                  info=b.obj("Description", label=r.name, summary=r.name), privilege=sorted(r.privileges))
-            for r in call.sim.auth.roles.values()]
+    return [
+        b.obj(
+            "AuthorizationRole",
+            roleId=r.id,
+            system=r.system,
+            name=r.name,
+            info=b.obj("Description", label=r.name, summary=r.name),
+            privilege=sorted(r.privileges),
+        )
+        for r in call.sim.auth.roles.values()
+    ]
 
 
 def _check_privs(call: Call, privs: list[str]) -> None:
@@ -114,6 +134,7 @@ def update_role(call: Call):
         if privs is not None:
             role.privileges = frozenset(privs) | frozenset(BASE_PRIVILEGES)
         auth.version += 1
+
     return apply
 
 
@@ -130,6 +151,7 @@ def remove_role(call: Call):
             perms[:] = [p for p in perms if p.role_id != role.id]
         auth.roles.pop(role.id, None)
         auth.version += 1
+
     return apply
 
 
@@ -145,19 +167,26 @@ def set_permissions(call: Call):
         if p.get("roleId") not in auth.roles:
             raise SimFault("NotFound", f"no role {p.get('roleId')}", sync=True)
         if not p.get("group") and p["principal"].lower() not in auth.users:
-            raise SimFault("UserNotFound", f"no user {p['principal']}", sync=True, principal=p["principal"],
-                           unresolved=True)
+            raise SimFault(
+                "UserNotFound",
+                f"no user {p['principal']}",
+                sync=True,
+                principal=p["principal"],
+                unresolved=True,
+            )
         perms.append(Perm(p["principal"], bool(p.get("group")), p["roleId"], bool(p.get("propagate"))))
 
     def apply() -> None:
         with auth.lock:
             current = auth.permissions.setdefault(entity.moid, [])
             for new in perms:
-                current[:] = [p for p in current if (p.principal.lower(), p.group) != (new.principal.lower(),
-                                                                                        new.group)]
+                current[:] = [
+                    p for p in current if (p.principal.lower(), p.group) != (new.principal.lower(), new.group)
+                ]
                 current.append(new)
             auth.version += 1
             _touch_tree(entity)
+
     return apply
 
 
@@ -166,10 +195,16 @@ def _require_modify(call: Call, entity: Managed) -> None:
         return
     missing = call.sim.auth.missing(call.session.user, entity, ["Authorization.ModifyPermissions"])
     if missing:
-        raise SimFault("NoPermission", "Permission to perform this operation was denied.", sync=True,
-                       object=entity.ref, privilegeId=missing[0],
-                       missingPrivileges=[DataObject("NoPermissionEntityPrivileges", entity=entity.ref,
-                                                     privilegeIds=missing)])
+        raise SimFault(
+            "NoPermission",
+            "Permission to perform this operation was denied.",
+            sync=True,
+            object=entity.ref,
+            privilegeId=missing[0],
+            missingPrivileges=[
+                DataObject("NoPermissionEntityPrivileges", entity=entity.ref, privilegeIds=missing)
+            ],
+        )
 
 
 def _touch_tree(entity: Managed) -> None:
@@ -194,6 +229,7 @@ def remove_permission(call: Call):
         current[:] = [p for p in current if (p.principal.lower(), p.group) != (user.lower(), group)]
         auth.version += 1
         _touch_tree(entity)
+
     return apply
 
 
@@ -212,6 +248,7 @@ def retrieve_all_permissions(call: Call):
             if obj is not None:
                 out.extend(call.sim.auth.permissions_on(obj, call.b, inherited=False))
         return out
+
     return apply
 
 
@@ -241,9 +278,17 @@ def has_privilege_on_entities(call: Call):
         out = []
         for e in entities:
             have = call.sim.auth.privileges(user, e)
-            out.append(b.obj("EntityPrivilege", entity=e.ref, privAvailability=[
-                b.obj("PrivilegeAvailability", privId=p, isGranted=p in have) for p in privs]))
+            out.append(
+                b.obj(
+                    "EntityPrivilege",
+                    entity=e.ref,
+                    privAvailability=[
+                        b.obj("PrivilegeAvailability", privId=p, isGranted=p in have) for p in privs
+                    ],
+                )
+            )
         return out
+
     return apply
 
 
@@ -253,8 +298,10 @@ def fetch_user_privileges(call: Call):
     user = call.sim.auth.users.get(call.p("userName", "").lower())
     if user is None:
         raise invalid_argument("userName", "no such user")
-    return lambda: [call.b.obj("UserPrivilegeResult", entity=e.ref,
-                               privileges=sorted(call.sim.auth.privileges(user, e))) for e in entities]
+    return lambda: [
+        call.b.obj("UserPrivilegeResult", entity=e.ref, privileges=sorted(call.sim.auth.privileges(user, e)))
+        for e in entities
+    ]
 
 
 # --- VirtualMachineSnapshot ----------------------------------------------------------------------------
@@ -280,13 +327,14 @@ def remove_snapshot(call: Call):
             replacement = list(snap.children)
             for child in replacement:
                 child.parent_snap = snap.parent_snap
-        siblings[idx:idx + 1] = replacement
+        siblings[idx : idx + 1] = replacement
         current = vm.current_snapshot
         if current in removed:
             vm.current_snapshot = snap.parent_snap
         for s in removed:
             inv.remove(s)
         vm.touch()
+
     return work
 
 
@@ -297,10 +345,13 @@ def revert_snapshot(call: Call):
     call.require(not vm.template, lambda: SimFault("InvalidState", "a template cannot be reverted"))
     host = call.ref_obj("host")
     if host is not None:
-        call.require(not host.maintenance, lambda: SimFault("InvalidState", "the host is in maintenance mode"))
+        call.require(
+            not host.maintenance, lambda: SimFault("InvalidState", "the host is in maintenance mode")
+        )
 
     def work() -> None:
         revert_to(vm, snap, bool(call.p("suppressPowerOn")), host)
+
     return TaskPlan(work, locks=[vm], entity=vm)
 
 
@@ -309,8 +360,9 @@ def rename_snapshot(call: Call):
     snap: Snapshot = call.obj  # type: ignore[assignment]
     name, description = call.p("name"), call.p("description")
     if name is not None:
-        call.require(valid_name(name), lambda: SimFault("InvalidName", f"invalid snapshot name {name!r}",
-                                                        name=name))
+        call.require(
+            valid_name(name), lambda: SimFault("InvalidName", f"invalid snapshot name {name!r}", name=name)
+        )
 
     def apply() -> None:
         if name is not None:
@@ -319,6 +371,7 @@ def rename_snapshot(call: Call):
             snap.description = description
         snap.touch()
         snap.vm.touch()
+
     return apply
 
 
@@ -327,11 +380,15 @@ def rename_snapshot(call: Call):
 def create_folder(call: Call):
     folder: Folder = call.obj  # type: ignore[assignment]
     name = call.p("name")
-    call.require(valid_name(name), lambda: SimFault("InvalidName", f"invalid folder name {name!r}", name=name,
-                                                    entity=folder.ref))
+    call.require(
+        valid_name(name),
+        lambda: SimFault("InvalidName", f"invalid folder name {name!r}", name=name, entity=folder.ref),
+    )
     dup = next((c for c in folder.children if c.name == name), None)
-    call.require(dup is None, lambda: SimFault("DuplicateName", f"{name} exists", name=name,
-                                               object=dup.ref if dup else folder.ref))
+    call.require(
+        dup is None,
+        lambda: SimFault("DuplicateName", f"{name} exists", name=name, object=dup.ref if dup else folder.ref),
+    )
 
     def apply() -> MoRef:
         inv = call.sim.inv
@@ -340,6 +397,7 @@ def create_folder(call: Call):
         folder.touch()
         inv.add(child)
         return child.ref
+
     return apply
 
 
@@ -350,18 +408,29 @@ def create_vm(call: Call):
     pool = call.ref_obj("pool")
     host = call.ref_obj("host")
     name = spec.get("name")
-    call.require(isinstance(name, str) and valid_name(name),
-                 lambda: SimFault("InvalidName", f"invalid VM name {name!r}", name=str(name or "")))
-    call.require("VirtualMachine" in folder.child_types,
-                 lambda: SimFault("InvalidState", f"folder {folder.name} does not hold virtual machines"))
+    call.require(
+        isinstance(name, str) and valid_name(name),
+        lambda: SimFault("InvalidName", f"invalid VM name {name!r}", name=str(name or "")),
+    )
+    call.require(
+        "VirtualMachine" in folder.child_types,
+        lambda: SimFault("InvalidState", f"folder {folder.name} does not hold virtual machines"),
+    )
     dup = next((c for c in folder.children if c.name == name), None)
-    call.require(dup is None, lambda: SimFault("DuplicateName", f"{name} exists", name=str(name),
-                                               object=dup.ref if dup else folder.ref))
+    call.require(
+        dup is None,
+        lambda: SimFault(
+            "DuplicateName", f"{name} exists", name=str(name), object=dup.ref if dup else folder.ref
+        ),
+    )
     if host is not None:
-        call.require(not host.maintenance, lambda: SimFault("InvalidState", "the host is in maintenance mode"))
+        call.require(
+            not host.maintenance, lambda: SimFault("InvalidState", "the host is in maintenance mode")
+        )
 
     def work() -> MoRef:
         return new_vm_from_spec(call.sim.inv, folder, pool, host, spec).ref
+
     return TaskPlan(work, locks=[], entity=folder)
 
 
@@ -369,12 +438,17 @@ def create_vm(call: Call):
 def destroy_folder(call: Call):
     folder: Folder = call.obj  # type: ignore[assignment]
     inv = call.sim.inv
-    call.require(folder.parent is not None and not folder.moid.startswith(("group-d1",)) and folder.moid not in (
-        "group-v3", "group-h4", "group-s5", "group-n6"), lambda: SimFault("InvalidState",
-                                                                          "this folder cannot be destroyed"))
+    call.require(
+        folder.parent is not None
+        and not folder.moid.startswith(("group-d1",))
+        and folder.moid not in ("group-v3", "group-h4", "group-s5", "group-n6"),
+        lambda: SimFault("InvalidState", "this folder cannot be destroyed"),
+    )
     vms = [o for o in _subtree(folder) if isinstance(o, VM)]
-    call.require(all(v.power_state != "poweredOn" for v in vms),
-                 lambda: SimFault("InvalidState", "the folder holds powered-on virtual machines"))
+    call.require(
+        all(v.power_state != "poweredOn" for v in vms),
+        lambda: SimFault("InvalidState", "the folder holds powered-on virtual machines"),
+    )
 
     def work() -> None:
         for obj in _subtree(folder):
@@ -387,6 +461,7 @@ def destroy_folder(call: Call):
         if isinstance(parent, Folder):
             parent.children[:] = [c for c in parent.children if c is not folder]
             parent.touch()
+
     return TaskPlan(work, locks=[], entity=folder)
 
 
@@ -404,15 +479,20 @@ def _subtree(folder: Folder) -> list[Managed]:
 @op("HostSystem", "EnterMaintenanceMode_Task")
 def enter_maintenance(call: Call):
     host: Host = call.obj  # type: ignore[assignment]
-    call.require(not host.maintenance, lambda: SimFault("InvalidState", "the host is already in maintenance mode"))
+    call.require(
+        not host.maintenance, lambda: SimFault("InvalidState", "the host is already in maintenance mode")
+    )
     running = [v for v in call.sim.inv.vms() if v.host is host and v.power_state == "poweredOn"]
-    call.require(not running, lambda: SimFault("InvalidState", f"{len(running)} powered-on virtual machines "
-                                               "run on the host"))
+    call.require(
+        not running,
+        lambda: SimFault("InvalidState", f"{len(running)} powered-on virtual machines run on the host"),
+    )
     call.require(call.p("timeout", 0) >= 0, lambda: invalid_argument("timeout", "timeout is not negative"))
 
     def work() -> None:
         host.maintenance = True
         host.touch()
+
     return work
 
 
@@ -424,6 +504,5 @@ def exit_maintenance(call: Call):
     def work() -> None:
         host.maintenance = False
         host.touch()
+
     return work
-
-

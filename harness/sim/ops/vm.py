@@ -22,8 +22,12 @@ _tickets = itertools.count(1)
 
 # --- helpers ---------------------------------------------------------------------------------------
 def valid_name(name: Any) -> bool:
-    return isinstance(name, str) and len(name.strip()) > 0 and len(name) <= 80 and not any(
-        c in name for c in "\x00\n\r/\\")
+    return (
+        isinstance(name, str)
+        and len(name.strip()) > 0
+        and len(name) <= 80
+        and not any(c in name for c in "\x00\n\r/\\")
+    )
 
 
 def not_template(call: Call) -> None:
@@ -38,20 +42,29 @@ def powered(call: Call, *states: str, requested: str | None = None) -> None:
 def host_usable(call: Call, host: Host | None) -> None:
     if host is not None:
         call.require(not host.maintenance, lambda: invalid_state(f"host {host.name} is in maintenance mode"))
-        call.require(host.connection_state == "connected", lambda: invalid_state(f"host {host.name} is not connected"))
+        call.require(
+            host.connection_state == "connected", lambda: invalid_state(f"host {host.name} is not connected")
+        )
 
 
 def tools_running(call: Call) -> None:
     vm = call.vm
     call.require(vm.power_state == "poweredOn", lambda: invalid_power_state(vm.power_state, "poweredOn"))
-    call.require(vm.tools_running, lambda: SimFault("ToolsUnavailable", "VMware Tools is not running in the guest"))
+    call.require(
+        vm.tools_running, lambda: SimFault("ToolsUnavailable", "VMware Tools is not running in the guest")
+    )
 
 
 def not_secondary(call: Call) -> None:
     vm = call.vm
-    call.require(vm.ft_role < 2, lambda: SimFault("InvalidOperationOnSecondaryVm",
-                                                  "the operation is not allowed on an FT secondary",
-                                                  instanceUuid=vm.instance_uuid))
+    call.require(
+        vm.ft_role < 2,
+        lambda: SimFault(
+            "InvalidOperationOnSecondaryVm",
+            "the operation is not allowed on an FT secondary",
+            instanceUuid=vm.instance_uuid,
+        ),
+    )
 
 
 def unique_in_folder(vm_or_none: VM | None, folder: Managed | None, name: str) -> Managed | None:
@@ -121,14 +134,15 @@ def revert_to(vm: VM, snap: Snapshot, suppress_power_on: bool, host: Host | None
     vm.touch()
 
 
-def new_vm_from_spec(inv: Inventory, folder: Folder, pool: Managed | None, host: Managed | None,
-                     spec: DataObject) -> VM:
+def new_vm_from_spec(
+    inv: Inventory, folder: Folder, pool: Managed | None, host: Managed | None, spec: DataObject
+) -> VM:
     pool = pool if isinstance(pool, ResourcePool) else inv.pools[0]
     host = host if isinstance(host, Host) else next(h for h in inv.hosts if not h.maintenance)
     ds = inv.datastores[0]
     path = (spec.get("files") or {}).get("vmPathName") if isinstance(spec.get("files"), dict) else None
     if isinstance(path, str) and path.startswith("["):
-        name_ds = path[1:path.index("]")] if "]" in path else ""
+        name_ds = path[1 : path.index("]")] if "]" in path else ""
         ds = next((d for d in inv.datastores if d.name == name_ds), ds)
     num = int(inv.new_id("n").split("-")[1])
     vm = VM(inv.new_id("vm"), spec["name"], folder, pool, host, ds, inv.networks[0], num)
@@ -150,15 +164,34 @@ def new_vm_from_spec(inv: Inventory, folder: Folder, pool: Managed | None, host:
     return vm
 
 
-def clone_vm(inv: Inventory, source: VM, folder: Folder, name: str, pool: Managed | None, host: Managed | None,
-             datastore: Managed | None, template: bool, power: bool) -> VM:
+def clone_vm(
+    inv: Inventory,
+    source: VM,
+    folder: Folder,
+    name: str,
+    pool: Managed | None,
+    host: Managed | None,
+    datastore: Managed | None,
+    template: bool,
+    power: bool,
+) -> VM:
     num = int(inv.new_id("n").split("-")[1])
     pool = pool if isinstance(pool, ResourcePool) else source.pool
     host = host if isinstance(host, Host) else source.host
     ds = datastore if datastore is not None else source.datastores[0]
     vm = VM(inv.new_id("vm"), name, folder, pool, host, ds, source.networks[0], num)  # type: ignore[arg-type]
-    for attr in ("num_cpu", "cores_per_socket", "memory_mb", "guest_id", "guest_full_name", "annotation", "hw_version",
-                 "tools_installed", "tools_version", "change_tracking"):
+    for attr in (
+        "num_cpu",
+        "cores_per_socket",
+        "memory_mb",
+        "guest_id",
+        "guest_full_name",
+        "annotation",
+        "hw_version",
+        "tools_installed",
+        "tools_version",
+        "change_tracking",
+    ):
         setattr(vm, attr, getattr(source, attr))
     vm.tools_running = source.tools_running
     vm.devices = hardware.rehome(vm, source.devices)
@@ -188,6 +221,7 @@ def power_on_vm(call: Call):
         if isinstance(host, Host):
             vm.host = host
         set_power(vm, "poweredOn")
+
     return work
 
 
@@ -216,6 +250,7 @@ def reset_vm(call: Call):
     def work() -> None:
         call.vm.boot_time = now()
         call.vm.touch()
+
     return work
 
 
@@ -233,6 +268,7 @@ def reboot_guest(call: Call):
 
     def apply() -> None:
         call.vm.boot_time = now()
+
     return apply
 
 
@@ -256,13 +292,21 @@ def _snapshot_checks(call: Call, quiesce: bool) -> None:
     not_template(call)
     not_secondary(call)
     name = call.p("name")
-    call.require(valid_name(name), lambda: SimFault("InvalidName", f"invalid snapshot name {name!r}", name=str(name)))
-    call.require(vm.record_replay == "inactive", lambda: invalid_state("the virtual machine is recording or replaying"))
-    call.require(_depth(vm.current_snapshot) < MAX_SNAPSHOT_DEPTH,
-                 lambda: SimFault("TooManySnapshotLevels", f"a snapshot chain holds at most {MAX_SNAPSHOT_DEPTH}"))
+    call.require(
+        valid_name(name), lambda: SimFault("InvalidName", f"invalid snapshot name {name!r}", name=str(name))
+    )
+    call.require(
+        vm.record_replay == "inactive", lambda: invalid_state("the virtual machine is recording or replaying")
+    )
+    call.require(
+        _depth(vm.current_snapshot) < MAX_SNAPSHOT_DEPTH,
+        lambda: SimFault("TooManySnapshotLevels", f"a snapshot chain holds at most {MAX_SNAPSHOT_DEPTH}"),
+    )
     if quiesce:
-        call.require(vm.power_state == "poweredOn" and vm.tools_running,
-                     lambda: invalid_state("quiescing needs VMware Tools running in a powered-on guest"))
+        call.require(
+            vm.power_state == "poweredOn" and vm.tools_running,
+            lambda: invalid_state("quiescing needs VMware Tools running in a powered-on guest"),
+        )
 
 
 def _depth(snap: Snapshot | None) -> int:
@@ -277,30 +321,39 @@ def _depth(snap: Snapshot | None) -> int:
 def create_snapshot(call: Call):
     quiesce = bool(call.p("quiesce"))
     _snapshot_checks(call, quiesce)
-    return lambda: take_snapshot(call.sim.inv, call.vm, call.p("name"), call.p("description", ""),
-                                 bool(call.p("memory")), quiesce).ref
+    return lambda: (
+        take_snapshot(
+            call.sim.inv, call.vm, call.p("name"), call.p("description", ""), bool(call.p("memory")), quiesce
+        ).ref
+    )
 
 
 @op("VirtualMachine", "CreateSnapshotEx_Task")
 def create_snapshot_ex(call: Call):
     quiesce = call.p("quiesceSpec") is not None
     _snapshot_checks(call, quiesce)
-    return lambda: take_snapshot(call.sim.inv, call.vm, call.p("name"), call.p("description", ""),
-                                 bool(call.p("memory")), quiesce).ref
+    return lambda: (
+        take_snapshot(
+            call.sim.inv, call.vm, call.p("name"), call.p("description", ""), bool(call.p("memory")), quiesce
+        ).ref
+    )
 
 
 @op("VirtualMachine", "RevertToCurrentSnapshot_Task")
 def revert_current(call: Call):
     vm = call.vm
     not_template(call)
-    call.require(vm.current_snapshot is not None, lambda: SimFault("NotFound", "the virtual machine has no current "
-                                                                   "snapshot"))
+    call.require(
+        vm.current_snapshot is not None,
+        lambda: SimFault("NotFound", "the virtual machine has no current snapshot"),
+    )
     host = call.ref_obj("host")
     host_usable(call, host)  # type: ignore[arg-type]
 
     def work() -> None:
         if vm.current_snapshot is not None:
             revert_to(vm, vm.current_snapshot, bool(call.p("suppressPowerOn")), host)  # type: ignore[arg-type]
+
     return work
 
 
@@ -316,6 +369,7 @@ def remove_all_snapshots(call: Call):
         vm.current_snapshot = None
         vm.consolidation_needed = call.p("consolidate") is False
         vm.touch()
+
     return work
 
 
@@ -326,6 +380,7 @@ def consolidate(call: Call):
     def work() -> None:
         call.vm.consolidation_needed = False
         call.vm.touch()
+
     return work
 
 
@@ -333,8 +388,10 @@ def consolidate(call: Call):
 def estimate_consolidate(call: Call):
     vm = call.vm
     snaps = sum(1 for _ in vm.iter_snapshots())
-    return lambda: [call.b.obj("StorageRequirement", datastore=ds.ref, freeSpaceRequiredInKb=snaps * 1024 * 64)
-                    for ds in vm.datastores]
+    return lambda: [
+        call.b.obj("StorageRequirement", datastore=ds.ref, freeSpaceRequiredInKb=snaps * 1024 * 64)
+        for ds in vm.datastores
+    ]
 
 
 # --- templates and clones --------------------------------------------------------------------------------
@@ -342,12 +399,15 @@ def estimate_consolidate(call: Call):
 def mark_as_template(call: Call):
     vm = call.vm
     call.require(not vm.template, lambda: invalid_state(f"{vm.name} is already a template"))
-    call.require(vm.ft is None, lambda: invalid_state("a fault tolerant virtual machine cannot become a template"))
+    call.require(
+        vm.ft is None, lambda: invalid_state("a fault tolerant virtual machine cannot become a template")
+    )
     powered(call, "poweredOff", requested="poweredOff")
 
     def apply() -> None:
         vm.template = True
         vm.touch()
+
     return apply
 
 
@@ -367,6 +427,7 @@ def mark_as_vm(call: Call):
         if isinstance(host, Host):
             vm.host = host
         vm.touch()
+
     return apply
 
 
@@ -390,11 +451,18 @@ def clone(call: Call):
         raise invalid_argument("name", f"invalid virtual machine name {name!r}")
     spec = call.p("spec") or DataObject("VirtualMachineCloneSpec")
     pool, host, datastore = _location(call, spec.get("location"))
-    call.require(isinstance(folder, Folder) and "VirtualMachine" in folder.child_types,
-                 lambda: invalid_state("the destination is not a virtual machine folder"))
-    call.require(unique_in_folder(None, folder, name) is None,
-                 lambda: SimFault("FileAlreadyExists", f"a virtual machine named {name} exists in the folder",
-                                  file=f"[datastore1] {name}/{name}.vmx"))
+    call.require(
+        isinstance(folder, Folder) and "VirtualMachine" in folder.child_types,
+        lambda: invalid_state("the destination is not a virtual machine folder"),
+    )
+    call.require(
+        unique_in_folder(None, folder, name) is None,
+        lambda: SimFault(
+            "FileAlreadyExists",
+            f"a virtual machine named {name} exists in the folder",
+            file=f"[datastore1] {name}/{name}.vmx",
+        ),
+    )
     power = bool(spec.get("powerOn"))
     template = bool(spec.get("template"))
 
@@ -409,6 +477,7 @@ def clone(call: Call):
                 remove_vm(call.sim.inv, new)
                 raise
         return new.ref
+
     return TaskPlan(work, locks=[])
 
 
@@ -425,21 +494,38 @@ def instant_clone(call: Call):
     pool, host, datastore = _location(call, spec.get("location"))
     folder_ref = (spec.get("location") or {}).get("folder")
     folder = call.sim.inv.get(folder_ref.value) if isinstance(folder_ref, MoRef) else vm.parent
-    call.require(unique_in_folder(None, folder, name) is None,
-                 lambda: SimFault("FileAlreadyExists", f"a virtual machine named {name} exists in the folder",
-                                  file=f"[datastore1] {name}/{name}.vmx"))
+    call.require(
+        unique_in_folder(None, folder, name) is None,
+        lambda: SimFault(
+            "FileAlreadyExists",
+            f"a virtual machine named {name} exists in the folder",
+            file=f"[datastore1] {name}/{name}.vmx",
+        ),
+    )
 
     def work() -> MoRef:
         return clone_vm(call.sim.inv, vm, folder, name, pool, host, datastore, False, True).ref  # type: ignore[arg-type]
+
     return TaskPlan(work, locks=[])
 
 
 # --- configuration --------------------------------------------------------------------------------------
 def apply_config_spec(vm: VM, spec: DataObject, inv: Inventory | None = None) -> None:
-    devices = hardware.apply_changes(vm, inv, spec["deviceChange"], vm.devices) if spec.get("deviceChange") else []
-    simple = {"name": "name", "numCPUs": "num_cpu", "numCoresPerSocket": "cores_per_socket", "memoryMB": "memory_mb",
-              "annotation": "annotation", "guestId": "guest_id", "changeTrackingEnabled": "change_tracking",
-              "cpuAllocation": "cpu_allocation", "memoryAllocation": "memory_allocation", "managedBy": "managed_by"}
+    devices = (
+        hardware.apply_changes(vm, inv, spec["deviceChange"], vm.devices) if spec.get("deviceChange") else []
+    )
+    simple = {
+        "name": "name",
+        "numCPUs": "num_cpu",
+        "numCoresPerSocket": "cores_per_socket",
+        "memoryMB": "memory_mb",
+        "annotation": "annotation",
+        "guestId": "guest_id",
+        "changeTrackingEnabled": "change_tracking",
+        "cpuAllocation": "cpu_allocation",
+        "memoryAllocation": "memory_allocation",
+        "managedBy": "managed_by",
+    }
     for key, attr in simple.items():
         if spec.get(key) is not None:
             setattr(vm, attr, spec[key])
@@ -465,33 +551,54 @@ def reconfig(call: Call):
     not_secondary(call)
     if spec.get("name") is not None:
         name = spec["name"]
-        call.require(valid_name(name), lambda: SimFault("InvalidName", f"invalid name {name!r}", name=str(name)))
+        call.require(
+            valid_name(name), lambda: SimFault("InvalidName", f"invalid name {name!r}", name=str(name))
+        )
         dup = unique_in_folder(vm, vm.parent, name)
-        call.require(dup is None, lambda: SimFault("DuplicateName", f"{name} exists", name=name,
-                                                   object=dup.ref if dup else vm.ref))
+        call.require(
+            dup is None,
+            lambda: SimFault("DuplicateName", f"{name} exists", name=name, object=dup.ref if dup else vm.ref),
+        )
     if spec.get("numCPUs") is not None:
         if spec["numCPUs"] < 1 or spec["numCPUs"] > 768:
             raise invalid_argument("spec.numCPUs", "numCPUs is from 1 to 768")
-        call.require(vm.power_state != "poweredOn" or spec["numCPUs"] == vm.num_cpu,
-                     lambda: invalid_power_state(vm.power_state, "poweredOff",
-                                                 "CPU hot plug is not enabled for this virtual machine"))
+        call.require(
+            vm.power_state != "poweredOn" or spec["numCPUs"] == vm.num_cpu,
+            lambda: invalid_power_state(
+                vm.power_state, "poweredOff", "CPU hot plug is not enabled for this virtual machine"
+            ),
+        )
     if spec.get("memoryMB") is not None:
         if spec["memoryMB"] < 4 or spec["memoryMB"] % 4:
             raise invalid_argument("spec.memoryMB", "memoryMB is a positive multiple of 4")
-        call.require(vm.power_state != "poweredOn" or spec["memoryMB"] >= vm.memory_mb,
-                     lambda: invalid_power_state(vm.power_state, "poweredOff",
-                                                 "memory cannot shrink while powered on"))
-        call.require(vm.ft is None or spec["memoryMB"] == vm.memory_mb,
-                     lambda: invalid_state("memory of a fault tolerant virtual machine cannot change"))
+        call.require(
+            vm.power_state != "poweredOn" or spec["memoryMB"] >= vm.memory_mb,
+            lambda: invalid_power_state(
+                vm.power_state, "poweredOff", "memory cannot shrink while powered on"
+            ),
+        )
+        call.require(
+            vm.ft is None or spec["memoryMB"] == vm.memory_mb,
+            lambda: invalid_state("memory of a fault tolerant virtual machine cannot change"),
+        )
     keys = {d.get("key") for d in vm.devices}
     for i, change in enumerate(spec.get("deviceChange") or []):
         device, operation = change.get("device"), change.get("operation")
         if operation in ("remove", "edit") and device.get("key") not in keys:
-            raise SimFault("InvalidDeviceSpec", f"no device with key {device.get('key')}", sync=False,
-                           deviceIndex=i, property="deviceChange")
+            raise SimFault(
+                "InvalidDeviceSpec",
+                f"no device with key {device.get('key')}",
+                sync=False,
+                deviceIndex=i,
+                property="deviceChange",
+            )
         if operation is None:
-            raise SimFault("InvalidDeviceSpec", "a device change needs an operation", deviceIndex=i,
-                           property="deviceChange.operation")
+            raise SimFault(
+                "InvalidDeviceSpec",
+                "a device change needs an operation",
+                deviceIndex=i,
+                property="deviceChange.operation",
+            )
     return lambda: apply_config_spec(vm, spec, call.sim.inv)
 
 
@@ -502,13 +609,16 @@ def upgrade_vm(call: Call):
     if not (isinstance(version, str) and version.startswith("vmx-") and version[4:].isdigit()):
         raise invalid_argument("version", f"{version!r} is not a hardware version such as {LATEST_HW}")
     powered(call, "poweredOff", requested="poweredOff")
-    call.require(int(version[4:]) > int(vm.hw_version[4:]),
-                 lambda: SimFault("AlreadyUpgraded", f"the virtual machine is already at {vm.hw_version}"))
+    call.require(
+        int(version[4:]) > int(vm.hw_version[4:]),
+        lambda: SimFault("AlreadyUpgraded", f"the virtual machine is already at {vm.hw_version}"),
+    )
 
     def work() -> None:
         vm.hw_version = version
         vm.modified = now()
         vm.touch()
+
     return work
 
 
@@ -520,6 +630,7 @@ def upgrade_tools(call: Call):
     def work() -> None:
         call.vm.tools_version = LATEST_TOOLS
         call.vm.touch()
+
     return work
 
 
@@ -528,10 +639,13 @@ def mount_tools(call: Call):
     vm = call.vm
     not_template(call)
     powered(call, "poweredOn")
-    call.require(not vm.tools_installer_mounted, lambda: invalid_state("the tools installer is already mounted"))
+    call.require(
+        not vm.tools_installer_mounted, lambda: invalid_state("the tools installer is already mounted")
+    )
 
     def apply() -> None:
         vm.tools_installer_mounted = True
+
     return apply
 
 
@@ -542,6 +656,7 @@ def unmount_tools(call: Call):
 
     def apply() -> None:
         vm.tools_installer_mounted = False
+
     return apply
 
 
@@ -549,16 +664,21 @@ def unmount_tools(call: Call):
 def rename(call: Call):
     vm = call.vm
     name = call.p("newName")
-    call.require(valid_name(name), lambda: SimFault("InvalidName", f"invalid name {name!r}", name=str(name),
-                                                    entity=vm.ref))
+    call.require(
+        valid_name(name),
+        lambda: SimFault("InvalidName", f"invalid name {name!r}", name=str(name), entity=vm.ref),
+    )
     dup = unique_in_folder(vm, vm.parent, name)
-    call.require(dup is None, lambda: SimFault("DuplicateName", f"{name} exists", name=name,
-                                               object=dup.ref if dup else vm.ref))
+    call.require(
+        dup is None,
+        lambda: SimFault("DuplicateName", f"{name} exists", name=name, object=dup.ref if dup else vm.ref),
+    )
 
     def work() -> None:
         vm.name = name
         vm.modified = now()
         vm.touch()
+
     return work
 
 
@@ -570,6 +690,7 @@ def destroy(call: Call):
 
     def work() -> None:
         remove_vm(call.sim.inv, vm)
+
     return work
 
 
@@ -589,12 +710,15 @@ def reload_from_path(call: Call):
     vm = call.vm
     path = call.p("configurationPath")
     powered(call, "poweredOff", requested="poweredOff")
-    call.require(isinstance(path, str) and path.startswith("[") and "]" in path and path.endswith(".vmx"),
-                 lambda: SimFault("FileNotFound", f"file {path} was not found", file=str(path)))
+    call.require(
+        isinstance(path, str) and path.startswith("[") and "]" in path and path.endswith(".vmx"),
+        lambda: SimFault("FileNotFound", f"file {path} was not found", file=str(path)),
+    )
 
     def work() -> None:
         vm.files_path = path
         vm.touch()
+
     return work
 
 
@@ -611,6 +735,7 @@ def relocate(call: Call):
             vm.datastores = [datastore]  # type: ignore[list-item]
             vm.files_path = f"[{datastore.name}] {vm.name}/{vm.name}.vmx"
         vm.touch()
+
     return work
 
 
@@ -652,10 +777,16 @@ def attach_disk(call: Call):
     controller = call.p("controllerKey")
     controllers = {d["key"] for d in hardware.disk_controllers(vm.devices)}
     if controller is not None:
-        call.require(controller in controllers, lambda: SimFault("InvalidController", f"no controller {controller}",
-                                                                 controllerKey=controller, deviceIndex=0))
+        call.require(
+            controller in controllers,
+            lambda: SimFault(
+                "InvalidController", f"no controller {controller}", controllerKey=controller, deviceIndex=0
+            ),
+        )
     else:
-        call.require(bool(controllers), lambda: SimFault("MissingController", "the VM has no disk controller"))
+        call.require(
+            bool(controllers), lambda: SimFault("MissingController", "the VM has no disk controller")
+        )
     datastore = call.ref_obj("datastore")
 
     def work() -> None:
@@ -664,13 +795,28 @@ def attach_disk(call: Call):
         unit = call.p("unitNumber")
         if unit is None:
             unit = next(u for u in range(16) if u not in used and u != 7)
-        vm.devices = hardware.link([*vm.devices, DataObject(
-            "VirtualDisk", key=hardware.free_key(vm.devices, "disk"), controllerKey=key, unitNumber=unit,
-            capacityInKB=1024 * 1024, capacityInBytes=1024**3,
-            vDiskId=DataObject("ID", id=disk_id),
-            backing=DataObject("VirtualDiskFlatVer2BackingInfo", fileName=f"[{datastore.name}] fcd/{disk_id}.vmdk",
-                               diskMode="persistent", datastore=datastore.ref))])
+        vm.devices = hardware.link(
+            [
+                *vm.devices,
+                DataObject(
+                    "VirtualDisk",
+                    key=hardware.free_key(vm.devices, "disk"),
+                    controllerKey=key,
+                    unitNumber=unit,
+                    capacityInKB=1024 * 1024,
+                    capacityInBytes=1024**3,
+                    vDiskId=DataObject("ID", id=disk_id),
+                    backing=DataObject(
+                        "VirtualDiskFlatVer2BackingInfo",
+                        fileName=f"[{datastore.name}] fcd/{disk_id}.vmdk",
+                        diskMode="persistent",
+                        datastore=datastore.ref,
+                    ),
+                ),
+            ]
+        )
         vm.touch()
+
     return work
 
 
@@ -681,9 +827,11 @@ def detach_disk(call: Call):
     call.require(disk_id in _disk_ids(vm), lambda: SimFault("NotFound", f"disk {disk_id} is not attached"))
 
     def work() -> None:
-        vm.devices = hardware.link([d for d in vm.devices
-                                    if not (d.get("vDiskId") and d["vDiskId"]["id"] == disk_id)])
+        vm.devices = hardware.link(
+            [d for d in vm.devices if not (d.get("vDiskId") and d["vDiskId"]["id"] == disk_id)]
+        )
         vm.touch()
+
     return work
 
 
@@ -695,6 +843,7 @@ def promote_disks(call: Call):
     def work() -> None:
         call.vm.consolidation_needed = False
         call.vm.touch()
+
     return work
 
 
@@ -721,7 +870,11 @@ def query_changed(call: Call):
     length = disk.get("capacityInKB", 0) * 1024 - start
     if start < 0 or length < 0:
         raise invalid_argument("startOffset", "startOffset lies outside the disk")
-    areas = [] if call.p("changeId") != "*" else [call.b.obj("DiskChangeExtent", start=start, length=min(length, 65536))]
+    areas = (
+        []
+        if call.p("changeId") != "*"
+        else [call.b.obj("DiskChangeExtent", start=start, length=min(length, 65536))]
+    )
     return lambda: call.b.obj("DiskChangeInfo", startOffset=start, length=length, changedArea=areas)
 
 
@@ -738,8 +891,14 @@ def _ticket() -> str:
 @op("VirtualMachine", "AcquireMksTicket")
 def acquire_mks_ticket(call: Call):
     vm = call.vm
-    return lambda: call.b.obj("VirtualMachineMksTicket", ticket=_ticket(), cfgFile=vm.files_path,
-                              host=vm.host.name if vm.host else None, port=902, sslThumbprint="AA:BB:CC")
+    return lambda: call.b.obj(
+        "VirtualMachineMksTicket",
+        ticket=_ticket(),
+        cfgFile=vm.files_path,
+        host=vm.host.name if vm.host else None,
+        port=902,
+        sslThumbprint="AA:BB:CC",
+    )
 
 
 @op("VirtualMachine", "AcquireTicket")
@@ -752,11 +911,15 @@ def acquire_ticket(call: Call):
     powered(call, "poweredOn", requested="poweredOn")
     if kind in ("guestControl", "guestIntegrity"):
         call.require(vm.tools_running, lambda: invalid_state("VMware Tools is not running in the guest"))
-    return lambda: call.b.obj("VirtualMachineTicket", ticket=_ticket(), cfgFile=vm.files_path,
-                              host=vm.host.name if vm.host else None, port=443 if kind == "webmks" else 902,
-                              sslThumbprint="AA:BB:CC",
-                              url=f"wss://{vm.host.name if vm.host else 'esx'}/ticket/{_ticket()}"
-                              if kind == "webmks" else None)
+    return lambda: call.b.obj(
+        "VirtualMachineTicket",
+        ticket=_ticket(),
+        cfgFile=vm.files_path,
+        host=vm.host.name if vm.host else None,
+        port=443 if kind == "webmks" else 902,
+        sslThumbprint="AA:BB:CC",
+        url=f"wss://{vm.host.name if vm.host else 'esx'}/ticket/{_ticket()}" if kind == "webmks" else None,
+    )
 
 
 @op("VirtualMachine", "QueryConnections")
@@ -776,9 +939,11 @@ def drop_connections(call: Call):
             return False
         before = len(vm.connections)
         keys = {(c.get("label"), c.get("client"), c.get("userName")) for c in wanted}
-        vm.connections = [c for c in vm.connections if (c.get("label"), c.get("client"), c.get("userName"))
-                          not in keys]
+        vm.connections = [
+            c for c in vm.connections if (c.get("label"), c.get("client"), c.get("userName")) not in keys
+        ]
         return len(vm.connections) < before
+
     return apply
 
 
@@ -791,6 +956,7 @@ def set_screen(call: Call):
 
     def apply() -> None:
         call.vm.screen = (width, height)
+
     return apply
 
 
@@ -805,6 +971,7 @@ def set_display(call: Call):
         call.vm.display_topology = list(displays)
         first = displays[0]
         call.vm.screen = (first["width"], first["height"])
+
     return apply
 
 
@@ -818,6 +985,7 @@ def put_usb(call: Call):
             return 0
         vm.usb_scan_codes += len(events)
         return len(events)
+
     return apply
 
 
@@ -830,6 +998,7 @@ def screenshot(call: Call):
     def work() -> str:
         vm.screenshots += 1
         return f"{vm.files_path.rsplit('/', 1)[0]}/{vm.name}-{vm.screenshots}.png"
+
     return work
 
 
@@ -841,8 +1010,12 @@ def start_recording(call: Call):
     powered(call, "poweredOn")
     name = call.p("name")
     call.require(valid_name(name), lambda: SimFault("InvalidName", f"invalid name {name!r}", name=str(name)))
-    call.require(vm.record_replay == "inactive", lambda: invalid_state(f"the VM is already {vm.record_replay}"))
-    call.require(vm.ft is None, lambda: SimFault("RecordReplayDisabled", "record/replay is disabled for FT VMs"))
+    call.require(
+        vm.record_replay == "inactive", lambda: invalid_state(f"the VM is already {vm.record_replay}")
+    )
+    call.require(
+        vm.ft is None, lambda: SimFault("RecordReplayDisabled", "record/replay is disabled for FT VMs")
+    )
 
     def work() -> MoRef:
         snap = take_snapshot(call.sim.inv, vm, name, call.p("description", ""), memory=True, quiesce=False)
@@ -850,6 +1023,7 @@ def start_recording(call: Call):
         vm.record_replay = "recording"
         vm.touch()
         return snap.ref
+
     return work
 
 
@@ -857,11 +1031,14 @@ def start_recording(call: Call):
 def stop_recording(call: Call):
     vm = call.vm
     powered(call, "poweredOn")
-    call.require(vm.record_replay == "recording", lambda: invalid_state("the virtual machine is not recording"))
+    call.require(
+        vm.record_replay == "recording", lambda: invalid_state("the virtual machine is not recording")
+    )
 
     def work() -> None:
         vm.record_replay = "inactive"
         vm.touch()
+
     return work
 
 
@@ -870,16 +1047,23 @@ def start_replaying(call: Call):
     vm = call.vm
     not_template(call)
     snap = call.ref_obj("replaySnapshot")
-    call.require(isinstance(snap, Snapshot) and snap.vm is vm,
-                 lambda: SimFault("NotFound", "the snapshot does not belong to this virtual machine"))
-    call.require(vm.record_replay == "inactive", lambda: invalid_state(f"the VM is already {vm.record_replay}"))
-    call.require(getattr(snap, "replay_supported", False),
-                 lambda: SimFault("SnapshotFault", "the snapshot holds no recording"))
+    call.require(
+        isinstance(snap, Snapshot) and snap.vm is vm,
+        lambda: SimFault("NotFound", "the snapshot does not belong to this virtual machine"),
+    )
+    call.require(
+        vm.record_replay == "inactive", lambda: invalid_state(f"the VM is already {vm.record_replay}")
+    )
+    call.require(
+        getattr(snap, "replay_supported", False),
+        lambda: SimFault("SnapshotFault", "the snapshot holds no recording"),
+    )
     powered(call, "poweredOff", requested="poweredOff")
 
     def work() -> None:
         vm.record_replay = "replaying"
         set_power(vm, "poweredOn")
+
     return work
 
 
@@ -887,11 +1071,14 @@ def start_replaying(call: Call):
 def stop_replaying(call: Call):
     vm = call.vm
     powered(call, "poweredOn")
-    call.require(vm.record_replay == "replaying", lambda: invalid_state("the virtual machine is not replaying"))
+    call.require(
+        vm.record_replay == "replaying", lambda: invalid_state("the virtual machine is not replaying")
+    )
 
     def work() -> None:
         vm.record_replay = "inactive"
         vm.touch()
+
     return work
 
 
@@ -907,6 +1094,7 @@ def set_custom_value(call: Call):
         call.vm.custom[field_key] = value
         for vm in call.sim.inv.vms():
             vm.touch()  # availableField changed everywhere
+
     return apply
 
 
@@ -917,6 +1105,7 @@ def send_nmi(call: Call):
 
     def apply() -> None:
         call.vm.nmi_count += 1
+
     return apply
 
 
@@ -924,9 +1113,11 @@ def send_nmi(call: Call):
 def extract_ovf(call: Call):
     vm = call.vm
     powered(call, "poweredOn")
-    return lambda: (f'<?xml version="1.0" encoding="UTF-8"?><Environment xmlns="http://schemas.dmtf.org/ovf/'
-                    f'environment/1" ovfenv:id="{vm.moid}"><PlatformSection><Kind>VMware ESXi</Kind>'
-                    f'</PlatformSection></Environment>')
+    return lambda: (
+        f'<?xml version="1.0" encoding="UTF-8"?><Environment xmlns="http://schemas.dmtf.org/ovf/'
+        f'environment/1" ovfenv:id="{vm.moid}"><PlatformSection><Kind>VMware ESXi</Kind>'
+        f"</PlatformSection></Environment>"
+    )
 
 
 @op("VirtualMachine", "ExportVm")
@@ -945,6 +1136,7 @@ def crypto_unlock(call: Call):
     def work() -> None:
         vm.crypto_locked = False
         vm.touch()
+
     return work
 
 
@@ -958,6 +1150,7 @@ def apply_evc(call: Call):
     def work() -> None:
         vm.feature_mask = list(mask or [])
         vm.touch()
+
     return work
 
 
@@ -965,6 +1158,7 @@ def apply_evc(call: Call):
 def refresh_storage(call: Call):
     def apply() -> None:
         call.vm.modified = now()
+
     return apply
 
 
@@ -974,6 +1168,7 @@ def reset_guest_info(call: Call):
 
     def apply() -> None:
         call.vm.guest_info_reset += 1
+
     return apply
 
 
@@ -981,8 +1176,10 @@ def reset_guest_info(call: Call):
 def answer_vm(call: Call):
     vm = call.vm
     question = vm.question
-    call.require(question is not None and question["id"] == call.p("questionId"),
-                 lambda: SimFault("ConcurrentAccess", "the question was already answered or does not exist"))
+    call.require(
+        question is not None and question["id"] == call.p("questionId"),
+        lambda: SimFault("ConcurrentAccess", "the question was already answered or does not exist"),
+    )
     if question is not None:
         choices = [c["key"] for c in question["choice"]["choiceInfo"]]
         if call.p("answerChoice") not in choices:
@@ -990,6 +1187,7 @@ def answer_vm(call: Call):
 
     def apply() -> None:
         vm.question = None
+
     return apply
 
 
@@ -997,10 +1195,17 @@ def _customization_checks(call: Call) -> None:
     spec = call.p("spec")
     identity = spec.get("identity")
     linux = not call.vm.guest_id.startswith("win")
-    call.require(not (linux and identity is not None and identity.type_name == "CustomizationSysprep"),
-                 lambda: SimFault("UncustomizableGuest", "a Linux guest cannot take a Sysprep identity",
-                                  uncustomizableGuestOS=call.vm.guest_id))
-    call.require(call.vm.tools_installed, lambda: SimFault("CustomizationFault", "VMware Tools is not installed"))
+    call.require(
+        not (linux and identity is not None and identity.type_name == "CustomizationSysprep"),
+        lambda: SimFault(
+            "UncustomizableGuest",
+            "a Linux guest cannot take a Sysprep identity",
+            uncustomizableGuestOS=call.vm.guest_id,
+        ),
+    )
+    call.require(
+        call.vm.tools_installed, lambda: SimFault("CustomizationFault", "VMware Tools is not installed")
+    )
 
 
 @op("VirtualMachine", "CheckCustomizationSpec")
@@ -1013,14 +1218,19 @@ def check_customization(call: Call):
 def customize(call: Call):
     vm = call.vm
     _customization_checks(call)
-    call.require(vm.power_state == "poweredOff",
-                 lambda: SimFault("CustomizationFault", "the virtual machine must be powered off"))
-    call.require(vm.customization_applied is None,
-                 lambda: SimFault("CustomizationPending", "a customization is already pending"))
+    call.require(
+        vm.power_state == "poweredOff",
+        lambda: SimFault("CustomizationFault", "the virtual machine must be powered off"),
+    )
+    call.require(
+        vm.customization_applied is None,
+        lambda: SimFault("CustomizationPending", "a customization is already pending"),
+    )
 
     def work() -> None:
         vm.customization_applied = call.p("spec")
         vm.touch()
+
     return work
 
 
@@ -1029,8 +1239,14 @@ def _ft_issues(call: Call, vm: VM) -> list[SimFault]:
     issues = []
 
     def issue(reason: str) -> SimFault:
-        return SimFault("VmFaultToleranceConfigIssue", f"fault tolerance issue: {reason}", reason=reason,
-                        entityName=vm.name, entity=vm.ref)
+        return SimFault(
+            "VmFaultToleranceConfigIssue",
+            f"fault tolerance issue: {reason}",
+            reason=reason,
+            entityName=vm.name,
+            entity=vm.ref,
+        )
+
     if vm.template:
         issues.append(issue("templateVm"))
     if vm.ft_role >= 2:
@@ -1052,22 +1268,38 @@ def query_ft(call: Call):
 def _ft_target_host(call: Call, vm: VM) -> Host:
     host = call.ref_obj("host")
     if host is None:
-        candidates = [h for h in call.sim.inv.hosts if h.ft_capable and not h.maintenance and h is not vm.host
-                      and all(s.host is not h for s in (vm.ft.secondaries if vm.ft else []))]
-        call.require(bool(candidates), lambda: SimFault("NoHostSuitableForFtSecondary", "no host can run the "
-                                                        "secondary", vm=vm.ref, vmName=vm.name))
+        candidates = [
+            h
+            for h in call.sim.inv.hosts
+            if h.ft_capable
+            and not h.maintenance
+            and h is not vm.host
+            and all(s.host is not h for s in (vm.ft.secondaries if vm.ft else []))
+        ]
+        call.require(
+            bool(candidates),
+            lambda: SimFault(
+                "NoHostSuitableForFtSecondary", "no host can run the secondary", vm=vm.ref, vmName=vm.name
+            ),
+        )
         return candidates[0] if candidates else vm.host  # type: ignore[return-value]
     assert isinstance(host, Host)
     host_usable(call, host)
-    call.require(host is not vm.host and host.ft_capable,
-                 lambda: SimFault("IncompatibleHostForFtSecondary", f"host {host.name} cannot run the secondary",
-                                  host=host.ref))
+    call.require(
+        host is not vm.host and host.ft_capable,
+        lambda: SimFault(
+            "IncompatibleHostForFtSecondary", f"host {host.name} cannot run the secondary", host=host.ref
+        ),
+    )
     return host
 
 
 def _secondary_result(call: Call, secondary: VM, primary: VM) -> DataObject:
-    return call.b.obj("FaultToleranceSecondaryOpResult", vm=secondary.ref,
-                      powerOnAttempted=primary.power_state == "poweredOn")
+    return call.b.obj(
+        "FaultToleranceSecondaryOpResult",
+        vm=secondary.ref,
+        powerOnAttempted=primary.power_state == "poweredOn",
+    )
 
 
 @op("VirtualMachine", "CreateSecondaryVM_Task", "CreateSecondaryVMEx_Task")
@@ -1077,15 +1309,21 @@ def create_secondary(call: Call):
     not_secondary(call)
     issues = [i for i in _ft_issues(call, vm) if i.fields.get("reason") != "hasSnapshots"]
     call.require(not issues, lambda: issues[0])
-    call.require(vm.ft is None or not vm.ft.secondaries,
-                 lambda: SimFault("SecondaryVmAlreadyRegistered", "the virtual machine already has a secondary",
-                                  instanceUuid=vm.ft.secondaries[0].instance_uuid if vm.ft else vm.instance_uuid))
+    call.require(
+        vm.ft is None or not vm.ft.secondaries,
+        lambda: SimFault(
+            "SecondaryVmAlreadyRegistered",
+            "the virtual machine already has a secondary",
+            instanceUuid=vm.ft.secondaries[0].instance_uuid if vm.ft else vm.instance_uuid,
+        ),
+    )
     host = _ft_target_host(call, vm)
 
     def work() -> DataObject:
         secondary = make_secondary(call.sim.inv, vm, host)
         vm.touch()
         return _secondary_result(call, secondary, vm)
+
     return work
 
 
@@ -1095,10 +1333,14 @@ def _group_secondary(call: Call) -> VM:
     not_secondary(call)
     other = call.ref_obj("vm")
     call.require(vm.ft is not None, lambda: invalid_state(f"{vm.name} is not fault tolerant"))
-    call.require(isinstance(other, VM) and vm.ft is not None and other in vm.ft.secondaries,
-                 lambda: SimFault("SecondaryVmNotRegistered",
-                                  f"{getattr(other, 'name', '?')} is not a secondary of this fault tolerant group",
-                                  instanceUuid=getattr(other, "instance_uuid", "")))
+    call.require(
+        isinstance(other, VM) and vm.ft is not None and other in vm.ft.secondaries,
+        lambda: SimFault(
+            "SecondaryVmNotRegistered",
+            f"{getattr(other, 'name', '?')} is not a secondary of this fault tolerant group",
+            instanceUuid=getattr(other, "instance_uuid", ""),
+        ),
+    )
     return other  # type: ignore[return-value]
 
 
@@ -1107,9 +1349,14 @@ def make_primary(call: Call):
     vm = call.vm
     secondary = _group_secondary(call)
     if vm.ft is not None and isinstance(secondary, VM):
-        call.require(secondary.moid not in vm.ft.disabled,
-                     lambda: SimFault("SecondaryVmAlreadyDisabled", "the secondary is disabled",
-                                      instanceUuid=secondary.instance_uuid))
+        call.require(
+            secondary.moid not in vm.ft.disabled,
+            lambda: SimFault(
+                "SecondaryVmAlreadyDisabled",
+                "the secondary is disabled",
+                instanceUuid=secondary.instance_uuid,
+            ),
+        )
         host_usable(call, secondary.host)
 
     def work() -> None:
@@ -1121,6 +1368,7 @@ def make_primary(call: Call):
         group.primary = secondary
         vm.touch()
         secondary.touch()
+
     return TaskPlan(work, locks=[vm, secondary])
 
 
@@ -1129,9 +1377,14 @@ def disable_secondary(call: Call):
     vm = call.vm
     secondary = _group_secondary(call)
     if vm.ft is not None and isinstance(secondary, VM):
-        call.require(secondary.moid not in vm.ft.disabled,
-                     lambda: SimFault("SecondaryVmAlreadyDisabled", "the secondary is already disabled",
-                                      instanceUuid=secondary.instance_uuid))
+        call.require(
+            secondary.moid not in vm.ft.disabled,
+            lambda: SimFault(
+                "SecondaryVmAlreadyDisabled",
+                "the secondary is already disabled",
+                instanceUuid=secondary.instance_uuid,
+            ),
+        )
 
     def work() -> None:
         if vm.ft is not None:
@@ -1139,6 +1392,7 @@ def disable_secondary(call: Call):
             secondary.power_state = "poweredOff"
             secondary.touch()
             vm.touch()
+
     return TaskPlan(work, locks=[vm, secondary])
 
 
@@ -1147,9 +1401,14 @@ def enable_secondary(call: Call):
     vm = call.vm
     secondary = _group_secondary(call)
     if vm.ft is not None and isinstance(secondary, VM):
-        call.require(secondary.moid in vm.ft.disabled,
-                     lambda: SimFault("SecondaryVmAlreadyEnabled", "the secondary is already enabled",
-                                      instanceUuid=secondary.instance_uuid))
+        call.require(
+            secondary.moid in vm.ft.disabled,
+            lambda: SimFault(
+                "SecondaryVmAlreadyEnabled",
+                "the secondary is already enabled",
+                instanceUuid=secondary.instance_uuid,
+            ),
+        )
     host = call.ref_obj("host")
     host_usable(call, host)  # type: ignore[arg-type]
 
@@ -1163,6 +1422,7 @@ def enable_secondary(call: Call):
             secondary.touch()
             vm.touch()
         return _secondary_result(call, secondary, vm)
+
     return TaskPlan(work, locks=[vm, secondary])
 
 
@@ -1190,6 +1450,7 @@ def terminate_ft(call: Call):
                 vm.boot_time = now()
                 new.touch()
         vm.touch()
+
     return TaskPlan(work, locks=[vm, *([secondary] if secondary else [])])
 
 
@@ -1208,6 +1469,7 @@ def turn_off_ft(call: Call):
             remove_vm(call.sim.inv, s)
         vm.ft = None
         vm.touch()
+
     return work
 
 
@@ -1219,4 +1481,5 @@ def repair_disk_chains(call: Call):
     def work() -> None:
         call.vm.consolidation_needed = False
         call.vm.touch()
+
     return work
