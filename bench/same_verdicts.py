@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 import sys
+from pathlib import Path
 from typing import Any
 
 VOLATILE = {
@@ -56,7 +57,7 @@ def main(argv: list[str]) -> int:
     if len(argv) != 2:
         print(__doc__.strip().splitlines()[-1].strip(), file=sys.stderr)
         return 2
-    before, after = (normal(json.load(open(p, encoding="utf-8"))) for p in argv)
+    before, after = (normal(json.loads(Path(p).read_text(encoding="utf-8"))) for p in argv)
     diffs = differences(before, after)
     for line in diffs[:200]:
         print(line)
