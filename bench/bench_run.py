@@ -17,6 +17,7 @@ import warnings
 from pathlib import Path
 
 import requests
+import schemathesis
 from hypothesis import HealthCheck, given, settings
 
 from harness.client import SESSION_HEADER, ViClient
@@ -47,8 +48,6 @@ def bench_harness(release: str, examples: int, operations: tuple[str, ...], scen
 
 
 def bench_schemathesis(release: str, examples: int, operations: tuple[str, ...]) -> dict:
-    import schemathesis
-
     doc = export_openapi(load_contracts(), release)
     schema = schemathesis.openapi.from_dict(doc)
     globs = operations or ("VirtualMachine_*",)

@@ -21,6 +21,13 @@ import time
 from pathlib import Path
 
 import requests
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from harness.sim.config import SimConfig
+from harness.sim.server import _Server, _uvicorn_config, bind
 
 ROOT = Path(__file__).resolve().parents[1]
 REL = "8.0.2.0"
@@ -28,14 +35,6 @@ REL = "8.0.2.0"
 
 # --- the bare app (served by this file with --serve-bare) ----------------------------------------
 def serve_bare() -> None:
-    from starlette.applications import Starlette
-    from starlette.requests import Request
-    from starlette.responses import Response
-    from starlette.routing import Route
-
-    from harness.sim.config import SimConfig
-    from harness.sim.server import _Server, _uvicorn_config, bind
-
     body = b'{"_typeName":"string","_value":"ok"}'
 
     async def endpoint(request: Request) -> Response:

@@ -9,10 +9,19 @@ from urllib.parse import urlsplit
 import pytest
 
 from harness.chaos.proxy import Toxic, ToxicProxy
-from harness.chaos.scenario import Scenario, ScenarioError, load_scenario, load_scenarios
+from harness.chaos.scenario import (
+    Scenario,
+    ScenarioError,
+    ScenarioRun,
+    load_scenario,
+    load_scenarios,
+    run_scenario,
+)
 from harness.chaos.transport import TransportFault, install
 from harness.client import TransportError, ViClient
 from harness.run import RunOptions, run_contracts
+from harness.run.execute import Runner
+from harness.sandbox import Sandbox
 from harness.sim import SimConfig, running_simulator
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -194,8 +203,6 @@ def test_scenarios_pass_on_the_clean_simulator(sim):
 def test_a_scenario_fails_when_the_endpoint_breaks_a_hypothesis(sim):
     # once the scenario's VM exists, the endpoint reports success but stops changing state:
     # the state hypothesis (the VM ends powered on) must catch it
-    from harness.chaos.scenario import run_scenario
-    from harness.run.execute import Runner
 
     options = RunOptions(endpoint=sim.url, user=sim.users["admin"][0], password=sim.users["admin"][1])
     scenario = load_scenario(ROOT / "scenarios" / "server-fault-in-a-task.yaml")
@@ -233,7 +240,6 @@ def test_a_lost_task_fails_no_task_lost(sim, tmp_path):
         scenarios=(path,),
         timeout=2,
     )
-    from harness.run.sandbox import Sandbox
 
     def quick_sandbox(client, release, read_only):  # the hung VM cannot be destroyed: do not wait a minute
         return Sandbox(client, release, read_only=read_only, timeout=2)
@@ -247,8 +253,6 @@ def test_a_lost_task_fails_no_task_lost(sim, tmp_path):
 
 
 def test_server_faults_are_skipped_on_an_endpoint_that_is_not_the_simulator(sim):
-    from harness.chaos.scenario import ScenarioRun
-
     class Conn:
         simulated = False
 
@@ -290,8 +294,6 @@ def test_network_faults_during_a_run_are_errors_never_failures(sim):
 
 
 def test_no_duplicate_objects_judges_only_what_the_scenario_created():
-    from harness.chaos.scenario import ScenarioRun
-
     class Answer:
         def __init__(self, json):
             self.ok, self.json = True, json

@@ -12,10 +12,11 @@ from urllib.parse import urlsplit
 import pytest
 
 from harness.chaos.proxy import ToxicProxy
-from harness.chaos.scenario import Scenario, ScenarioRun, load_scenario
+from harness.chaos.scenario import Scenario, ScenarioRun, load_scenario, run_scenario
 from harness.chaos.transport import CHAOS_HEADER, TransportFault, install
 from harness.client import Exchange, TransportError, ViClient
 from harness.run import RunOptions
+from harness.run.execute import Runner
 from harness.sim import SimConfig, running_simulator
 
 
@@ -83,8 +84,6 @@ hypotheses: {answers_well_formed: true, state: {runtime.powerState: {equals: pow
 
 def _run(sim, path: Path, after_vm: set[str] | None = None):
     """Run one scenario; ``after_vm``: misbehaviour switched on once the scenario's VM exists."""
-    from harness.chaos.scenario import run_scenario
-    from harness.run.execute import Runner
 
     options = RunOptions(endpoint=sim.url, user=sim.users["admin"][0], password=sim.users["admin"][1])
     with Runner(options) as runner:

@@ -14,15 +14,15 @@ import yaml
 from click.testing import CliRunner
 from test_run_fakes import PASSWORD, URL, FakeSandbox, fake_endpoint, registry
 
+import harness.run.execute
 from harness.cli import main
 
 
 @pytest.fixture
 def fake_checks(monkeypatch):
-    monkeypatch.setattr("harness.checks.base.registered", registry)
-    import harness.run.sandbox
+    monkeypatch.setattr("harness.run.plan.registered", registry)
 
-    monkeypatch.setattr(harness.run.sandbox, "Sandbox", FakeSandbox)
+    monkeypatch.setattr(harness.run.execute, "Sandbox", FakeSandbox)
     for var in ("VSPHERE_USER", "VSPHERE_PASSWORD", "VSPHERE_LIMITED_USER", "VSPHERE_LIMITED_PASSWORD"):
         monkeypatch.delenv(var, raising=False)
 

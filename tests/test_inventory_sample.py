@@ -5,18 +5,21 @@ nothing but read-only operations ever reaches a VM the harness did not create.""
 from __future__ import annotations
 
 import json
+import random
 import re
 from collections import Counter
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 
 from harness.checks.base import CheckContext, registered
+from harness.cli import main
 from harness.client import ViClient
 from harness.contract import load_contracts
 from harness.run import RunOptions, exit_code, run_contracts
-from harness.run.inventory import KINDS, Sampled, choose, kinds_of, survey
-from harness.run.sandbox import Sandbox
+from harness.sandbox import Sandbox
+from harness.sandbox.survey import KINDS, Sampled, choose, kinds_of, survey
 from harness.sim import SimConfig, running_simulator
 from harness.sim.devices import CONTROLLERS, kind
 from harness.sim.seed import build_inventory
@@ -195,7 +198,6 @@ def test_reconfiguring_devices_keeps_them_coherent(admin, sandbox):
 # --- the sample -----------------------------------------------------------------------------------------
 def _fake(n: int, seed: int = 0) -> list[Sampled]:
     """Candidates with kinds in realistic proportions: few FT VMs and templates, many powered on."""
-    import random
 
     rng = random.Random(seed)
     out = []
@@ -301,7 +303,7 @@ def _ctx(admin, sandbox, op: str) -> CheckContext:
 def test_shape_judges_each_sampled_vm_and_names_the_one_that_breaks_the_schema(sim, admin):
     sampled = Sandbox(admin, RELEASE, run_id="inv-s", timeout=10, inventory_sample=6, seed=3)
     alone = Sandbox(admin, RELEASE, run_id="inv-a", timeout=10, inventory_sample=0)
-    shape = registered()["shape"].fn
+    shape = registered()["shape"].run
     try:
         ok = shape(_ctx(admin, sampled, "VirtualMachine_getRuntime"))
         assert ok.status == "passed" and "6 of them from existing VMs" in ok.message, ok.message
@@ -420,10 +422,6 @@ def test_no_state_changing_request_ever_reaches_an_existing_vm(monkeypatch):
 
 
 def test_cli_option(tmp_path):
-    from click.testing import CliRunner
-
-    from harness.cli import main
-
     def run(n: str) -> dict:
         out = tmp_path / n
         result = CliRunner().invoke(

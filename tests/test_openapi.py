@@ -10,7 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import schemathesis
 from hypothesis import HealthCheck, given, settings
+from openapi_spec_validator import validate
 
 from harness.contract import load_contracts
 from harness.contract.openapi import REFINEMENT, REFINEMENTS, export_openapi
@@ -78,8 +80,6 @@ def _walk_schema(node: Any, found: list[str], refs: list[str]) -> None:
 
 
 def test_export_is_fast_and_valid_openapi_30(doc) -> None:
-    from openapi_spec_validator import validate
-
     started = time.perf_counter()
     export_openapi(load_contracts(), R)
     assert time.perf_counter() - started < 5
@@ -317,8 +317,6 @@ def test_release_specific_export() -> None:
 
 
 def test_schemathesis_loads_it_and_generated_bodies_decode(doc) -> None:
-    import schemathesis
-
     schema = schemathesis.openapi.from_dict(doc)
     operations = [op.ok() for op in schema.get_all_operations()]
     assert len(operations) == sum(len(item) for item in doc["paths"].values())
@@ -578,8 +576,6 @@ def _vmware() -> dict[str, Any]:
 
 
 def test_vmware_fixture_is_valid_openapi_in_vmware_names() -> None:
-    from openapi_spec_validator import validate
-
     spec = _vmware()
     validate(spec)
     schemas = spec["components"]["schemas"]

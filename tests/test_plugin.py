@@ -9,6 +9,8 @@ import requests
 import responses
 from test_run_fakes import PASSWORD, SID, URL, FakeSandbox, fake_endpoint, registry
 
+import harness.run.execute
+
 pytest_plugins = ["pytester"]
 
 ARGS = [
@@ -30,10 +32,9 @@ ARGS = [
 
 @pytest.fixture
 def fake(monkeypatch):
-    monkeypatch.setattr("harness.checks.base.registered", registry)
-    import harness.run.sandbox
+    monkeypatch.setattr("harness.run.plan.registered", registry)
 
-    monkeypatch.setattr(harness.run.sandbox, "Sandbox", FakeSandbox)
+    monkeypatch.setattr(harness.run.execute, "Sandbox", FakeSandbox)
     with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
         fake_endpoint(rsps)
         yield rsps
@@ -44,6 +45,19 @@ def test_inactive_without_the_option(pytester, fake):
     result = pytester.runpytest_inprocess("-p", "no:cacheprovider")
     result.assert_outcomes(passed=1)
     assert not fake.calls
+
+
+def test_inactive_plugin_imports_nothing_of_the_harness(pytester):
+    """Every pytest session where the harness is installed loads the plugin; without the option it
+    must not import the harness (nor hypothesis settings, schemathesis, the simulator)."""
+    pytester.makepyfile(
+        "import sys\n"
+        "def test_x():\n"
+        "    loaded = sorted(m for m in sys.modules if m.startswith('harness.'))\n"
+        "    assert loaded == ['harness.pytest_plugin'], loaded\n"
+    )
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")  # the plugin loads by its entry point
+    result.assert_outcomes(passed=1)
 
 
 def test_collects_one_item_per_operation_and_check(pytester, fake):

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from harness.run import RunOptions, run_contracts
+from harness.run import RunOptions, exit_code, make_plan, run_contracts
 
 OPS = ["-o", "VirtualMachine_getName", "-o", "VirtualMachine_getRuntime"]
 
@@ -122,8 +122,6 @@ def test_default_run_starts_the_builtin_simulator(tmp_path):
     ],
 )
 def test_a_misbehaving_builtin_simulator_fails_the_gate(switch, check, operation):
-    from harness.run import exit_code, make_plan
-
     opts = dict(checks=(check,), sim={"vms": 4, "task_delay_ms": 10, "misbehave": frozenset({switch})})
     if operation is None:  # the operations absent from the release
         operation = next(i.id for i in make_plan(RunOptions(checks=("versions",))) if not i.present)

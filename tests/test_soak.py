@@ -16,6 +16,8 @@ import time
 
 import pytest
 
+from harness.run import RunOptions, run_contracts
+
 SEEDS = tuple(range(10))
 CHECKS = ("shape", "negative", "faults", "schemathesis", "stateful")
 EXAMPLES = 3
@@ -24,7 +26,6 @@ JOBS = max(2, min(3, os.cpu_count() or 2))
 
 def run_seed(seed: int) -> tuple[int, int, list[str], float]:
     """(seed, checks run, "status op::check: message" of every result that did not pass or skip, seconds)."""
-    from harness.run import RunOptions, run_contracts
 
     start = time.monotonic()
     result = run_contracts(RunOptions(seed=seed, examples=EXAMPLES, checks=CHECKS, scenarios=()))

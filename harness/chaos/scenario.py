@@ -41,10 +41,11 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import jsonschema_rs
+import requests
 
-from ..checks.base import Skip
 from ..client import ClientError, Exchange, TransportError, ViClient
 from ..contract.semantics import holds, walk
+from ..outcomes import Skip
 from ..report.model import ScenarioResult
 from ..yamlfile import read_yaml
 from .proxy import Toxic, ToxicProxy
@@ -338,7 +339,6 @@ class ScenarioRun:
             sim.add_fault_rule(rule)
             self._cleanups.append(sim.clear_fault_rules)
             return
-        import requests
 
         resp = requests.post(
             f"{self.conn.url}/_sim/faults", json=rule, timeout=10, verify=self.conn.admin.verify

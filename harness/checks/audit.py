@@ -22,8 +22,7 @@ from ..client import Exchange
 from ..contract.model import Contract
 from ..contract.store import load_contracts
 from ..report.model import Evidence
-from ._util import any_value, task_fault, task_result_ref
-from .rules import answer_problems, fault_problem, schema_problem
+from .rules import answer_problems, any_value, fault_problem, schema_problem, task_fault
 
 
 @dataclass
@@ -106,8 +105,8 @@ class Auditor:
         if owner is None:
             return []
         out: list[tuple[Any, ...]] = []
-        if info.get("state") == "success" and info.get("result") is not None and task_result_ref(owner):
-            problem = schema_problem(task_result_ref(owner), release, any_value(info["result"]))  # type: ignore[arg-type]
+        if info.get("state") == "success" and info.get("result") is not None and owner.task_result_ref:
+            problem = schema_problem(owner.task_result_ref, release, any_value(info["result"]))  # type: ignore[arg-type]
             if problem:
                 out.append(("shape", f"TaskInfo.result of {info.get('key')} {problem}", owner))
         if info.get("state") == "error":

@@ -1,38 +1,50 @@
-"""The one check registry.
+"""The one check registry, and the one place a check's outcome becomes a result.
 
-A check is a small function registered with :func:`check`.  It receives a :class:`CheckContext`
-(the contract under test, the release, clients, the sandbox inventory, generation settings) and
-returns a :class:`~harness.report.model.CheckResult`.  It may raise :class:`Skip` (not applicable,
-with the reason) or :class:`Inconclusive` (the harness could not decide: becomes ``error``).
-An injected network fault must never turn into a false ``failed``: transport errors are ``error``.
+A check is a small function registered with :func:`check`::
+
+    @check("shape", description="success and fault bodies validate against the release's schema")
+    def shape(ctx: CheckContext, v: Verdict) -> str:
+        ...                      # call the endpoint, v.fail(message, exchange) for each violation
+        return "5 answer(s) valid"   # the message when nothing failed
+
+It receives a :class:`CheckContext` (the contract under test, the release, clients, the sandbox,
+generation settings) and a :class:`~.verdict.Verdict` to record what it finds.  It may raise
+:class:`~harness.outcomes.Skip` (not applicable, with the reason) or
+:class:`~harness.outcomes.Inconclusive` (the harness could not decide: ``error``).  :meth:`CheckSpec.run`
+turns all of it into one :class:`~harness.report.model.CheckResult`: an injected network fault, a
+task that does not end, an unreadable answer or a bug in the harness is ``error``, never ``failed``.
 """
 
 from __future__ import annotations
 
+import time
+import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
+from ..client import ClientError, TransportError
 from ..contract.model import Contract
+from ..outcomes import Inconclusive, Skip
 from ..report.model import CheckResult
+from . import load_all
+from .verdict import Verdict
 
+if TYPE_CHECKING:
+    from ..sandbox import Sandbox
 
-class Skip(Exception):
-    """The check does not apply to this operation/endpoint; the message says why."""
-
-
-class Inconclusive(Exception):
-    """The harness could not decide (network, setup, timeout): reported as ``error``."""
+__all__ = ["CheckContext", "CheckSpec", "Inconclusive", "Skip", "Verdict", "check", "registered"]
 
 
 @dataclass
 class CheckContext:
     contract: Contract
     release: str
-    client: Any  # the administrator's VI/JSON client (harness.client)
+    client: Any  # the administrator's client (harness.client.ViClient)
     limited_client: Any | None = None  # a user without privileges, when one is configured
     session_factory: Callable[[], Any] | None = None  # a fresh, not logged-in client
-    sandbox: Any = None  # objects the harness created and may change (harness.run.sandbox)
+    sandbox: Sandbox | None = None  # objects the harness created and may change
     examples: int = 5
     seed: int = 0
     timeout: float = 30.0
@@ -44,7 +56,8 @@ class CheckContext:
     users: dict[str, tuple[str, str]] = field(default_factory=dict)
 
 
-CheckFn = Callable[[CheckContext], CheckResult]
+#: A check: records findings in the verdict, returns the message of a pass.
+CheckFn = Callable[[CheckContext, Verdict], str]
 
 
 @dataclass(frozen=True)
@@ -54,6 +67,34 @@ class CheckSpec:
     description: str
     applies: Callable[[Contract], bool]
     changes_state: bool
+
+    def run(self, ctx: CheckContext) -> CheckResult:
+        """Run the check on one operation; every outcome becomes a timed result."""
+        start = time.perf_counter()
+        verdict = Verdict(self.name)
+        try:
+            result = verdict.result(self.fn(ctx, verdict))
+        except Skip as exc:
+            result = CheckResult(self.name, "skipped", str(exc) or "not applicable")
+        except Inconclusive as exc:
+            evidence = exc.evidence() if hasattr(exc, "evidence") else []
+            result = CheckResult(self.name, "error", str(exc) or "inconclusive", evidence)
+        except TransportError as exc:
+            result = CheckResult(self.name, "error", f"network: {exc}", exc.evidence())
+        except ClientError as exc:
+            result = CheckResult(self.name, "error", f"could not decide: {exc}", exc.evidence())
+        except Exception as exc:  # a harness bug must not take the run down
+            result = CheckResult(
+                self.name, "error", f"harness error: {type(exc).__name__}: {exc}{_where(exc)}"
+            )
+        result.duration_ms = round((time.perf_counter() - start) * 1000, 2)
+        return result
+
+
+def _where(exc: BaseException) -> str:
+    """`` (at file:line)`` of the innermost frame, to find a harness bug quickly."""
+    tb = traceback.extract_tb(exc.__traceback__)
+    return f" (at {Path(tb[-1].filename).name}:{tb[-1].lineno})" if tb else ""
 
 
 REGISTRY: dict[str, CheckSpec] = {}
@@ -80,7 +121,5 @@ def check(
 
 def registered() -> dict[str, CheckSpec]:
     """Every check, after importing the modules that define them."""
-    from . import load_all
-
     load_all()
     return dict(REGISTRY)

@@ -3,7 +3,7 @@
 
 The properties named by the effects are read before and after the valid request (the task
 followed to its end).  A failure is provoked on a target that breaks a curated precondition (see
-:meth:`harness.run.sandbox.Sandbox.violating_target`); the unchanged paths are compared before and
+:meth:`harness.sandbox.Sandbox.violating_target`); the unchanged paths are compared before and
 after it.  ``observable: false`` operations are skipped with the contract's note; contracts without
 effects or preconditions to break are skipped with that reason.
 """
@@ -13,12 +13,15 @@ from __future__ import annotations
 from typing import Any
 
 from ..client import Exchange
-from ..run.prepare import MISSING, describe, holds, read_path
+from ..contract.semantics import MISSING, describe, holds_on_wire
+from ..sandbox.reads import read_path
 from ..vmodl.schema import validator
-from ._util import Verdict, Watch, any_value, call, guarded, outcome, refusal, target, task_result_ref
 from .base import CheckContext, Skip, check
-
-NAME = "effects"
+from .calls import call, outcome, target
+from .refusals import refusal
+from .rules import any_value
+from .verdict import Verdict
+from .watch import Watch
 
 
 def _paths(effects: list[dict[str, Any]]) -> list[str]:
@@ -41,13 +44,12 @@ def _applies(c: Any) -> bool:
 
 
 @check(
-    NAME,
+    "effects",
     description="declared effects hold after success; nothing changes after a failure",
     applies=_applies,
     changes_state=True,
 )
-@guarded(NAME)
-def effects(ctx: CheckContext):
+def effects(ctx: CheckContext, v: Verdict) -> str:
     c = ctx.contract
     sem = c.semantics
     if sem.get("observable") is False:
@@ -56,20 +58,19 @@ def effects(ctx: CheckContext):
     unchanged = list(sem.get("on_failure_unchanged") or _paths(effs))
     if not effs and not unchanged:
         raise Skip("the contract declares no effects (semantics not curated)")
-    v = Verdict(NAME)
     if effs:
         _success(v, ctx, effs)
     if unchanged and not v.failures:
         _failure(v, ctx, unchanged)
-    return v.result(f"{v.seen} effect(s) held")
+    return f"{v.seen} effect(s) held"
 
 
 def _success(v: Verdict, ctx: CheckContext, effs: list[dict[str, Any]]) -> None:
     c = ctx.contract
     t = target(ctx)
     paths = _paths(effs)
-    before = snapshot(ctx, t.ctx.managed_type, t.moid, paths)
-    ex = call(ctx.client, c, t.ctx)
+    before = snapshot(ctx, t.prepared.managed_type, t.moid, paths)
+    ex = call(ctx.client, c, t.prepared)
     kind, fault, infos = outcome(ctx.client, c, ex, ctx.timeout)
     if kind not in ("ok", "task-ok"):
         name = (fault or {}).get("_typeName") or ex.fault_type or ex.status
@@ -77,7 +78,7 @@ def _success(v: Verdict, ctx: CheckContext, effs: list[dict[str, Any]]) -> None:
             f"the sandbox could not meet the preconditions of the call (it answered {name}); "
             "effects not judged"
         )
-    after = snapshot(ctx, t.ctx.managed_type, t.moid, paths)
+    after = snapshot(ctx, t.prepared.managed_type, t.moid, paths)
     params = ex.request_json() or {}
     for eff in effs:
         what = eff.get("description") or f"{eff.get('target', 'task_result')} {describe(eff)}"
@@ -92,7 +93,7 @@ def _success(v: Verdict, ctx: CheckContext, effs: list[dict[str, Any]]) -> None:
                 )
             elif (
                 result is not None
-                and (ref := task_result_ref(c))
+                and (ref := c.task_result_ref)
                 and not validator(ref, ctx.release).is_valid(any_value(result))
             ):
                 v.fail(f"effect not seen: {what} (TaskInfo.result is not a {ref})", ex)
@@ -108,7 +109,7 @@ def _success(v: Verdict, ctx: CheckContext, effs: list[dict[str, Any]]) -> None:
             continue
         v.seen += 1
         result = infos[-1].get("result") if infos else MISSING
-        if not holds(eff, value, before.get(path), params, result):
+        if not holds_on_wire(eff, value, before=before.get(path), params=params, result=result):
             v.fail(f"effect not seen: {what} ({path} is {_show(value)}, was {_show(before.get(path))})", ex)
 
 
@@ -120,17 +121,17 @@ def _failure(v: Verdict, ctx: CheckContext, paths: list[str]) -> None:
     if bad is None:
         v.note("no failure provoked (no curated precondition the sandbox can break)")
         return
-    watch = Watch(ctx, bad.ctx.managed_type, bad.moid, paths)
-    ex: Exchange = call(ctx.client, c, bad.ctx)
+    watch = Watch(ctx, bad.prepared.managed_type, bad.moid, paths)
+    ex: Exchange = call(ctx.client, c, bad.prepared)
     answer = refusal(ctx.client, c, ctx.release, ex, ctx.timeout)
-    broken = (bad.ctx.precondition or {}).get("id")
+    broken = (bad.prepared.precondition or {}).get("id")
     if answer.kind == "accepted":
         v.note(
-            f"the call on a {bad.ctx.state} VM (breaking {broken}) succeeded; the faults check judges that"
+            f"the call on a {bad.prepared.state} VM (breaking {broken}) succeeded; the faults check judges that"
         )
         return
     if answer.kind == "bad":
-        v.fail(f"the call on a {bad.ctx.state} VM (breaking {broken}): {answer.message}", ex)
+        v.fail(f"the call on a {bad.prepared.state} VM (breaking {broken}): {answer.message}", ex)
         return
     v.seen += len(watch.paths)
     for change in watch.changes():

@@ -15,23 +15,15 @@ from typing import Any
 
 from ..client import Exchange
 from ..contract.model import Contract
-from ..run.prepare import MISSING, holds, read_path
+from ..contract.semantics import MISSING, holds_on_wire
+from ..sandbox.reads import read_path
 from ..vmodl.registry import release as registry
-from ._util import (
-    Verdict,
-    call,
-    guarded,
-    is_fault_type,
-    outcome,
-    response_optional,
-    show,
-    target,
-)
 from .base import CheckContext, check
-from .rules import fault_problem
+from .calls import call, outcome, target
+from .rules import fault_problem, is_fault_type, response_optional
 from .shape import generated_bodies, judge_sample, validate
+from .verdict import Verdict, show
 
-NAME = "faults"
 MAX_BROKEN = 3  # preconditions broken per run of the check
 #: faults an endpoint answers for many reasons, not only for the precondition that names them
 GENERIC = frozenset({"InvalidState", "InvalidArgument", "NotSupported", "InvalidRequest", "VimFault"})
@@ -91,20 +83,22 @@ def _held_preconditions(ctx: CheckContext, prepared: Any) -> dict[str, str]:
         if not all("target" in p for p in pres):
             continue
         values = [read_path(ctx.client, prepared.managed_type, prepared.moid, p["target"])[0] for p in pres]
-        if all(value is not MISSING and holds(p, value) for p, value in zip(pres, values, strict=True)):
+        if all(
+            value is not MISSING and holds_on_wire(p, value) for p, value in zip(pres, values, strict=True)
+        ):
             out[fault] = "; ".join(
                 f"{p['target']} is {show(value, 60)}" for p, value in zip(pres, values, strict=True)
             )
     return out
 
 
-@check(NAME, description="faults are declared or runtime faults, with HTTP 500; success statuses as declared")
-@guarded(NAME)
-def faults(ctx: CheckContext):
-    v = Verdict(NAME)
+@check(
+    "faults", description="faults are declared or runtime faults, with HTTP 500; success statuses as declared"
+)
+def faults(ctx: CheckContext, v: Verdict) -> str:
     t = target(ctx)
-    held = _held_preconditions(ctx, t.ctx)
-    ex = call(ctx.client, ctx.contract, t.ctx)
+    held = _held_preconditions(ctx, t.prepared)
+    ex = call(ctx.client, ctx.contract, t.prepared)
     kind, fault = judge(v, ctx, ex)
     if kind in ("fault", "task-fault") and fault and fault in held:
         v.fail(
@@ -117,35 +111,38 @@ def faults(ctx: CheckContext):
         [] if ctx.read_only else itertools.islice(ctx.sandbox.violating_targets(ctx.contract), MAX_BROKEN)
     )
     for bad in broken:
-        ex = call(ctx.client, ctx.contract, bad.ctx)
+        ex = call(ctx.client, ctx.contract, bad.prepared)
         kind, fault = judge(v, ctx, ex)
-        pre = bad.ctx.precondition or {}
+        pre = bad.prepared.precondition or {}
         if kind in ("ok", "task-ok"):
             v.fail(
                 f"precondition {pre.get('id', '?')} ({pre.get('description', '')}) unmet on a "
-                f"{bad.ctx.state} VM, yet the call succeeded (expected {bad.ctx.expected_fault})",
+                f"{bad.prepared.state} VM, yet the call succeeded (expected {bad.prepared.expected_fault})",
                 ex,
             )
-        elif fault and bad.ctx.expected_fault and fault != bad.ctx.expected_fault:
+        elif fault and bad.prepared.expected_fault and fault != bad.prepared.expected_fault:
             rel = registry(ctx.release)
-            if not (rel.exists(bad.ctx.expected_fault) and rel.is_subtype(fault, bad.ctx.expected_fault)):
-                v.note(f"unmet {pre.get('id')} answered {fault}, the contract names {bad.ctx.expected_fault}")
+            if not (
+                rel.exists(bad.prepared.expected_fault) and rel.is_subtype(fault, bad.prepared.expected_fault)
+            ):
+                v.note(
+                    f"unmet {pre.get('id')} answered {fault}, the contract names {bad.prepared.expected_fault}"
+                )
     # an object that does not exist
-    if ctx.contract.managed_type not in ("ServiceInstance",) and t.ctx.managed_type not in (
+    if ctx.contract.managed_type not in ("ServiceInstance",) and t.prepared.managed_type not in (
         "SessionManager",
         "AuthorizationManager",
     ):
-        ghost = type(t.ctx)(t.ctx.managed_type, f"{t.moid}-vsphere-harness-gone", t.ctx.body)
+        ghost = type(t.prepared)(t.prepared.managed_type, f"{t.moid}-vsphere-harness-gone", t.prepared.body)
         ex = call(ctx.client, ctx.contract, ghost)
         kind, fault = judge(v, ctx, ex)
         if kind in ("ok", "task-ok"):
             v.fail(f"a call on {ghost.moid}, which does not exist, succeeded", ex)
-    for body in generated_bodies(ctx, t.ctx, max(0, ctx.examples - 3)):
+    for body in generated_bodies(ctx, t.prepared, max(0, ctx.examples - 3)):
         if v.failures:
             break
-        judge(v, ctx, call(ctx.client, ctx.contract, t.ctx, body))
+        judge(v, ctx, call(ctx.client, ctx.contract, t.prepared, body))
     existing = judge_sample(v, ctx, lambda ex: judge(v, ctx, ex))
-    return v.result(
-        f"{v.seen} answer(s) with declared or runtime faults and the right HTTP status"
-        + (f", {existing} of them from existing VMs" if existing else "")
+    return f"{v.seen} answer(s) with declared or runtime faults and the right HTTP status" + (
+        f", {existing} of them from existing VMs" if existing else ""
     )

@@ -26,22 +26,13 @@ from __future__ import annotations
 from typing import Any
 
 from ..client import ClientError, TransportError
-from ._util import (
-    Verdict,
-    Watch,
-    call,
-    draw,
-    guarded,
-    may_generate,
-    path_of,
-    refusal,
-    safe_pool,
-    target,
-)
+from ..gen.draw import draw
+from ..gen.invalid import invalid_requests
 from .base import CheckContext, check
-
-NAME = "negative"
-
+from .calls import call, may_generate, path_of, safe_pool, target
+from .refusals import refusal
+from .verdict import Verdict
+from .watch import Watch
 
 #: kinds of generated invalid body that are wire-level when they sit at the top level of the body
 #: (the body does not deserialize into the request type): refused before any task exists
@@ -84,7 +75,6 @@ def wire_cases(ctx: CheckContext, body: dict[str, Any] | None) -> list[tuple[str
 def generated_cases(ctx: CheckContext, prepared: Any, n: int) -> list[tuple[str, Any, bool]]:
     """(label, body, wire-level) of invalid requests from the generators (where random requests may
     be sent)."""
-    from ..gen.invalid import invalid_requests
 
     if not may_generate(ctx, prepared):
         return []
@@ -103,18 +93,16 @@ def generated_cases(ctx: CheckContext, prepared: Any, n: int) -> list[tuple[str,
     return out
 
 
-@check(NAME, description="invalid requests are refused with a fault, never accepted, never a crash")
-@guarded(NAME)
-def negative(ctx: CheckContext):
-    v = Verdict(NAME)
+@check("negative", description="invalid requests are refused with a fault, never accepted, never a crash")
+def negative(ctx: CheckContext, v: Verdict) -> str:
     c = ctx.contract
     t = target(ctx)
     if c.kind == "property":
         cases: list[tuple[str, Any, bool]] = [("object that does not exist", None, True)]
     else:
-        cases = [(label, body, True) for label, body in wire_cases(ctx, t.ctx.body)]
-        cases += generated_cases(ctx, t.ctx, max(0, ctx.examples))
-    watch = Watch(ctx, t.ctx.managed_type, t.moid) if c.kind == "method" else None
+        cases = [(label, body, True) for label, body in wire_cases(ctx, t.prepared.body)]
+        cases += generated_cases(ctx, t.prepared, max(0, ctx.examples))
+    watch = Watch(ctx, t.prepared.managed_type, t.moid) if c.kind == "method" else None
     last = None
     for label, body, wire in cases:
         if c.kind == "property":
@@ -147,14 +135,14 @@ def negative(ctx: CheckContext):
         # every invalid request was refused (and no control request was sent): nothing may have changed
         for change in watch.changes():
             v.fail(f"{v.seen} invalid request(s) were refused, yet {change}", last)
-    return v.result(f"{v.seen} invalid request(s) refused with a fault")
+    return f"{v.seen} invalid request(s) refused with a fault"
 
 
 def _dropped(v: Verdict, ctx: CheckContext, t: Any, label: str, send: Any, exc: TransportError) -> None:
     """The connection dropped on an invalid request: a violation only if it is reproducible while
     the valid request (the control) is answered."""
     try:
-        call(ctx.client, ctx.contract, t.ctx)
+        call(ctx.client, ctx.contract, t.prepared)
     except TransportError:
         v.error(f"{label}: network: {exc} (and the control request failed too)", *exc.evidence()[:1])
         return

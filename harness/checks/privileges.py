@@ -25,11 +25,19 @@ from typing import Any
 
 from ..client import Exchange
 from ..contract.model import ConditionalPrivilege, Contract
-from ..run.prepare import MISSING, STATES, holds, read_path, state_meets, walk
-from ._util import Verdict, Watch, call, guarded, settle, target
+from ..contract.semantics import MISSING, holds_on_wire, walk
+from ..gen.bodies import param_ref
+from ..sandbox.reads import read_path
+from ..sandbox.state_table import STATES, state_meets
+from ..sandbox.values import Refs, minimal
+from ..vmodl.codec import INT_RANGES, codec
+from ..vmodl.registry import TypeRef
+from ..vmodl.registry import release as registry
 from .base import CheckContext, Skip, check
+from .calls import call, settle, target
+from .verdict import Verdict
+from .watch import Watch
 
-NAME = "privileges"
 ALWAYS = frozenset({"System.Anonymous", "System.View", "System.Read"})
 MAX_PRIVILEGES = 4
 
@@ -66,10 +74,10 @@ def scenarios(ctx: CheckContext, prepared: Any) -> list[Scenario]:
     def applies(cp: ConditionalPrivilege, body: dict[str, Any] | None, where: Any) -> bool:
         cond = cp.when
         if "param" in cond:
-            return holds(cond, walk(body or {}, cond["param"].split(".")))
+            return holds_on_wire(cond, walk(body or {}, cond["param"].split(".")))
         if "target" in cond:
             value, _ = read_path(ctx.client, where.managed_type, where.moid, cond["target"])
-            return value is not MISSING and holds(cond, value)
+            return value is not MISSING and holds_on_wire(cond, value)
         return False
 
     def scenario(label: str, body: dict[str, Any] | None, where: Any) -> Scenario:
@@ -121,7 +129,7 @@ def _target_scenarios(ctx: CheckContext, prepared: Any, scenario: Any) -> list[S
         if "target" not in cond:
             continue
         value, _ = read_path(ctx.client, prepared.managed_type, prepared.moid, cond["target"])
-        if value is not MISSING and holds(cond, value):
+        if value is not MISSING and holds_on_wire(cond, value):
             continue  # the valid request covers it
         pred = {"target": cond["target"], **{k: v for k, v in cond.items() if k != "target"}}
         state = next((st for st in STATES if st not in seen and state_meets(st, pred)), None)
@@ -132,17 +140,12 @@ def _target_scenarios(ctx: CheckContext, prepared: Any, scenario: Any) -> list[S
             other = ctx.sandbox.target_for(ctx.contract, state=state)
         except Skip:
             continue
-        out.append(scenario(f"on a {state} VM", other.ctx.body, other.ctx))
+        out.append(scenario(f"on a {state} VM", other.prepared.body, other.prepared))
     return out
 
 
 def _present_value(ctx: CheckContext, prepared: Any, path: str) -> Any:
     """A JSON value for a request path (``spec.numCPUs``), to make a ``present`` condition hold."""
-    from ..gen.bodies import param_ref
-    from ..run.prepare import Refs, minimal
-    from ..vmodl.codec import INT_RANGES, codec
-    from ..vmodl.registry import TypeRef
-    from ..vmodl.registry import release as registry
 
     head, *rest = path.split(".")
     param = next((p for p in ctx.contract.params_for(ctx.release) if p.name == head), None)
@@ -182,24 +185,22 @@ def _missing(ex: Exchange) -> list[tuple[str | None, list[str]]]:
 
 
 @check(
-    NAME,
+    "privileges",
     description="NoPermission names the missing privilege and entity; the admin is never refused",
     applies=_has_privileges,
 )
-@guarded(NAME)
-def privileges(ctx: CheckContext):
+def privileges(ctx: CheckContext, v: Verdict) -> str:
     c = ctx.contract
     if not _has_privileges(c):
         raise Skip("the operation requires no privilege")
-    v = Verdict(NAME)
     t = target(ctx)
-    plans = scenarios(ctx, t.ctx)
+    plans = scenarios(ctx, t.prepared)
     if not any(sc.on_target or sc.on_params for sc in plans):
         raise Skip("no privilege applies to the requests the harness can make")
     if ctx.limited_client is not None:
         # the limited user first: refused calls change nothing, the admin's may (Destroy_Task ...)
         limited_user = (ctx.users.get("limited") or (getattr(ctx.limited_client, "user", None),))[0]
-        entity = _grant_entity(t.ctx)
+        entity = _grant_entity(t.prepared)
         can_grant = not ctx.read_only and limited_user and entity and ctx.sandbox.owns(entity[1])
         if can_grant:
             _granted(v, ctx, plans, limited_user)
@@ -207,12 +208,12 @@ def privileges(ctx: CheckContext):
             _as_is(v, ctx, plans)
     else:
         v.note("no limited user configured: only the administrator was checked")
-    ex = call(ctx.client, c, t.ctx)
+    ex = call(ctx.client, c, t.prepared)
     settle(ctx.client, ex, ctx.timeout)
     v.seen += 1
     if ex.fault_type == "NoPermission":
         v.fail("the administrator was refused with NoPermission", ex)
-    return v.result(f"{v.seen} call(s): NoPermission named the missing privileges; the admin was served")
+    return f"{v.seen} call(s): NoPermission named the missing privileges; the admin was served"
 
 
 def _grant_entity(prepared: Any) -> tuple[str, str] | None:

@@ -11,7 +11,56 @@ from ..contract.model import Contract
 from ..vmodl.codec import CodecError, codec
 from ..vmodl.registry import release as registry
 from ..vmodl.schema import validator
-from ._util import fault_allowed, response_optional, response_ref
+
+
+def fault_allowed(contract: Contract, release_name: str, fault: str) -> bool:
+    """A fault may be answered when the contract declares it (or a supertype), it is a runtime fault,
+    or it is ``TaskInProgress`` from an operation that changes state: vCenter refuses a change to an
+    object busy with another task that way, whether or not the method declares it (the curated
+    ``locks`` say which objects a task holds)."""
+    rel = registry(release_name)
+    if not rel.is_fault(fault):
+        return False
+    if rel.is_runtime_fault(fault):
+        return True
+    if fault == "TaskInProgress" and contract.changes_state:
+        return True
+    return any(
+        rel.is_subtype(fault, declared)
+        for declared in contract.faults_for(release_name)
+        if rel.exists(declared)
+    )
+
+
+def is_fault_type(release_name: str, name: Any) -> bool:
+    return isinstance(name, str) and registry(release_name).is_fault(name)
+
+
+def task_fault(info: dict[str, Any]) -> dict[str, Any] | None:
+    """The fault object of a TaskInfo in state error: ``info.error`` itself, typed ``MethodFault``
+    (VMware's VI/JSON sends the fault object there, not a ``LocalizedMethodFault`` wrapper; an
+    answer that wraps it fails ``shape``/``tasks`` on its ``_typeName``, it is not unwrapped here)."""
+    err = info.get("error")
+    return err if isinstance(err, dict) else None
+
+
+def any_value(value: Any) -> Any:
+    """A value from an anyType position (TaskInfo.result) unwrapped for validation against its
+    declared type: ``{"_typeName": "ArrayOfX", "_value": [...]}`` -> ``[...]``."""
+    if isinstance(value, dict) and "_value" in value and set(value) <= {"_typeName", "_value"}:
+        return value["_value"]
+    return value
+
+
+def response_optional(contract: Contract, release_name: str) -> bool:
+    """Whether a success may come without a value (204, or 200 with ``null``): an optional property
+    (``response_optional``) or a method whose result is optional."""
+    if contract.kind == "property":
+        return contract.response_optional
+    try:
+        return registry(release_name).method(contract.declared_by, contract.name).returns_optional
+    except KeyError:
+        return contract.response_optional
 
 
 def schema_problem(ref: str, release: str, value: Any) -> str | None:
@@ -93,7 +142,7 @@ def answer_problems(contract: Contract, release: str, ex: Exchange) -> list[tupl
         out.append(("faults", f"success answered HTTP {ex.status}; the contract says {contract.status}"))
     if ex.status == 204 and ex.body:
         out.append(("shape", "HTTP 204 with a body"))
-    ref = response_ref(contract)
+    ref = contract.response_ref
     if ref is None:
         return out
     if ex.json is None:

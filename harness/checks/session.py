@@ -16,10 +16,11 @@ import secrets
 from typing import Any
 
 from ..client import SESSION_HEADER, Exchange
-from ._util import Verdict, Watch, guarded, path_of, settle, target
 from .base import CheckContext, Skip, check
+from .calls import path_of, settle, target
+from .verdict import Verdict
+from .watch import Watch
 
-NAME = "session"
 EXEMPT = {
     "ServiceInstance_getContent",
     "ServiceInstance_CurrentTime",
@@ -50,15 +51,13 @@ def _judge(
 
 
 @check(
-    NAME,
+    "session",
     description="no session, or a logged-out one, gets NotAuthenticated",
     applies=lambda c: c.id not in EXEMPT,
 )
-@guarded(NAME)
-def session(ctx: CheckContext):
+def session(ctx: CheckContext, v: Verdict) -> str:
     if ctx.contract.id in EXEMPT:
         raise Skip("served without a session by design")
-    v = Verdict(NAME)
     c = ctx.contract
     if c.id == LOGIN:
         return _wrong_password(v, ctx)
@@ -67,7 +66,7 @@ def session(ctx: CheckContext):
         moid, body = ctx.client.content["sessionManager"]["value"], None
     else:
         t = target(ctx)
-        moid, body = t.moid, (t.ctx.body if c.kind == "method" else None)
+        moid, body = t.moid, (t.prepared.body if c.kind == "method" else None)
     path = path_of(c, moid)
     method = c.http_method
     watch = Watch(ctx, c.managed_type, moid) if c.kind == "method" else None
@@ -91,10 +90,10 @@ def session(ctx: CheckContext):
     watch = Watch(ctx, c.managed_type, moid) if c.kind == "method" else None
     ex = ctx.client.request(method, path, body, headers={SESSION_HEADER: forged}, use_session=False)
     _judge(v, ex, "a session id never issued", ctx.client, watch, unset)
-    return v.result(f"{v.seen} call(s) without a valid session answered NotAuthenticated")
+    return f"{v.seen} call(s) without a valid session answered NotAuthenticated"
 
 
-def _wrong_password(v: Verdict, ctx: CheckContext):
+def _wrong_password(v: Verdict, ctx: CheckContext) -> str:
     """Login with a wrong password answers ``InvalidLogin`` (HTTP 500) and opens no session."""
     creds = ctx.users.get("admin")
     if not creds or ctx.session_factory is None:
@@ -128,4 +127,4 @@ def _wrong_password(v: Verdict, ctx: CheckContext):
                 v.fail("a refused Login handed out a session id that works", probe)
     finally:
         other.close()
-    return v.result("a wrong password was refused with InvalidLogin")
+    return "a wrong password was refused with InvalidLogin"

@@ -16,24 +16,13 @@ from typing import Any
 from ..client import Exchange
 from ..contract.model import Contract
 from ..gen.bodies import encode_request
+from ..gen.draw import draw
 from ..gen.strategies import requests
 from ..vmodl.codec import CodecError
-from ._util import (
-    Verdict,
-    any_value,
-    call,
-    draw,
-    guarded,
-    may_generate,
-    safe_pool,
-    sample_targets,
-    target,
-    task_result_ref,
-)
 from .base import CheckContext, check
-from .rules import answer_problems, schema_problem
-
-NAME = "shape"
+from .calls import call, may_generate, safe_pool, sample_targets, target
+from .rules import answer_problems, any_value, schema_problem
+from .verdict import Verdict
 
 
 def judge_body(
@@ -54,7 +43,7 @@ def judge_body(
         if not validate(v, "TaskInfo", release, info, last_ex, "TaskInfo"):
             return
     result = infos[-1].get("result")
-    result_ref = task_result_ref(contract)
+    result_ref = contract.task_result_ref
     if infos[-1].get("state") == "success" and result is not None and result_ref:
         validate(v, result_ref, release, any_value(result), last_ex, "TaskInfo.result")
 
@@ -88,24 +77,21 @@ def generated_bodies(ctx: CheckContext, prepared: Any, n: int) -> list[dict[str,
     return out
 
 
-@check(NAME, description="success and fault bodies validate against the release's schema")
-@guarded(NAME)
-def shape(ctx: CheckContext):
-    v = Verdict(NAME)
+@check("shape", description="success and fault bodies validate against the release's schema")
+def shape(ctx: CheckContext, v: Verdict) -> str:
     t = target(ctx)
-    ex = call(ctx.client, ctx.contract, t.ctx)
+    ex = call(ctx.client, ctx.contract, t.prepared)
     judge_body(v, ctx.contract, ctx.release, ex, ctx.client, ctx.timeout)
-    for body in generated_bodies(ctx, t.ctx, max(0, ctx.examples - 1)):
+    for body in generated_bodies(ctx, t.prepared, max(0, ctx.examples - 1)):
         if v.failures:
             break
-        ex = call(ctx.client, ctx.contract, t.ctx, body)
+        ex = call(ctx.client, ctx.contract, t.prepared, body)
         judge_body(v, ctx.contract, ctx.release, ex, ctx.client, ctx.timeout)
     existing = judge_sample(
         v, ctx, lambda ex: judge_body(v, ctx.contract, ctx.release, ex, ctx.client, ctx.timeout)
     )
-    return v.result(
-        f"{v.seen} answer(s) valid against the {ctx.release} schema"
-        + (f", {existing} of them from existing VMs" if existing else "")
+    return f"{v.seen} answer(s) valid against the {ctx.release} schema" + (
+        f", {existing} of them from existing VMs" if existing else ""
     )
 
 
@@ -116,8 +102,8 @@ def judge_sample(v: Verdict, ctx: CheckContext, judge: Any, max_failing: int = 3
     n = failing = 0
     for st in sample_targets(ctx):
         before = len(v.failures)
-        with v.about(f"on existing VM {st.ctx.existing}"):
-            judge(call(ctx.client, ctx.contract, st.ctx))
+        with v.about(f"on existing VM {st.prepared.existing}"):
+            judge(call(ctx.client, ctx.contract, st.prepared))
         n += 1
         failing += len(v.failures) > before
         if failing >= max_failing:

@@ -33,11 +33,12 @@ from hypothesis.stateful import (
 )
 
 from ..client import Exchange
-from ..run.prepare import moref, unique_name, walk
-from ._util import Verdict, guarded, task_fault
+from ..contract.semantics import walk
+from ..sandbox.reads import moref, unique_name
 from .base import CheckContext, Skip, check
+from .rules import task_fault
+from .verdict import Verdict
 
-NAME = "stateful"
 ATTACHED_TO = "VirtualMachine_PowerOnVM_Task"
 MAX_STEPS = 12
 MIN_PROGRAMS = 5  # it runs once per run: at least this many programs whatever --examples says
@@ -336,20 +337,18 @@ def _ft_possible(ctx: CheckContext) -> bool:
 
 
 @check(
-    NAME,
+    "stateful",
     description="a VM lifecycle state machine agrees with the endpoint after every step",
     applies=lambda c: c.id == ATTACHED_TO,
     changes_state=True,
 )
-@guarded(NAME)
-def stateful(ctx: CheckContext):
+def stateful(ctx: CheckContext, v: Verdict) -> str:
     if ctx.contract.id != ATTACHED_TO:
         raise Skip(f"runs once per run, on {ATTACHED_TO}")
     if ctx.read_only:
         raise Skip("read-only run: the state machine changes sandbox VMs")
     if ctx.sandbox is None:
         raise Skip("no sandbox")
-    v = Verdict(NAME)
     steps: list[str] = []
     ft = _ft_possible(ctx)
     if not ft:
@@ -373,4 +372,4 @@ def stateful(ctx: CheckContext):
     except Flaky as exc:
         v.error(f"a mismatch did not reproduce: {str(exc)[:300]}")
     rules = ", ".join(f"{name} x{n}" for name, n in sorted(used.items()))
-    return v.result(f"{v.seen} lifecycle step(s) agreed with the model ({rules})")
+    return f"{v.seen} lifecycle step(s) agreed with the model ({rules})"

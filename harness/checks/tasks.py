@@ -25,10 +25,11 @@ from typing import Any
 from ..client import Exchange, Fault, TaskTimeout
 from ..vmodl.registry import release as registry
 from ..vmodl.schema import validator
-from ._util import Verdict, any_value, call, fault_allowed, guarded, target, task_fault, task_result_ref
 from .base import CheckContext, Skip, check
+from .calls import call, target
+from .rules import any_value, fault_allowed, task_fault
+from .verdict import Verdict
 
-NAME = "tasks"
 RANK = {"queued": 0, "running": 1, "success": 2, "error": 2}
 
 
@@ -87,7 +88,7 @@ def judge_terminal(
     c = ctx.contract
     if info.get("state") == "success":
         result = any_value(info.get("result"))
-        ref = task_result_ref(c)
+        ref = c.task_result_ref
         if ref and result is not None:
             val = validator(ref, ctx.release)
             if not val.is_valid(result):
@@ -180,30 +181,28 @@ def _in_recent(ctx: CheckContext, managed_type: str, moid: str, task: str) -> bo
 
 
 @check(
-    NAME,
+    "tasks",
     description="TaskInfo moves forward, ends in time, carries a typed result or a declared fault",
     applies=lambda c: c.is_task,
     changes_state=True,
 )
-@guarded(NAME)
-def tasks(ctx: CheckContext):
+def tasks(ctx: CheckContext, v: Verdict) -> str:
     c = ctx.contract
     if not c.is_task:
         raise Skip("not a task method")
-    v = Verdict(NAME)
     t = target(ctx)
-    ex = call(ctx.client, c, t.ctx)
+    ex = call(ctx.client, c, t.prepared)
     if ex.fault is not None or ex.json is None:
         raise Skip(f"the prepared request was refused ({ex.fault_type or ex.status}); no task to judge")
     task = ex.json.get("value") if isinstance(ex.json, dict) else None
     if not task:
         v.fail("a task method answered without a Task reference", ex)
-        return v.result("")
+        return ""
     # TaskInfo.entity is a ManagedEntity: a snapshot's task names its virtual machine
     entity_type, entity = (
-        (t.ctx.managed_type, t.moid)
-        if registry(ctx.release).is_subtype(t.ctx.managed_type, "ManagedEntity")
-        else ("VirtualMachine", t.ctx.vm)
+        (t.prepared.managed_type, t.moid)
+        if registry(ctx.release).is_subtype(t.prepared.managed_type, "ManagedEntity")
+        else ("VirtualMachine", t.prepared.vm)
     )
     recent_early = _in_recent(ctx, entity_type, entity, task) if entity else None
     polls: list[Exchange] = []
@@ -212,12 +211,12 @@ def tasks(ctx: CheckContext):
     except TaskTimeout as exc:
         judge_sequence(v, exc.infos, polls[-1] if polls else ex)
         v.fail(f"{exc}", polls[-1] if polls else ex)
-        return v.result("")
+        return ""
     except Fault as exc:
         if exc.exchange.fault is None:
             raise  # not an answer of the endpoint's own (a proxy, the network): error
         v.fail(f"Task.info of {task}, which the call returned, answered {exc.type_name}", exc.exchange)
-        return v.result("")
+        return ""
     # a later read must not move the task away from its terminal state (nor forget the task)
     for _ in range(2):
         again = ctx.client.task_info(task)
@@ -239,12 +238,12 @@ def tasks(ctx: CheckContext):
         _cancel(v, ctx)
     if "target" in c.locks and c.changes_state and not v.failures:
         _busy(v, ctx)
-    return v.result(f"{len(infos)} TaskInfo read(s) coherent; ended {infos[-1].get('state')}")
+    return f"{len(infos)} TaskInfo read(s) coherent; ended {infos[-1].get('state')}"
 
 
 def _cancel(v: Verdict, ctx: CheckContext) -> None:
     t = target(ctx)
-    ex = call(ctx.client, ctx.contract, t.ctx)
+    ex = call(ctx.client, ctx.contract, t.prepared)
     if not ex.ok:
         v.note(f"cancel not tried: the call answered {ex.fault_type}")
         return
@@ -270,11 +269,11 @@ def _cancel(v: Verdict, ctx: CheckContext) -> None:
 
 def _busy(v: Verdict, ctx: CheckContext) -> None:
     t = target(ctx)
-    first = call(ctx.client, ctx.contract, t.ctx)
+    first = call(ctx.client, ctx.contract, t.prepared)
     if not first.ok:
         v.note(f"busy target not tried: the first call answered {first.fault_type}")
         return
-    second = call(ctx.client, ctx.contract, t.ctx, wait_idle=False)
+    second = call(ctx.client, ctx.contract, t.prepared, wait_idle=False)
     info_ex = ctx.client.task_info(first.json)
     running = info_ex.ok and (info_ex.json or {}).get("state") in ("queued", "running")
     first_ok = ctx.client.wait_task(first.json, timeout=ctx.timeout)[-1].get("state") == "success"

@@ -16,12 +16,13 @@ from typing import Any
 from ..client import Exchange
 from ..contract.model import release_key
 from ..gen.bodies import param_ref
+from ..sandbox.values import Refs, minimal
 from ..vmodl.codec import codec
 from ..vmodl.registry import RELEASES
-from ._util import Verdict, guarded, path_of, settle, target
+from ..vmodl.registry import release as registry
 from .base import CheckContext, Skip, check
-
-NAME = "versions"
+from .calls import path_of, settle, target
+from .verdict import Verdict
 
 
 def _refused(v: Verdict, ex: Exchange, what: str, client: Any = None) -> None:
@@ -36,7 +37,6 @@ def _refused(v: Verdict, ex: Exchange, what: str, client: Any = None) -> None:
 
 def _later_param_value(ctx: CheckContext, name: str, since: str) -> Any:
     """A value of a later parameter, encoded with the release that has it."""
-    from ..run.prepare import Refs, minimal
 
     p = next(p for p in ctx.contract.params if p.name == name)
     refs = Refs(ctx.sandbox.inventory) if ctx.sandbox is not None else None
@@ -49,7 +49,6 @@ def _later_param_value(ctx: CheckContext, name: str, since: str) -> Any:
 def later_fields(ctx: CheckContext) -> list[tuple[str, str, Any, str]]:
     """``(param, field, declared type, first release)``: one field per data-typed parameter that a
     later release added to the parameter's type."""
-    from ..vmodl.registry import release as registry
 
     here = registry(ctx.release)
     out = []
@@ -73,7 +72,6 @@ def _with_later_field(
     ctx: CheckContext, body: dict[str, Any] | None, item: tuple[str, str, Any, str]
 ) -> dict:
     """The prepared body with a later release's field set in one parameter's data object."""
-    from ..run.prepare import Refs, minimal
 
     pname, fname, ftype, newer = item
     out = dict(body or {})
@@ -90,9 +88,8 @@ def _with_later_field(
     return out
 
 
-@check(NAME, description="an operation or parameter absent from a release is refused by that release")
-@guarded(NAME)
-def versions(ctx: CheckContext):
+@check("versions", description="an operation or parameter absent from a release is refused by that release")
+def versions(ctx: CheckContext, v: Verdict) -> str:
     c = ctx.contract
     absent = [r for r in RELEASES if r not in c.releases]
     later = [p for p in c.params if p.since and release_key(p.since) > release_key(ctx.release)]
@@ -102,9 +99,8 @@ def versions(ctx: CheckContext):
             f"{c.name} exists with the same parameters and parameter types in every release "
             f"({', '.join(RELEASES)})"
         )
-    v = Verdict(NAME)
     t = target(ctx)
-    body = t.ctx.body if c.kind == "method" else None
+    body = t.prepared.body if c.kind == "method" else None
     for rel in absent:
         url = f"{ctx.client.base_url}/sdk/vim25/{rel}{path_of(c, t.moid)}"
         ex = ctx.client.request(c.http_method, url, body)
@@ -117,4 +113,4 @@ def versions(ctx: CheckContext):
         pname, fname, _, newer = item
         ex = ctx.client.request("POST", path_of(c, t.moid), _with_later_field(ctx, body, item))
         _refused(v, ex, f"{pname}.{fname} (since {newer}) sent to {ctx.release}", ctx.client)
-    return v.result(f"{v.seen} request(s) for what a release lacks were refused")
+    return f"{v.seen} request(s) for what a release lacks were refused"

@@ -8,14 +8,27 @@ from pathlib import Path
 
 import click
 import yaml
+from openapi_spec_validator import validate as validate_spec
+from rich.console import Console
+from rich.table import Table
 
 from ..contract import ContractError, load_contracts
 from ..contract.generate import generate
-from ..contract.openapi_diff import SpecError, load_spec
-from ..contract.store import check_release
+from ..contract.lint import check_contracts
+from ..contract.openapi import export_openapi
+from ..contract.openapi_diff import (
+    SpecError,
+    diff_openapi,
+    differences,
+    document_release,
+    load_spec,
+    render_json,
+    render_text,
+)
+from ..contract.store import check_release, default_contracts_dir
 from ..vmodl.registry import DEFAULT_RELEASE, RELEASES, UnknownRelease
-from . import main
 from .common import EXIT_VIOLATIONS, user_errors
+from .group import main
 
 release_option = click.option(
     "--release",
@@ -66,8 +79,6 @@ def list_cmd(release: str, fmt: str, include_support: bool, contracts_dir: Path 
             )
         )
         return
-    from rich.console import Console
-    from rich.table import Table
 
     table = Table(title=f"{len(chosen)} operations in release {release}")
     for col in ("id", "http", "response", "privileges", "faults"):
@@ -118,7 +129,6 @@ def show_cmd(op_id: str, release: str, contracts_dir: Path | None) -> None:
 @user_errors(ContractError, OSError)
 def generate_cmd(out_dir: Path | None) -> None:
     """Regenerate the contract files from pyVmomi's metadata, keeping curated sections."""
-    from ..contract.store import default_contracts_dir
 
     root = out_dir or default_contracts_dir()
     written = generate(root)
@@ -130,7 +140,6 @@ def generate_cmd(out_dir: Path | None) -> None:
 @user_errors(ContractError, OSError)
 def check_cmd(contracts_dir: Path | None) -> None:
     """Validate every contract file and cross-check it with the type registry (exit 1 on problems)."""
-    from ..contract.check import check_contracts
 
     outcome = check_contracts(contracts_dir)
     for problem in outcome.problems:
@@ -159,14 +168,11 @@ def export_openapi_cmd(
     release: str, output: Path | None, force: bool, validate: bool, contracts_dir: Path | None
 ) -> None:
     """Export the contracts of a release as an OpenAPI 3.0 document (VMware's VI/JSON style)."""
-    from ..contract.openapi import export_openapi
 
     if output is not None and output.exists() and not force:
         raise ContractError(f"{output} exists; pass --force to overwrite it")
     doc = export_openapi(load_contracts(contracts_dir), release)
     if validate:
-        from openapi_spec_validator import validate as validate_spec
-
         try:
             validate_spec(doc)
         except Exception as exc:  # noqa: BLE001 - the validator raises several kinds
@@ -226,7 +232,6 @@ def diff_openapi_cmd(
     Where the contracts only refine the document (typed references MoRef<Type>, curated, conditional
     or default privileges: `info.x-vsphere-harness-refinements` of `export-openapi`), the item is
     reported as a refinement, not as a difference."""
-    from ..contract.openapi_diff import diff_openapi, differences, document_release, render_json, render_text
 
     if release is not None:
         check_release(release)

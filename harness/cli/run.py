@@ -8,13 +8,17 @@ from pathlib import Path
 
 import click
 import yaml
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from ..report.diff import diff_runs
 from ..report.model import RunResult
+from ..report.writers import ResultsInvalid, load_results, write_reports
 from ..run import RunError, RunOptions, exit_code, make_plan, run_contracts
 from ..run.baseline import Baseline
 from ..vmodl.registry import DEFAULT_RELEASE, RELEASES
-from . import main
 from .common import EXIT_OK, EXIT_VIOLATIONS, HarnessUsageError
+from .group import main
 
 
 class OneLineErrors(click.Command):
@@ -170,7 +174,6 @@ def run_cmd(
     violation, but some check could not decide (the gate fails closed; --allow-errors: 0); 130
     interrupted (Ctrl-C: the sandbox is cleaned up and the partial reports written).
     """
-    from rich.console import Console
 
     options = RunOptions(
         endpoint=endpoint,
@@ -237,8 +240,6 @@ class _progress:
     """A rich progress bar of operations done (nothing when quiet)."""
 
     def __init__(self, console, total: int, quiet: bool):
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
         self.bar = (
             None
             if quiet
@@ -319,8 +320,6 @@ def report() -> None:
 
 
 def _load(path: Path) -> RunResult:
-    from ..report.writers import ResultsInvalid, load_results
-
     try:
         return load_results(path)
     except ResultsInvalid as exc:
@@ -332,7 +331,6 @@ def _load(path: Path) -> RunResult:
 @click.argument("after", type=click.Path(path_type=Path))
 def diff_cmd(before: Path, after: Path) -> None:
     """What changed from BEFORE to AFTER (results.json files); exit 1 when there are new failures."""
-    from ..report.diff import diff_runs
 
     d = diff_runs(_load(before), _load(after))
     click.echo(d.render(), nl=False)
@@ -349,7 +347,6 @@ def diff_cmd(before: Path, after: Path) -> None:
 )
 def render_cmd(results: Path, report_dir: Path | None) -> None:
     """Write junit.xml, summary.md and report.html again from a results.json."""
-    from ..report.writers import write_reports
 
     run = _load(results)
     paths = write_reports(run, report_dir or results.parent, files=("junit.xml", "summary.md", "report.html"))

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
 
-from . import main
+from ..sim.auth import AuthError
+from ..sim.config import DEFAULT_VMS, ConfigError, SimConfig
+from ..sim.rules import RuleError
+from ..sim.server import serve_forever
 from .common import EXIT_USAGE
+from .group import main
 
 
 @main.command("sim")
@@ -37,12 +43,6 @@ def sim_command(
     misbehave: str,
 ) -> None:
     """Serve a simulated vCenter (VI/JSON, every release) on HOST:PORT."""
-    import sys
-
-    from ..sim.auth import AuthError
-    from ..sim.config import DEFAULT_VMS, ConfigError, SimConfig
-    from ..sim.rules import RuleError
-    from ..sim.server import serve_forever
 
     def ready(running) -> None:
         click.echo(f"vsphere-harness simulator serving VI/JSON at {running.url}/sdk/vim25/{{release}}")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ..report.model import Evidence
+
 if TYPE_CHECKING:
     from ..report.model import Evidence
     from .exchange import Exchange
@@ -32,8 +34,6 @@ class TransportError(ClientError):
         self.exchange = exchange
 
     def evidence(self) -> list[Evidence]:
-        from ..report.model import Evidence
-
         if self.exchange is not None:
             return [self.exchange.evidence(note=str(self))]
         if self.request is not None:

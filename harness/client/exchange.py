@@ -10,6 +10,8 @@ from typing import Any
 
 from ..report.model import Evidence
 from ..report.secrets import REDACTED, SECRET_HEADERS, redact_body, redact_headers
+from ..vmodl.registry import UnknownRelease
+from ..vmodl.registry import release as registry
 
 SESSION_HEADER = "vmware-api-session-id"
 #: Evidence keeps at most this many characters of a non-JSON body.
@@ -92,9 +94,6 @@ class Exchange:
 
 
 def _is_fault_type(name: str, release: str) -> bool:
-    from ..vmodl.registry import UnknownRelease
-    from ..vmodl.registry import release as registry
-
     try:
         return registry(release).is_fault(name) if release else name.endswith(("Fault", "Exception"))
     except UnknownRelease:

@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 from ..vmodl.registry import MOREF, RELEASES, Member, Method, release
+from .store import read_contract_file
 
 #: Operations on other managed types that the harness and the simulator rely on.
 SUPPORT_OPERATIONS: dict[str, dict[str, list[str]]] = {
@@ -212,8 +213,6 @@ def targets() -> list[tuple[str, str, str, bool]]:
 
 
 def load_curated_privileges() -> dict[str, Any]:
-    from .store import read_contract_file
-
     return read_contract_file(CURATED_PRIVILEGES_FILE)  # one-line ContractError when unreadable
 
 

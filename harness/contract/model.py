@@ -51,6 +51,16 @@ class ConditionalPrivilege:
     description: str = ""
 
 
+def typed_ref(type_name: str | None, moref: str | None) -> str | None:
+    """A declared type as schemas name it: a reference (``ManagedObjectReference``, or an array of
+    them) by the managed type it points to (``VirtualMachine``, ``VirtualMachine[]``)."""
+    if type_name is None:
+        return None
+    if moref:
+        return moref + ("[]" if type_name.endswith("[]") else "")
+    return type_name
+
+
 @dataclass(frozen=True)
 class Contract:
     id: str
@@ -78,6 +88,16 @@ class Contract:
     source_file: str | None = None
     response_optional: bool = False  # the 200 body may be empty/absent (an unset optional value)
     task_result_moref: str | None = None  # the managed type a task's result reference points to
+
+    @property
+    def response_ref(self) -> str | None:
+        """The declared type of a 200 body (a returned reference typed by its managed type)."""
+        return typed_ref(self.response_type, self.response_moref)
+
+    @property
+    def task_result_ref(self) -> str | None:
+        """The declared type of a task's ``TaskInfo.result`` (a reference typed by its managed type)."""
+        return typed_ref(self.task_result, self.task_result_moref)
 
     def in_release(self, release: str) -> bool:
         return release in self.releases

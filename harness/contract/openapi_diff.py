@@ -29,7 +29,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from ..vmodl.registry import RELEASES, Release, release
+import yaml
+
+from ..vmodl.registry import PRIMITIVE_WIRE_NAMES, RELEASES, Release, release
 from .model import Contract
 from .openapi import (
     ANY,
@@ -38,6 +40,7 @@ from .openapi import (
     PRIVILEGES_RE,
     REFINEMENTS,
     OpenApiSchemas,
+    _array_item,
     conditional_text,
     operation_refinements,
     response_schema,
@@ -86,8 +89,6 @@ def load_spec(path: Path) -> dict[str, Any]:
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:
-        import yaml
-
         try:
             doc = yaml.safe_load(text)
         except yaml.YAMLError:
@@ -484,12 +485,9 @@ def _type_of(rel: Release, name: str) -> str | None:
     if name in rel.data or name in rel.enums:
         return name
     if name.startswith("ArrayOf"):
-        from .openapi import _array_item
-
         item = _array_item(rel, name)
         if item is not None:
             return item if item in rel.data or item in rel.enums else ""
-    from ..vmodl.registry import PRIMITIVE_WIRE_NAMES
 
     return "" if name in PRIMITIVE_WIRE_NAMES else None
 

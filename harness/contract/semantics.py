@@ -78,6 +78,35 @@ def holds(
     raise ValueError(f"no predicate in {pred!r}")
 
 
+def wire_value(value: Any) -> Any:
+    """A VI/JSON value as predicates compare it: a boxed ``{"_typeName", "_value"}`` by its value, a
+    managed object reference by its moId."""
+    if isinstance(value, dict) and "_value" in value and set(value) <= {"_typeName", "_value"}:
+        return value["_value"]
+    if isinstance(value, dict) and value.get("_typeName") == "ManagedObjectReference":
+        return value.get("value")
+    return value
+
+
+def holds_on_wire(
+    pred: dict[str, Any],
+    value: Any,
+    *,
+    before: Any = MISSING,
+    params: dict[str, Any] | None = None,
+    result: Any = MISSING,
+) -> bool:
+    """:func:`holds` for values read from an endpoint (VI/JSON: boxed values, references)."""
+    return holds(
+        pred,
+        wire_value(value),
+        before=wire_value(before),
+        params=params,
+        result=result,
+        normalize=wire_value,
+    )
+
+
 def describe(pred: dict[str, Any]) -> str:
     """``equals 'poweredOn'`` — the predicate of ``pred`` in words."""
     for key in (*PREDICATES, *EFFECT_PREDICATES):

@@ -6,6 +6,7 @@
 * :mod:`.bodies` — parameter types, request encoding/decoding and the request-body schema.
 """
 
+from . import reproducible  # noqa: F401 - first: seeds alone decide what is generated
 from .bodies import decode_request, encode_request, param_ref, request_schema, request_validator
 from .invalid import INVALID_KINDS, InvalidBody, invalid_requests
 from .strategies import requests, values

@@ -39,7 +39,7 @@ def request_preconditions(contract: Contract, release: str) -> list[dict[str, An
     ]
 
 
-def holds(pre: dict[str, Any], found: bool, value: Any) -> bool:
+def request_meets(pre: dict[str, Any], found: bool, value: Any) -> bool:
     """Whether a precondition holds for a request value (``found``: the value is given)."""
     if not found and "present" not in pre:
         return True  # equals, in, ... speak of the value when given
@@ -84,7 +84,7 @@ def meeting_preconditions(
         for pre in pres:
             path = pre["param"].split(".")
             found, value = lookup(body, path)
-            if holds(pre, found, value):
+            if request_meets(pre, found, value):
                 continue
             if "present" in pre and not pre["present"]:
                 _delete(body, path)
@@ -97,7 +97,9 @@ def meeting_preconditions(
                 allowed = [v for v in pre["in"] if fits(v, ref)]
                 choice = st.sampled_from(allowed) if allowed else st.nothing()
             else:
-                choice = builder.position(ref, len(path) - 1).filter(lambda v, pre=pre: holds(pre, True, v))
+                choice = builder.position(ref, len(path) - 1).filter(
+                    lambda v, pre=pre: request_meets(pre, True, v)
+                )
             _set(body, path, draw(choice), refs, builder, draw)
         return body
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+import jsonschema_rs
 
 from .model import CheckResult, Evidence, RunResult
 from .secrets import Scrubber
@@ -32,8 +33,6 @@ class ResultsInvalid(ValueError):
 
 @functools.cache
 def _validator() -> Any:
-    import jsonschema_rs
-
     return jsonschema_rs.validator_for(json.loads(SCHEMA_PATH.read_text()))
 
 

@@ -6,7 +6,7 @@
 """
 
 from .baseline import Baseline, load_baseline
-from .execute import Runner, exit_code, run_check, run_contracts
+from .execute import Runner, exit_code, run_contracts
 from .options import EndpointError, RunError, RunOptions, UsageError
 from .plan import Plan, PlanItem, make_plan
 
@@ -22,6 +22,5 @@ __all__ = [
     "exit_code",
     "load_baseline",
     "make_plan",
-    "run_check",
     "run_contracts",
 ]

@@ -9,6 +9,7 @@ from typing import Any
 
 from ..client import ClientError, Exchange, Fault, LoginRefused, TransportError, ViClient, normalize_endpoint
 from ..report.secrets import Scrubber
+from ..sim import SimConfig, running_simulator
 from .options import EndpointError, RunOptions, UsageError
 
 #: The built-in simulator of a run: short tasks.  The tasks check must still find a task queued or
@@ -139,10 +140,6 @@ def open_endpoint(
         finally:
             _logout(conn)
         return
-    try:
-        from ..sim import SimConfig, running_simulator
-    except ImportError as exc:
-        raise UsageError(f"the built-in simulator is not available ({exc}); use --endpoint") from None
     try:
         cfg = SimConfig(**{**BUILTIN_SIM, "seed": options.seed, **options.sim})
     except (TypeError, ValueError) as exc:

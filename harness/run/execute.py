@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-import traceback
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from .. import __version__
+from ..chaos.scenario import ScenarioError, load_scenarios, run_scenario
 from ..checks.audit import Auditor, Finding
-from ..checks.base import CheckContext, CheckSpec, Inconclusive, Skip
+from ..checks.base import CheckContext, CheckSpec
 from ..client import ClientError, requests_sent
 from ..contract.model import Contract
+from ..outcomes import Inconclusive, Skip
 from ..report.model import SEVERITY, CheckResult, OperationResult, RunResult
+from ..report.writers import write_reports
+from ..sandbox import Sandbox
 from .baseline import Baseline, load_baseline
 from .endpoint import Connection, open_endpoint
 from .options import RunOptions, UsageError
@@ -28,37 +31,6 @@ SandboxFactory = Callable[[Any, str, bool], Any]  # (admin client, release, read
 
 def utc_now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-
-
-def _where(exc: BaseException) -> str:
-    """``file:line`` of the innermost frame, to find a harness bug quickly."""
-    tb = traceback.extract_tb(exc.__traceback__)
-    if not tb:
-        return ""
-    frame = tb[-1]
-    return f" (at {Path(frame.filename).name}:{frame.lineno})"
-
-
-def run_check(spec: CheckSpec, ctx: CheckContext) -> CheckResult:
-    """Run one check: ``Skip`` -> skipped, ``Inconclusive``/client errors/any exception -> error."""
-    start = time.perf_counter()
-    try:
-        result = spec.fn(ctx)
-        if not isinstance(result, CheckResult):
-            result = CheckResult(
-                spec.name, "error", f"check returned {type(result).__name__}, not a CheckResult"
-            )
-    except Skip as exc:
-        result = CheckResult(spec.name, "skipped", str(exc) or "not applicable")
-    except Inconclusive as exc:
-        result = CheckResult(spec.name, "error", str(exc) or "inconclusive")
-    except ClientError as exc:
-        result = CheckResult(spec.name, "error", f"{type(exc).__name__}: {exc}", exc.evidence())
-    except Exception as exc:  # a harness bug must not take the run down
-        result = CheckResult(spec.name, "error", f"harness error: {type(exc).__name__}: {exc}{_where(exc)}")
-    result.check = spec.name
-    result.duration_ms = round((time.perf_counter() - start) * 1000, 2)
-    return result
 
 
 class Runner:
@@ -113,11 +85,6 @@ class Runner:
         assert self.conn is not None
         factory = self.sandbox_factory
         if factory is None:
-            try:
-                from .sandbox import Sandbox
-            except ImportError as exc:
-                self.sandbox_error = f"no sandbox: {exc}"
-                return None
             timeout = max(60.0, self.options.timeout)
 
             def factory(client: Any, release: str, read_only: bool) -> Any:
@@ -192,7 +159,7 @@ class Runner:
         """Run one check on one operation and record it in the result; then judge every answer the
         check's exchanges brought (a violation lands on the operation that answered)."""
         assert self.result is not None
-        result = run_check(spec, self.context(contract))
+        result = spec.run(self.context(contract))
         result = self._record(contract.id, result)
         elsewhere = self.audit(f"{contract.id}::{spec.name}", current=(contract.id, result))
         if result.status == "error" and elsewhere:
@@ -264,7 +231,6 @@ class Runner:
 
     def run_scenarios(self, scenarios: list[Any], on_scenario: ScenarioProgressFn | None = None) -> None:
         """Run chaos scenarios (after the checks) on this run's endpoint and sandbox."""
-        from ..chaos.scenario import run_scenario
 
         assert self.result is not None and self.conn is not None
         for scenario in scenarios:
@@ -336,8 +302,6 @@ def run_contracts(
     if interrupted:
         result.stats["interrupted"] = True
     if report_dir is not None:
-        from ..report.writers import write_reports
-
         write_reports(result, report_dir, runner.conn.scrubber)
     return result
 
@@ -347,7 +311,6 @@ def _load_scenarios(options: RunOptions) -> list[Any]:
         return []
     if options.read_only:
         raise UsageError("chaos scenarios change their sandbox VM: they cannot run in a read-only run")
-    from ..chaos.scenario import ScenarioError, load_scenarios
 
     try:
         return load_scenarios(list(options.scenarios))

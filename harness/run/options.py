@@ -61,7 +61,7 @@ class RunOptions:
     force: bool = False  # allow writing into a non-empty report directory
     sim: dict[str, Any] = field(default_factory=dict)  # SimConfig overrides for the built-in simulator
     scenarios: tuple[str | Path, ...] = ()  # chaos scenario files or directories, run after the checks
-    #: existing VMs (and templates) read-only operations are also judged on (0: none); see harness.run.inventory
+    #: existing VMs (and templates) read-only operations are also judged on (0: none); see harness.sandbox.survey
     inventory_sample: int = 20
 
     def with_env(self) -> RunOptions:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import fnmatch
 from dataclasses import dataclass
 
-from ..checks.base import CheckSpec
+from ..checks.base import CheckSpec, registered
 from ..contract.model import Contract
 from ..contract.store import ContractError, ContractSet, load_contracts
 from ..vmodl.registry import RELEASES
@@ -73,8 +73,6 @@ def make_plan(
             f"inventory sample must be a whole number from 0 on, not {options.inventory_sample!r}"
         )
     if registry is None:
-        from ..checks.base import registered
-
         registry = registered()
     try:
         contracts = contracts or load_contracts()

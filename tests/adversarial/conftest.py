@@ -20,7 +20,7 @@ import uvicorn
 from harness.checks.base import CheckContext, Skip, registered
 from harness.client import ViClient
 from harness.contract import load_contracts
-from harness.run.sandbox import Sandbox
+from harness.sandbox import Sandbox
 from harness.sim import SimConfig, create_app
 from harness.sim.server import _uvicorn_config, bind
 from harness.sim.state import Simulator
@@ -279,7 +279,7 @@ class Env:
                 self.sandbox.target_for(contract)
         self.ep.mutator.rules = list(rules)
         try:
-            return self.checks[check].fn(ctx)
+            return self.checks[check].run(ctx)
         finally:
             self.ep.mutator.rules = []
 

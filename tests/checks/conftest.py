@@ -10,7 +10,7 @@ import pytest
 from harness.checks.base import CheckContext, registered
 from harness.client import ViClient
 from harness.contract import load_contracts
-from harness.run.sandbox import Sandbox
+from harness.sandbox import Sandbox
 from harness.sim import SimConfig, running_simulator
 
 RELEASE = "8.0.2.0"
@@ -79,7 +79,7 @@ class Env:
                 sandbox.target_for(contract)
         self.running.set_misbehaviour(set(misbehave))
         try:
-            return self.checks[check].fn(ctx)
+            return self.checks[check].run(ctx)
         finally:
             self.running.set_misbehaviour(set())
 

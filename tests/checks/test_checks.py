@@ -3,11 +3,15 @@ sockets; an injected network fault is ``error``, never ``failed``."""
 
 from __future__ import annotations
 
+import json
+import re
+
 import pytest
 import requests
 import responses
 
-from harness.checks.base import registered
+from harness.checks.base import CheckContext, registered
+from harness.sandbox import Sandbox
 
 CHECKS = (
     "shape",
@@ -148,8 +152,6 @@ def test_network_fault_is_error_not_failed(env, check):
 
 
 def _op_url(env, op: str):
-    import re
-
     contract = env.contracts.get(op)
     return re.compile(
         re.escape(env.admin.root) + contract.path.replace("{moId}", "[^/]+").replace("/", r"\/")
@@ -167,10 +169,7 @@ def test_checks_skip_where_they_do_not_apply(env):
 
 
 def test_read_only_runs_change_nothing(env):
-    from harness.run.sandbox import Sandbox
-
     sb = Sandbox(env.admin, "8.0.2.0", read_only=True, inventory=env.sandbox.inventory)
-    from harness.checks.base import CheckContext
 
     ctx = CheckContext(
         contract=env.contracts.get("VirtualMachine_PowerOnVM_Task"),
@@ -180,9 +179,9 @@ def test_read_only_runs_change_nothing(env):
         read_only=True,
         users=dict(env.users),
     )
-    assert registered()["shape"].fn(ctx).status == "skipped"
+    assert registered()["shape"].run(ctx).status == "skipped"
     ctx.contract = env.contracts.get("VirtualMachine_getRuntime")
-    assert registered()["shape"].fn(ctx).status == "passed"
+    assert registered()["shape"].run(ctx).status == "passed"
     assert sb.created_vms == [] and sb.created_folders == [] and sb.cleanup() == []
 
 
@@ -192,10 +191,9 @@ def test_read_only_runs_change_nothing(env):
 def test_negative_judges_a_dropped_connection_by_its_control(env, drops, status, words):
     """Invalid requests that drop the connection while the valid one is answered: a violation only
     when it happens again."""
-    import json
 
     op = "VirtualMachine_PowerOffVM_Task"
-    valid = env.sandbox.target_for(env.contracts.get(op)).ctx.body
+    valid = env.sandbox.target_for(env.contracts.get(op)).prepared.body
     left = {"drops": drops}
 
     def answer(request):

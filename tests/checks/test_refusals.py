@@ -9,7 +9,7 @@ import json
 import pytest
 
 import harness.checks.negative as negative
-from harness.checks._util import refusal
+from harness.checks.refusals import refusal
 
 RELOCATE = "VirtualMachine_RelocateVM_Task"
 MISSING_HOST = {

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from harness.checks._util import guarded
-from harness.checks.base import CheckContext, Inconclusive, Skip
+from harness.checks.base import CheckContext, CheckSpec, Inconclusive, Skip
+from harness.checks.calls import may_generate, safe_pool
 from harness.client import TransportError
+from harness.contract.semantics import holds_on_wire as holds
+from harness.gen.draw import draw
+from harness.gen.strategies import requests
 from harness.report.model import CheckResult
-from harness.run.prepare import holds, state_meets, states_for, violating_states
-from harness.run.sandbox import Sandbox, SetupError
+from harness.sandbox import Sandbox, SetupError
+from harness.sandbox.state_table import state_meets, states_for, violating_states
+from harness.vmodl.values import MoRef
 
 
 def test_predicates():
@@ -40,11 +44,11 @@ def test_targets_meet_preconditions(env):
     assert env.admin.get("VirtualMachine", t.moid, "runtime").json["powerState"] == "poweredOn"
     assert sb.owns(t.moid)
     t = sb.target_for(env.contracts.get("VirtualMachine_MakePrimaryVM_Task"))
-    assert t.ctx.body["vm"]["value"] == sb.secondaries[t.moid]
+    assert t.prepared.body["vm"]["value"] == sb.secondaries[t.moid]
     t = sb.target_for(env.contracts.get("VirtualMachineSnapshot_RenameSnapshot"))
-    assert t.ctx.managed_type == "VirtualMachineSnapshot" and sb.owns(t.ctx.vm)
+    assert t.prepared.managed_type == "VirtualMachineSnapshot" and sb.owns(t.prepared.vm)
     bad = sb.violating_target(env.contracts.get("VirtualMachine_PowerOnVM_Task"))
-    assert bad is not None and bad.ctx.expected_fault in ("InvalidState", "InvalidPowerState")
+    assert bad is not None and bad.prepared.expected_fault in ("InvalidState", "InvalidPowerState")
 
 
 def test_never_touches_what_it_did_not_create(env):
@@ -78,9 +82,9 @@ def test_cleanup_removes_everything(env):
     )
     env.admin.wait_task(clone.json)
     add_role = sb.target_for(env.contracts.get("AuthorizationManager_AddAuthorizationRole"))
-    role_name = add_role.ctx.body["name"]
+    role_name = add_role.prepared.body["name"]
     assert env.admin.invoke(
-        "AuthorizationManager", add_role.moid, "AddAuthorizationRole", add_role.ctx.body
+        "AuthorizationManager", add_role.moid, "AddAuthorizationRole", add_role.prepared.body
     ).ok
     folder = sb.folder
     assert sb.cleanup() == []
@@ -93,32 +97,30 @@ def test_cleanup_removes_everything(env):
 
 def test_guard_turns_trouble_into_error_or_skip():
     def raising(exc):
-        @guarded("x")
-        def fn(ctx):
+        def fn(ctx, v):
             raise exc
 
-        return fn(None)
+        return CheckSpec("x", fn, "raises", lambda c: True, False).run(None)
 
     assert raising(Skip("n/a")).status == "skipped"
     assert raising(TransportError("GET x: connection reset")).status == "error"
     assert raising(Inconclusive("setup")).status == "error"
     assert raising(SetupError("sandbox: no pool")).status == "error"
     assert isinstance(raising(Skip("n/a")), CheckResult)
+    bug = raising(KeyError("oops"))
+    assert bug.status == "error" and bug.message.startswith("harness error: KeyError")
 
 
 def test_without_sandbox_checks_skip(env):
     ctx = CheckContext(
         contract=env.contracts.get("VirtualMachine_PowerOnVM_Task"), release="8.0.2.0", client=env.admin
     )
-    assert env.checks["shape"].fn(ctx).status == "skipped"
+    assert env.checks["shape"].run(ctx).status == "skipped"
 
 
 def test_random_requests_only_where_they_cannot_hurt(env):
     """Against a real endpoint, generated requests reach only the sandbox's own objects; their
     references name sandbox objects, placement objects or objects that do not exist."""
-    from harness.checks._util import draw, may_generate, safe_pool
-    from harness.gen.strategies import requests
-    from harness.vmodl.values import MoRef
 
     sb = env.sandbox
     real = CheckContext(
@@ -130,11 +132,11 @@ def test_random_requests_only_where_they_cannot_hurt(env):
         users=dict(env.users),
     )
     t = sb.target_for(real.contract)
-    assert not may_generate(real, t.ctx)
-    assert env.checks["schemathesis"].fn(real).status == "skipped"
+    assert not may_generate(real, t.prepared)
+    assert env.checks["schemathesis"].run(real).status == "skipped"
     real.contract = env.contracts.get("VirtualMachine_CloneVM_Task")
     t = sb.target_for(real.contract)
-    assert may_generate(real, t.ctx)
+    assert may_generate(real, t.prepared)
     inv = sb.inventory
     placement = {inv.pool, inv.datacenter, *inv.hosts, *inv.datastores}
 

@@ -4,7 +4,7 @@ otherwise; and the switches that break this (accept_invalid, invalid_in_task, fa
 
 from __future__ import annotations
 
-from harness.checks._util import task_fault
+from harness.checks.rules import task_fault
 
 from .conftest import fault_of
 

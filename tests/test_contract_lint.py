@@ -20,7 +20,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from harness.contract.check import (
+from harness.contract.lint import (
     SCHEMA_FILE,
     check_contracts,
     check_mapping,
