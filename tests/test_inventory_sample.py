@@ -20,7 +20,7 @@ from harness.run.sandbox import Sandbox
 from harness.sim import SimConfig, running_simulator
 from harness.sim.devices import CONTROLLERS, kind
 from harness.sim.seed import build_inventory
-from harness.sim.state import Simulator
+from harness.sim.simulator import Simulator
 
 RELEASE = "8.0.2.0"
 
