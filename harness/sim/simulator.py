@@ -22,6 +22,7 @@ from ..vmodl.values import DataObject, MoRef
 from .auth import Auth, Session, User, load_users
 from .build import Builder, builder
 from .config import SimConfig
+from .declared import conform, undeclared
 from .decode import decode_params, nested_missing
 from .faults import SimFault, invalid_argument, invalid_request, not_found_object
 from .model import Managed, ServiceObject, Task
@@ -38,15 +39,6 @@ SESSION_HEADER = "vmware-api-session-id"
 OPEN_OPS = {("ServiceInstance", "content"), ("SessionManager", "Login")}
 #: Privileges every session holds on the service objects (they are not in the inventory).
 SERVICE_PRIVILEGES = frozenset({"System.Anonymous", "System.View"})
-UNDECLARED_CANDIDATES = (
-    "OutOfBounds",
-    "NoDiskFound",
-    "CannotAccessFile",
-    "InvalidDatastore",
-    "HostConfigFault",
-    "NotFound",
-    "AlreadyExists",
-)
 
 
 class Simulator:
@@ -354,7 +346,7 @@ class Simulator:
     def _failed(self, call: Call, fault: SimFault) -> Response:
         """A precondition failed: in the response, or in a task's error (task methods)."""
         spec = call.spec
-        fault = self.maybe_undeclared(self.conform(fault, spec), spec)
+        fault = self.maybe_undeclared(conform(fault, spec), spec)
         if "effects_on_failure" in self.misbehave and fault.type_name not in (
             "TaskInProgress",
             "NoPermission",
@@ -389,43 +381,16 @@ class Simulator:
     def rel(self, spec: OpSpec):
         return release(spec.release)
 
-    def conform(self, fault: SimFault, spec: OpSpec) -> SimFault:
-        """A fault the operation may answer: runtime, declared, or a subtype of a declared one.
-
-        A handler's more specific fault (InvalidOperationOnSecondaryVm ...) becomes the nearest
-        declared base, else InvalidState where declared, else the runtime NotSupported.
-        """
-        rel = release(spec.release)
-        name = fault.type_name
-        declared = spec.declared_faults
-        if (
-            name not in rel.data
-            or rel.is_runtime_fault(name)
-            or any(rel.is_subtype(name, d) for d in declared)
-        ):
-            return fault
-        if name == "TaskInProgress":  # a busy object answers it whatever the method declares
-            return fault
-        for base in rel.ancestors(name)[1:]:
-            if base in declared:
-                fields = {k: v for k, v in fault.fields.items() if k in {f.name for f in rel.fields(base)}}
-                return SimFault(base, fault.message, sync=fault.sync, **fields)
-        if any(rel.is_subtype("InvalidState", d) for d in declared):
-            return SimFault("InvalidState", fault.message, sync=fault.sync)
-        return SimFault("NotSupported", fault.message, sync=fault.sync)
-
     def maybe_undeclared(self, fault: SimFault, spec: OpSpec | None) -> SimFault:
+        """With the ``undeclared_fault`` misbehaviour, a fault ``spec`` does not declare instead of ``fault``
+        (authentication, permission and missing-object faults are kept)."""
         if (
             "undeclared_fault" not in self.misbehave
             or spec is None
             or fault.type_name in ("NotAuthenticated", "NoPermission", "ManagedObjectNotFound")
         ):
             return fault
-        rel = release(spec.release)
-        for cand in UNDECLARED_CANDIDATES:
-            if not any(rel.is_subtype(cand, d) for d in spec.declared_faults):
-                return SimFault(cand, f"undeclared fault instead of {fault.type_name}", sync=fault.sync)
-        return fault
+        return undeclared(fault, spec)
 
     # responses ------------------------------------------------------------------------------------------
     def ok(self, call: Call, value: Any) -> Response:
