@@ -23,7 +23,7 @@ from harness.sandbox.survey import KINDS, Sampled, choose, kinds_of, survey
 from harness.sim import SimConfig, running_simulator
 from harness.sim.devices import CONTROLLERS, kind
 from harness.sim.seed import build_inventory
-from harness.sim.state import Simulator
+from harness.sim.simulator import Simulator
 
 RELEASE = "8.0.2.0"
 

@@ -3,7 +3,7 @@
 from .app import create_app
 from .config import MISBEHAVIOURS, ConfigError, SimConfig
 from .server import RunningSimulator, running_simulator
-from .state import Simulator
+from .simulator import Simulator
 
 __all__ = [
     "MISBEHAVIOURS",

@@ -11,10 +11,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from .build import Builder, builder
 from .config import ConfigError, SimConfig, parse_misbehaviour
 from .faults import invalid_request
+from .responses import release_of
 from .rules import RuleError
-from .state import Simulator
+from .simulator import Simulator
 
 _DRAIN_LIMIT = 64 * 1024 * 1024
 
@@ -113,8 +115,5 @@ def create_app(cfg: SimConfig | None = None, sim: Simulator | None = None) -> St
     return app
 
 
-def _builder(path: str):
-    from .build import builder
-    from .state import _release_of
-
-    return builder(_release_of(path))
+def _builder(path: str) -> Builder:
+    return builder(release_of(path))

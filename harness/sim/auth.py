@@ -190,8 +190,10 @@ class Auth:
             return role
 
     # evaluation -------------------------------------------------------------------------------------
-    def privileges(self, user: User, entity: Managed) -> frozenset[str]:
-        """The privileges ``user`` holds on ``entity``."""
+    def deciding_permissions(self, user: User, entity: Managed) -> list[Perm]:
+        """The permissions that decide ``user``'s rights on ``entity``: those for the user or one of
+        their groups at the nearest level that has any (the entity itself, then its parents, whose
+        permissions count only when they propagate)."""
         principals = {user.name.lower(), *(g.lower() for g in user.groups)}
         first = True
         for obj in entity.ancestors():
@@ -201,34 +203,28 @@ class Auth:
                 if p.principal.lower() in principals and (first or p.propagate)
             ]
             if perms:
-                out: set[str] = set()
-                for p in perms:
-                    role = self.roles.get(p.role_id)
-                    if role is not None:
-                        out |= role.privileges
-                return frozenset(out)
+                return perms
             first = False
-        return frozenset()
+        return []
+
+    def privileges(self, user: User, entity: Managed) -> frozenset[str]:
+        """The privileges ``user`` holds on ``entity``: those of the roles of the deciding permissions."""
+        out: set[str] = set()
+        for p in self.deciding_permissions(user, entity):
+            role = self.roles.get(p.role_id)
+            if role is not None:
+                out |= role.privileges
+        return frozenset(out)
 
     def missing(self, user: User, entity: Managed, required: list[str] | tuple[str, ...]) -> list[str]:
         have = self.privileges(user, entity)
         return [p for p in required if p not in have]
 
     def effective_roles(self, user: User | None, entity: Managed) -> list[int]:
+        """The ids of the roles ``user`` holds on ``entity`` (those of the deciding permissions)."""
         if user is None:
             return []
-        principals = {user.name.lower(), *(g.lower() for g in user.groups)}
-        first = True
-        for obj in entity.ancestors():
-            perms = [
-                p
-                for p in self.permissions.get(obj.moid, ())
-                if p.principal.lower() in principals and (first or p.propagate)
-            ]
-            if perms:
-                return sorted({p.role_id for p in perms})
-            first = False
-        return []
+        return sorted({p.role_id for p in self.deciding_permissions(user, entity)})
 
     def permissions_on(self, entity: Managed, b: Builder, inherited: bool) -> list[DataObject]:
         out = []

@@ -23,6 +23,7 @@ import random
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
+from ..vmodl.registry import release
 from ..vmodl.values import DataObject
 from .faults import SimFault
 
@@ -107,8 +108,6 @@ _CLASSES = (
 @functools.cache
 def kind(type_name: str) -> str:
     """The device class of a device type (``disk``, ``nic``, ``scsi`` ... ``other``)."""
-    from ..vmodl.registry import release
-
     rel = release(_REL)
     if type_name not in rel.data:
         return "other"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import random
 import threading
 import uuid
 from collections.abc import Iterator
@@ -17,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..vmodl.values import DataObject, MoRef
+from .devices import seeded
 
 
 def now() -> dt.datetime:
@@ -54,6 +56,14 @@ class Managed:
 
     def __repr__(self) -> str:
         return f"{self.type_name}({self.moid!r}, {self.name!r})"
+
+
+class ServiceObject(Managed):
+    """ServiceInstance, SessionManager, AuthorizationManager: not in the inventory tree."""
+
+    def __init__(self, type_name: str, moid: str):
+        super().__init__(moid, type_name)
+        self.type_name = type_name  # type: ignore[misc]
 
 
 class Folder(Managed):
@@ -271,10 +281,6 @@ class VM(Managed):
 def default_devices(vm: VM) -> list[DataObject]:
     """A seeded VM's hardware (:func:`harness.sim.devices.seeded`): drawn from ``vm.hardware_draw``
     (a seed and the networks to choose from), fixed without one."""
-    import random
-
-    from .devices import seeded
-
     draw = vm.hardware_draw
     return seeded(vm, random.Random(draw[0]), draw[1], draw[2]) if draw else seeded(vm, None)
 

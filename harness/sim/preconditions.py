@@ -18,8 +18,8 @@ from .faults import SimFault
 
 if TYPE_CHECKING:
     from .model import Managed
-    from .ops import Call
-    from .state import Simulator
+    from .ops.base import Call
+    from .simulator import Simulator
 
 _MISSING = object()
 

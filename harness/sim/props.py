@@ -12,7 +12,7 @@ from .devices import of_kind
 from .model import VM, Folder, Host, Managed, Snapshot, Task, VirtualApp, now
 
 if TYPE_CHECKING:
-    from .state import Simulator
+    from .simulator import Simulator
 
 Renderer = Callable[["Simulator", Any, Builder], Any]
 

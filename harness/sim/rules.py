@@ -16,13 +16,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..vmodl.registry import release
 from ..vmodl.values import MoRef
 from ..yamlfile import read_yaml
 from .faults import SimFault
+from .preconditions import holds, lookup_path
 
 if TYPE_CHECKING:
-    from .ops import Call
-    from .state import Simulator
+    from .ops.base import Call
+    from .simulator import Simulator
 
 RULE_KEYS = {
     "id",
@@ -118,8 +120,6 @@ def parse_rule(data: Any, index: int = 0) -> Rule:
     if data.get("fault") is not None:
         if not isinstance(data["fault"], str):
             raise RuleError(f"rule {rule.id}: fault is a fault type name")
-        from ..vmodl.registry import release
-
         if not release("9.1.0.0").is_fault(data["fault"]):
             raise RuleError(f"rule {rule.id}: {data['fault']!r} is not a fault type")
         rule.fault = data["fault"]
@@ -212,8 +212,6 @@ class FaultRules:
 
 
 def _filter(sim: Simulator, call: Call, flt: dict[str, Any]) -> bool:
-    from .preconditions import holds, lookup_path
-
     try:
         value = lookup_path(sim, call.obj, flt["path"], call.b)
     except Exception:  # noqa: BLE001 - a path that does not resolve does not match

@@ -13,21 +13,18 @@ from __future__ import annotations
 import random
 
 from ..vmodl.values import DataObject
-from .devices import rehome
+from .lifecycle import make_secondary, power_on, take_snapshot
 from .model import (
     VM,
     Cluster,
     Datacenter,
     Datastore,
     Folder,
-    FtGroup,
     Host,
     Inventory,
     Network,
     ResourcePool,
-    Snapshot,
     VirtualApp,
-    now,
 )
 
 #: The fixed VMs at the start of the inventory (name suffix -> what it is).
@@ -185,62 +182,3 @@ def _make_ft_pair(inv: Inventory) -> None:
         return
     primary.host = inv.hosts[0]
     make_secondary(inv, primary, inv.hosts[1])
-
-
-def make_secondary(inv: Inventory, primary: VM, host: Host) -> VM:
-    """Create an FT secondary of ``primary`` on ``host``; returns it."""
-    secondary = VM(
-        inv.new_id("vm"),
-        primary.name,
-        primary.parent,
-        primary.pool,
-        host,  # type: ignore[arg-type]
-        primary.datastores[0],
-        primary.networks[0],
-        primary.num + 500000,
-    )
-    secondary.num_cpu, secondary.memory_mb = primary.num_cpu, primary.memory_mb
-    secondary.guest_id, secondary.tools_running = primary.guest_id, primary.tools_running
-    secondary.devices = rehome(secondary, primary.devices)
-    secondary.seeded = primary.seeded
-    if primary.power_state == "poweredOn":
-        power_on(secondary)
-    if primary.ft is None:
-        primary.ft = FtGroup(primary)
-    primary.ft.secondaries.append(secondary)
-    secondary.ft = primary.ft
-    primary.parent.children.append(secondary)  # type: ignore[union-attr]
-    primary.pool.vms.append(secondary)
-    inv.add(secondary)
-    primary.touch()
-    return secondary
-
-
-def power_on(vm: VM) -> None:
-    vm.power_state = "poweredOn"
-    vm.boot_time = now()
-    vm.touch()
-
-
-def take_snapshot(
-    inv: Inventory, vm: VM, name: str, description: str, memory: bool, quiesce: bool
-) -> Snapshot:
-    number = next(inv.snapshot_numbers)
-    snap = Snapshot(
-        f"snapshot-{number}",
-        name,
-        vm,
-        vm.current_snapshot,
-        description,
-        memory and vm.power_state == "poweredOn",
-        quiesce,
-        number,
-    )
-    if vm.current_snapshot is None:
-        vm.snapshots.append(snap)
-    else:
-        vm.current_snapshot.children.append(snap)
-    vm.current_snapshot = snap
-    inv.add(snap)
-    vm.touch()
-    return snap

@@ -15,7 +15,7 @@ import uvicorn
 
 from .app import create_app
 from .config import SimConfig, parse_misbehaviour
-from .state import Simulator
+from .simulator import Simulator
 
 
 class _Server(uvicorn.Server):

@@ -17,13 +17,13 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from ..vmodl.values import AnyValue, DataObject
+from ..vmodl.values import AnyValue, DataObject, MoRef
 from .build import Builder
 from .faults import SimFault
 from .model import Managed, Task, now
 
 if TYPE_CHECKING:
-    from .state import Simulator
+    from .simulator import Simulator
 
 RECENT_TASKS = 10
 KEEP_FINISHED = 20000  # finished tasks kept readable; older ones are forgotten, as vCenter does
@@ -233,8 +233,6 @@ def _any(value: Any, result_type: str | None) -> Any:
     """A task result in TaskInfo.result's anyType position."""
     if isinstance(value, DataObject) or value is None:
         return value
-    from ..vmodl.values import MoRef
-
     if isinstance(value, MoRef):
         return value
     if isinstance(value, list):

@@ -23,7 +23,7 @@ from harness.contract import load_contracts
 from harness.sandbox import Sandbox
 from harness.sim import SimConfig, create_app
 from harness.sim.server import _uvicorn_config, bind
-from harness.sim.state import Simulator
+from harness.sim.simulator import Simulator
 
 RELEASE = "8.0.2.0"
 DELAYS = {"Rename_Task": 12.0, "CloneVM_Task": 12.0}

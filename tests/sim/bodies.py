@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from harness.sim.build import builder
-from harness.sim.state import Simulator
+from harness.sim.simulator import Simulator
 from harness.vmodl.codec import codec
 from harness.vmodl.registry import release
 from harness.vmodl.values import MoRef

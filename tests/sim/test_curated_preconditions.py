@@ -12,7 +12,7 @@ from typing import Any
 
 from harness.contract import load_contracts
 from harness.sim import SimConfig
-from harness.sim.state import Simulator
+from harness.sim.simulator import Simulator
 
 from .bodies import neutral_body
 

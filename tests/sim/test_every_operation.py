@@ -9,7 +9,7 @@ import pytest
 
 from harness.contract import load_contracts
 from harness.sim import SimConfig
-from harness.sim.state import Simulator
+from harness.sim.simulator import Simulator
 from harness.vmodl.registry import release
 from harness.vmodl.schema import validator
 

@@ -13,71 +13,32 @@ import json
 import threading
 import time
 import traceback
-from dataclasses import dataclass, field
 from typing import Any
 
-from ..contract import Contract, load_contracts
-from ..vmodl.codec import CodecError, codec
-from ..vmodl.registry import RELEASES, TypeRef, release
+from ..contract import load_contracts
+from ..vmodl.codec import codec
+from ..vmodl.registry import RELEASES, release
 from ..vmodl.values import DataObject, MoRef
 from .auth import Auth, Session, User, load_users
 from .build import Builder, builder
 from .config import SimConfig
+from .declared import conform, undeclared
+from .decode import decode_params, nested_missing
 from .faults import SimFault, invalid_argument, invalid_request, not_found_object
-from .model import Managed, Task
-from .ops import HANDLERS, Call, TaskPlan
+from .model import Managed, ServiceObject, Task
+from .ops.base import HANDLERS, Call, TaskPlan
+from .optable import OpSpec, build_tables
 from .preconditions import check_preconditions
-from .props import INVENTORY_PROPERTIES, PER_USER, SUPPORT_PROPERTIES, VM_PROPERTIES
+from .props import PER_USER, SUPPORT_PROPERTIES, VM_PROPERTIES
+from .responses import Response, add_extra, break_value, drop_typename, release_of
 from .rules import FaultRules
 from .seed import build_inventory
 from .tasks import TaskRunner
 
 SESSION_HEADER = "vmware-api-session-id"
-JSON = "application/json"
 OPEN_OPS = {("ServiceInstance", "content"), ("SessionManager", "Login")}
 #: Privileges every session holds on the service objects (they are not in the inventory).
 SERVICE_PRIVILEGES = frozenset({"System.Anonymous", "System.View"})
-UNDECLARED_CANDIDATES = (
-    "OutOfBounds",
-    "NoDiskFound",
-    "CannotAccessFile",
-    "InvalidDatastore",
-    "HostConfigFault",
-    "NotFound",
-    "AlreadyExists",
-)
-
-
-@dataclass
-class Response:
-    status: int
-    body: bytes = b""
-    headers: dict[str, str] = field(default_factory=dict)
-    content_type: str = JSON
-    delay_s: float = 0.0
-
-
-@dataclass
-class OpSpec:
-    """An operation of one release, precomputed for the hot path."""
-
-    contract: Contract
-    release: str
-    params: list[tuple[str, TypeRef, bool]]  # name, declared type, required
-    response: TypeRef | None
-    declared_faults: tuple[str, ...]
-
-
-class ServiceObject(Managed):
-    """ServiceInstance, SessionManager, AuthorizationManager: not in the inventory tree."""
-
-    def __init__(self, type_name: str, moid: str):
-        super().__init__(moid, type_name)
-        self.type_name = type_name  # type: ignore[misc]
-
-
-def _ref(type_str: str) -> TypeRef:
-    return TypeRef(type_str[:-2], True) if type_str.endswith("[]") else TypeRef(type_str)
 
 
 class Simulator:
@@ -88,31 +49,16 @@ class Simulator:
         self.started = time.monotonic()
         self.inv = build_inventory(cfg.vms, cfg.seed)
         self.contracts = load_contracts()
-        self.tables: dict[str, dict[tuple[str, str], OpSpec]] = {r: {} for r in RELEASES}
-        self.newest: dict[tuple[str, str], OpSpec] = {}
-        privileges: set[str] = set()
-        for c in self.contracts:
-            privileges.update(c.privileges)
-            for cond in c.conditional_privileges:
-                privileges.update(cond.privileges)
-            for r in c.releases:
-                spec = self._spec(c, r)
-                self.tables[r][(c.managed_type, c.name)] = spec
-                self.newest[(c.managed_type, c.name)] = spec
-        for type_name, prop in INVENTORY_PROPERTIES:
-            if (type_name, prop) in self.newest:
-                continue
-            for r in RELEASES:
-                spec = self._spec(_inventory_contract(type_name, prop), r)
-                self.tables[r][(type_name, prop)] = spec
-                self.newest[(type_name, prop)] = spec
+        optables = build_tables(self.contracts)
+        self.tables = optables.by_release
+        self.newest = optables.newest
         self.services = {
             name: ServiceObject(name, name)
             for name in ("ServiceInstance", "SessionManager", "AuthorizationManager")
         }
         for obj in self.services.values():
             self.inv.add(obj)
-        self.auth = Auth(load_users(cfg.users_file), privileges, self.inv.root)
+        self.auth = Auth(load_users(cfg.users_file), optables.privileges, self.inv.root)
         self.rules = FaultRules(cfg.seed)
         if cfg.faults_file:
             self.rules.load_file(cfg.faults_file)
@@ -124,29 +70,6 @@ class Simulator:
 
     def close(self) -> None:
         self.tasks.stop()
-
-    def _spec(self, c: Contract, r: str) -> OpSpec:
-        params = [
-            (
-                p.name,
-                _ref(
-                    (p.moref or p.type) + ("[]" if p.type.endswith("[]") and p.moref else "")
-                    if p.moref
-                    else p.type
-                ),
-                p.required,
-            )
-            for p in c.params_for(r)
-        ]
-        if c.kind == "property":
-            response: TypeRef | None = release(r).property(c.managed_type, c.name).type
-        elif c.is_task:
-            response = TypeRef("Task")
-        elif c.response_type:
-            response = release(r).method(c.managed_type, c.name).returns
-        else:
-            response = None
-        return OpSpec(c, r, params, response, tuple(c.faults_for(r)))
 
     # helpers for operations ----------------------------------------------------------------------
     def current_user(self) -> User | None:
@@ -183,13 +106,13 @@ class Simulator:
         try:
             return self._handle(method, path, headers, body, client)
         except SimFault as fault:
-            return self.fault_response(fault, builder(_release_of(path)), None)
+            return self.fault_response(fault, builder(release_of(path)), None)
         except Exception as exc:  # noqa: BLE001 - never a traceback to the client
             if "crash_on_invalid" in self.misbehave:
                 return Response(500, traceback.format_exc().encode(), content_type="text/plain")
             return self.fault_response(
                 SimFault("SystemError", f"internal error: {exc.__class__.__name__}", reason=str(exc)),
-                builder(_release_of(path)),
+                builder(release_of(path)),
                 None,
             )
         finally:
@@ -236,10 +159,10 @@ class Simulator:
         # request body
         if c.kind == "method":
             try:
-                call.params = self._decode(spec, body)
+                call.params = decode_params(spec, body, self.inv)
             except SimFault as fault:
                 return self._invalid(call, fault)
-            nested = self._nested_missing(call.params)
+            nested = nested_missing(call.params, self.inv)
             if nested is not None and "accept_invalid" not in self.misbehave:
                 # vCenter resolves a reference nested in a data object inside the method: a task
                 # method starts its task and the task ends in error; anything else refuses at once
@@ -295,75 +218,6 @@ class Simulator:
                 method=name[:200],
             ) from None
         raise invalid_argument(name, f"{type_name}.{name} is not served by this simulator")
-
-    def _decode(self, spec: OpSpec, body: bytes) -> dict[str, Any]:
-        if not body.strip():
-            data: Any = {}
-        else:
-            try:
-                data = json.loads(body)
-            except (ValueError, UnicodeDecodeError) as exc:
-                raise invalid_request(f"the request body is not valid JSON: {str(exc)[:120]}") from None
-        if not isinstance(data, dict):
-            raise invalid_request("the request body must be a JSON object of parameters")
-        c = codec(spec.release)
-        known = {p[0] for p in spec.params}
-        for key in data:
-            if key not in known and key != "_typeName":
-                raise invalid_argument(
-                    key[:100], f"{spec.contract.request_type} has no parameter {key[:100]!r}"
-                )
-        out: dict[str, Any] = {}
-        for pname, ptype, required in spec.params:
-            raw = data.get(pname)
-            if raw is None:
-                if required:
-                    raise invalid_argument(pname, f"the required parameter {pname!r} is missing")
-                continue
-            try:
-                out[pname] = c.decode(raw, ptype, pname, strict=True)
-            except CodecError as exc:
-                raise invalid_argument(exc.path or pname, f"invalid parameter: {exc}") from None
-            self._check_refs(out[pname], pname)
-        return out
-
-    def _check_refs(self, value: Any, path: str) -> None:
-        if isinstance(value, MoRef):
-            if not self._resolves(value):
-                raise not_found_object(value)
-        elif isinstance(value, list):
-            for i, v in enumerate(value):
-                self._check_refs(v, f"{path}[{i}]")
-
-    def _resolves(self, ref: MoRef) -> bool:
-        obj = self.inv.get(ref.value)
-        return obj is not None and (
-            obj.type_name == ref.type
-            or ref.type == "ManagedEntity"
-            or release("9.1.0.0").is_subtype(obj.type_name, ref.type)
-        )
-
-    def _nested_missing(self, params: dict[str, Any]) -> SimFault | None:
-        """ManagedObjectNotFound (reported by the task, ``sync=False``) for the first reference inside a
-        data object of the parameters that names no object (top-level references are checked by
-        :meth:`_check_refs` while decoding)."""
-        stack: list[tuple[Any, str, bool]] = [(v, k, False) for k, v in reversed(params.items())]
-        while stack:
-            value, path, nested = stack.pop()
-            if isinstance(value, MoRef):
-                if nested and not self._resolves(value):
-                    return SimFault(
-                        "ManagedObjectNotFound",
-                        f"{path}: the object '{value.type}:{value.value}' "
-                        "has already been deleted or has not been completely created",
-                        sync=False,
-                        obj=value,
-                    )
-            elif isinstance(value, DataObject):
-                stack.extend((v, f"{path}.{k}", True) for k, v in reversed(value.items()))
-            elif isinstance(value, list):
-                stack.extend((v, f"{path}[{i}]", nested) for i, v in reversed(list(enumerate(value))))
-        return None
 
     def _invalid(self, call: Call, fault: SimFault) -> Response:
         """A request that cannot be decoded (or the accept/crash misbehaviours)."""
@@ -462,7 +316,7 @@ class Simulator:
         value = self.property_value(obj, name, b)
         resp = self.ok(call, value)
         if "break_existing_vms" in self.misbehave and getattr(obj, "seeded", False):
-            return Response(200, json.dumps(_break(json.loads(resp.body or b"null"))).encode())
+            return Response(200, json.dumps(break_value(json.loads(resp.body or b"null"))).encode())
         if cacheable:
             obj.cache[key] = (version, value, resp.body)
         return resp
@@ -484,7 +338,7 @@ class Simulator:
             except SimFault as fault:
                 return self._failed(call, fault)
         resp = call.finish(outcome)
-        session = getattr(call, "new_session", None)
+        session = call.new_session
         if session is not None and resp.status == 200:
             resp.headers[SESSION_HEADER] = session.key
         return resp
@@ -492,7 +346,7 @@ class Simulator:
     def _failed(self, call: Call, fault: SimFault) -> Response:
         """A precondition failed: in the response, or in a task's error (task methods)."""
         spec = call.spec
-        fault = self.maybe_undeclared(self.conform(fault, spec), spec)
+        fault = self.maybe_undeclared(conform(fault, spec), spec)
         if "effects_on_failure" in self.misbehave and fault.type_name not in (
             "TaskInProgress",
             "NoPermission",
@@ -527,43 +381,16 @@ class Simulator:
     def rel(self, spec: OpSpec):
         return release(spec.release)
 
-    def conform(self, fault: SimFault, spec: OpSpec) -> SimFault:
-        """A fault the operation may answer: runtime, declared, or a subtype of a declared one.
-
-        A handler's more specific fault (InvalidOperationOnSecondaryVm ...) becomes the nearest
-        declared base, else InvalidState where declared, else the runtime NotSupported.
-        """
-        rel = release(spec.release)
-        name = fault.type_name
-        declared = spec.declared_faults
-        if (
-            name not in rel.data
-            or rel.is_runtime_fault(name)
-            or any(rel.is_subtype(name, d) for d in declared)
-        ):
-            return fault
-        if name == "TaskInProgress":  # a busy object answers it whatever the method declares
-            return fault
-        for base in rel.ancestors(name)[1:]:
-            if base in declared:
-                fields = {k: v for k, v in fault.fields.items() if k in {f.name for f in rel.fields(base)}}
-                return SimFault(base, fault.message, sync=fault.sync, **fields)
-        if any(rel.is_subtype("InvalidState", d) for d in declared):
-            return SimFault("InvalidState", fault.message, sync=fault.sync)
-        return SimFault("NotSupported", fault.message, sync=fault.sync)
-
     def maybe_undeclared(self, fault: SimFault, spec: OpSpec | None) -> SimFault:
+        """With the ``undeclared_fault`` misbehaviour, a fault ``spec`` does not declare instead of ``fault``
+        (authentication, permission and missing-object faults are kept)."""
         if (
             "undeclared_fault" not in self.misbehave
             or spec is None
             or fault.type_name in ("NotAuthenticated", "NoPermission", "ManagedObjectNotFound")
         ):
             return fault
-        rel = release(spec.release)
-        for cand in UNDECLARED_CANDIDATES:
-            if not any(rel.is_subtype(cand, d) for d in spec.declared_faults):
-                return SimFault(cand, f"undeclared fault instead of {fault.type_name}", sync=fault.sync)
-        return fault
+        return undeclared(fault, spec)
 
     # responses ------------------------------------------------------------------------------------------
     def ok(self, call: Call, value: Any) -> Response:
@@ -593,9 +420,9 @@ class Simulator:
     def _dump(self, data: Any) -> bytes:
         if self.misbehave:
             if "drop_typename" in self.misbehave:
-                data = _drop_typename(data)
+                data = drop_typename(data)
             if "extra_field" in self.misbehave:
-                data = _add_extra(data)
+                data = add_extra(data)
         return json.dumps(data, separators=(",", ":")).encode()
 
     # service objects --------------------------------------------------------------------------------------
@@ -665,61 +492,3 @@ class Simulator:
             "misbehaviour": sorted(self.misbehave),
             "fault_rules": len(self.rules.rules),
         }
-
-
-def _inventory_contract(type_name: str, prop: str) -> Contract:
-    """A contract for an inventory property the contract files do not cover (System.View)."""
-    from ..contract.model import from_mapping
-
-    return from_mapping(
-        {
-            "id": f"{type_name}_get{prop[0].upper()}{prop[1:]}",
-            "kind": "property",
-            "managed_type": type_name,
-            "name": prop,
-            "http": {"method": "GET", "path": f"/{type_name}/{{moId}}/{prop}"},
-            "releases": list(RELEASES),
-            "response": {"status": 200, "type": str(release(RELEASES[0]).property(type_name, prop).type)},
-            "privileges": {"source": "simulator", "required": ["System.View"]},
-            "support": True,
-            "semantics": {"read_only": True},
-        }
-    )
-
-
-def _release_of(path: str) -> str:
-    parts = path.split("/")
-    return parts[3] if len(parts) > 3 and parts[3] in RELEASES else RELEASES[1]
-
-
-def _drop_typename(data: Any) -> Any:
-    if isinstance(data, list):
-        return [_drop_typename(v) for v in data]
-    if isinstance(data, dict):
-        keep_type = "_value" in data
-        return {k: _drop_typename(v) for k, v in data.items() if keep_type or k != "_typeName"}
-    return data
-
-
-def _break(data: Any) -> Any:
-    """A value outside the schema, whatever the property (break_existing_vms)."""
-    if isinstance(data, dict):
-        if "powerState" in data:
-            return {**data, "powerState": "poweredSideways"}
-        return _add_extra(data)
-    if isinstance(data, list):
-        return [*data, 42]
-    if isinstance(data, str):
-        return 42
-    return {"_typeName": "SimUndefinedType"} if data is None else "not-a-" + type(data).__name__
-
-
-def _add_extra(data: Any) -> Any:
-    if isinstance(data, dict):
-        return {**data, "simUndefinedField": True}
-    if isinstance(data, list) and data and isinstance(data[0], dict):
-        return [_add_extra(data[0]), *data[1:]]
-    return data
-
-
-__all__ = ["OpSpec", "Response", "SESSION_HEADER", "Simulator"]
