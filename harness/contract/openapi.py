@@ -33,7 +33,9 @@ from typing import Any
 
 from ..vmodl.codec import INT_RANGES, array_type_name
 from ..vmodl.registry import MOREF, PRIMITIVE_WIRE_NAMES, Release, TypeRef, release
+from ..vmodl.walk import UNTYPED_REFERENCES, TypeVisitor, as_ref, referable
 from .model import Contract
+from .semantics import describe
 from .store import ContractSet, check_release
 
 SESSION_HEADER = "vmware-api-session-id"
@@ -98,7 +100,8 @@ def ref(name: str) -> dict[str, str]:
 
 
 def moref_schema_name(managed_type: str) -> str:
-    return MOREF if managed_type in (MOREF, "ManagedObject") else f"MoRef{managed_type}"
+    """``ManagedObjectReference`` for an untyped reference, ``MoRef<Type>`` for a typed one."""
+    return MOREF if managed_type in UNTYPED_REFERENCES else f"MoRef{managed_type}"
 
 
 def enum_schema_name(enum: str) -> str:
@@ -117,40 +120,48 @@ def operation_refinements(c: Contract) -> list[str]:
     return out
 
 
-class OpenApiSchemas:
-    """The ``components/schemas`` of one release, built on demand from the type registry."""
+class OpenApiSchemas(TypeVisitor):
+    """The ``components/schemas`` of one release, built on demand from the type registry; the
+    ``visit_<kind>`` methods return the schema of a position and add the components it needs."""
 
     def __init__(self, rel: Release):
-        self.release = rel
+        super().__init__(rel)
         self.schemas: dict[str, Any] = {}
         self._mapping: dict[str, str] = {}  # _typeName -> schema name: Any's discriminator mapping
 
     def position(self, type_ref: TypeRef | str, moref: str | None = None) -> dict[str, Any]:
         """The schema of a value whose declared type is ``type_ref`` (a wire type string or a TypeRef);
         ``moref`` names the managed type a ``ManagedObjectReference`` points to."""
-        if isinstance(type_ref, str):
-            type_ref = TypeRef(type_ref[:-2], True) if type_ref.endswith("[]") else TypeRef(type_ref)
-        name = moref if type_ref.name == MOREF and moref else type_ref.name
-        one = self._one(name)
-        return {"type": "array", "items": one} if type_ref.array else one
+        type_ref = as_ref(type_ref)
+        if moref and type_ref.name == MOREF:
+            type_ref = TypeRef(moref, type_ref.array)
+        return self.visit(type_ref)
 
-    def _one(self, name: str) -> dict[str, Any]:
-        rel = self.release
-        if name in PRIMITIVE_WIRE_NAMES:
-            return dict(_PRIMITIVES[name])
-        if name == "anyType":
-            self._any()
-            return ref(ANY)
-        if name in (MOREF, "ManagedObject") or name in rel.managed:
-            return ref(self._moref(name))
-        if name in rel.enums:
-            key = enum_schema_name(name)
-            self.schemas.setdefault(key, {"type": "string", "enum": list(rel.enums[name].values)})
-            return ref(key)
-        if name in rel.data:
-            self._data(name)
-            return ref(name)
-        raise KeyError(f"type {name!r} does not exist in release {rel.name}")
+    def visit_array(self, type_ref: TypeRef) -> dict[str, Any]:
+        return {"type": "array", "items": self.visit(type_ref.item)}
+
+    def visit_primitive(self, name: str) -> dict[str, Any]:
+        return dict(_PRIMITIVES[name])
+
+    def visit_any(self, name: str) -> dict[str, Any]:
+        self._any()
+        return ref(ANY)
+
+    def visit_reference(self, name: str) -> dict[str, Any]:
+        self._moref_root()
+        return ref(MOREF)
+
+    def visit_managed(self, name: str) -> dict[str, Any]:
+        return ref(self._moref(name))
+
+    def visit_enum(self, name: str) -> dict[str, Any]:
+        key = enum_schema_name(name)
+        self.schemas.setdefault(key, {"type": "string", "enum": list(self.release.enums[name].values)})
+        return ref(key)
+
+    def visit_data(self, name: str) -> dict[str, Any]:
+        self._data(name)
+        return ref(name)
 
     def named(self, key: str) -> dict[str, Any] | None:
         """Our schema of a component name as VMware's document names it (``TaskInfo``, ``Any``,
@@ -160,11 +171,11 @@ class OpenApiSchemas:
         if key == ANY:
             self._any()
         elif key in (MOREF, MO_TYPES):
-            self._moref(MOREF)
+            self._moref_root()
         elif key.startswith("MoRef") and key[5:] in rel.managed:
-            self._moref(key[5:])
+            self.visit(key[5:])
         elif key.endswith("_enum") and key[:-5] in rel.enums:
-            self._one(key[:-5])
+            self.visit(key[:-5])
         elif key in rel.data:
             self._data(key)
         elif key in rel.enums or key in PRIMITIVE_WIRE_NAMES:
@@ -188,7 +199,7 @@ class OpenApiSchemas:
         }
         self._data("DataObject")
         self._data("MethodFault")
-        self._moref(MOREF)
+        self._moref_root()
         self._mapping[MOREF] = MOREF
         for name in [*sorted(PRIMITIVE_WIRE_NAMES), *sorted(rel.enums)]:
             self._boxed(name)
@@ -207,7 +218,7 @@ class OpenApiSchemas:
                     "type": "object",
                     "properties": {
                         "_typeName": {"type": "string", "enum": [name]},
-                        "_value": self._one(name),
+                        "_value": self.visit(name),
                     },
                     "required": ["_value"],
                 },
@@ -229,7 +240,7 @@ class OpenApiSchemas:
                     "type": "object",
                     "properties": {
                         "_typeName": {"type": "string", "enum": [key]},
-                        "_value": {"type": "array", "items": self._one(item)},
+                        "_value": {"type": "array", "items": self.visit(item)},
                     },
                     "required": ["_value"],
                 },
@@ -238,9 +249,10 @@ class OpenApiSchemas:
         self._mapping[key] = key
         self._any()
 
-    def _moref(self, name: str) -> str:
-        rel = self.release
+    def _moref_root(self) -> None:
+        """``ManagedObjectReference`` and ``MoTypes_enum``: an untyped reference."""
         if MOREF not in self.schemas:
+            rel = self.release
             self.schemas[MOREF] = {
                 "type": "object",
                 "description": "A reference to a managed object: its managed type and its moId.",
@@ -251,7 +263,11 @@ class OpenApiSchemas:
                 },
                 "required": ["type", "value"],
             }
-            self.schemas[MO_TYPES] = {"type": "string", "enum": sorted(rel.managed)}
+            self.schemas[MO_TYPES] = {"type": "string", "enum": referable(rel, MOREF)}
+
+    def _moref(self, name: str) -> str:
+        """``MoRef<Type>``: a reference to a ``name`` (a refinement of ``ManagedObjectReference``)."""
+        self._moref_root()
         key = moref_schema_name(name)
         if key not in self.schemas:
             self.schemas[key] = {
@@ -260,7 +276,7 @@ class OpenApiSchemas:
                     ref(MOREF),
                     {
                         "type": "object",
-                        "properties": {"type": {"type": "string", "enum": rel.subtypes(name)}},
+                        "properties": {"type": {"type": "string", "enum": referable(self.release, name)}},
                     },
                 ],
                 REFINEMENT: "typed-reference",
@@ -332,7 +348,6 @@ def response_schema(c: Contract, schemas: OpenApiSchemas) -> dict[str, Any]:
 def conditional_text(cp: Any) -> str:
     """``Datastore.FileManagement on each config.hardware.device[VirtualDisk].backing.datastore when
     config.hardware.device present True`` - one conditional privilege in words."""
-    from .semantics import describe
 
     def when_text(when: dict[str, Any]) -> str:
         if "all" in when:

@@ -33,6 +33,7 @@ from ..contract.model import Contract
 from ..vmodl.codec import INT_RANGES, array_type_name
 from ..vmodl.registry import MOREF, PRIMITIVE_WIRE_NAMES, TypeRef, release
 from ..vmodl.values import AnyValue, DataObject, MoRef
+from ..vmodl.walk import Kind, TypeVisitor, as_ref, is_reference, name_kind, referable
 from .bodies import encode_request, param_ref
 from .preconditions import meeting_preconditions
 
@@ -102,13 +103,15 @@ def _data_object(draw, name: str, required: tuple, optional: tuple, budget: int)
     return DataObject(name, **out)
 
 
-class _Builder:
-    """Builds and caches the strategies of one release, pool and depth limit."""
+class _Builder(TypeVisitor):
+    """Builds and caches the strategies of one release, pool and depth limit; the ``visit_<kind>``
+    methods take ``(type, depth)``."""
 
     def __init__(
         self, release_name: str, morefs: tuple[tuple[str, tuple[MoRef, ...]], ...] | None, max_depth: int
     ):
-        self.rel = release(release_name)
+        super().__init__(release(release_name))
+        self.rel = self.release
         self.pool: dict[str, tuple[MoRef, ...]] | None = dict(morefs) if morefs is not None else None
         self.max_depth = max_depth
         self._cache: dict[tuple[str, int], st.SearchStrategy[Any]] = {}
@@ -122,34 +125,40 @@ class _Builder:
     # positions ------------------------------------------------------------------------------
     def position(self, ref: TypeRef, depth: int) -> st.SearchStrategy[Any]:
         """Values of a position of declared type ``ref`` at nesting ``depth``."""
-        depth = min(depth, self.max_depth)
+        return self.visit(ref, min(depth, self.max_depth))
+
+    def one(self, name: str, depth: int) -> st.SearchStrategy[Any]:
+        """Values of a (non-array) type name at nesting ``depth``."""
+        return self.method(name)(name, min(depth, self.max_depth))
+
+    def visit_array(self, ref: TypeRef, depth: int) -> st.SearchStrategy[Any]:
         one = self.one(ref.name, depth)
-        if not ref.array:
-            return one
         if depth >= self.max_depth:
             return st.just([])  # past the depth limit arrays are empty (keeps values small and fast)
         return st.lists(one, max_size=MAX_ARRAY)
 
-    def one(self, name: str, depth: int) -> st.SearchStrategy[Any]:
-        depth = min(depth, self.max_depth)
-        if name in _PRIMITIVES:
-            return _PRIMITIVES[name]
-        kind = "managed" if name == "ManagedObject" else self.rel.kind(name)
-        if kind in ("moref", "managed"):
-            return self._cached((name, -1), lambda: self._moref(name))
-        if kind == "enum":
-            return self._cached((name, -1), lambda: st.sampled_from(self.rel.enums[name].values))
-        if kind == "anyType":
-            return self._cached(("anyType", depth), lambda: self._any(depth))
+    def visit_primitive(self, name: str, depth: int) -> st.SearchStrategy[Any]:
+        return _PRIMITIVES[name]
+
+    def visit_enum(self, name: str, depth: int) -> st.SearchStrategy[Any]:
+        return self._cached((name, -1), lambda: st.sampled_from(self.rel.enums[name].values))
+
+    def visit_reference(self, name: str, depth: int) -> st.SearchStrategy[Any]:
+        return self._cached((name, -1), lambda: self._moref(name))
+
+    visit_managed = visit_reference  # the candidates differ (managed_candidates), not the strategy
+
+    def visit_any(self, name: str, depth: int) -> st.SearchStrategy[Any]:
+        return self._cached(("anyType", depth), lambda: self._any(depth))
+
+    def visit_data(self, name: str, depth: int) -> st.SearchStrategy[Any]:
         return self._cached((name, depth), lambda: self._poly(name, depth))
 
     # kinds ----------------------------------------------------------------------------------
     def managed_candidates(self, name: str) -> list[str]:
         """The managed types a reference in a position of type ``name`` may name (never the abstract
         root ``ManagedObject``: no server hands out a reference of that type)."""
-        if name in (MOREF, "ManagedObject"):
-            return sorted(t for t in self.rel.managed if t != "ManagedObject")
-        return [t for t in self.rel.subtypes(name) if t != "ManagedObject"] or [name]
+        return referable(self.rel, name, abstract=False) or [name]
 
     def pool_for(self, name: str) -> list[MoRef]:
         """The real objects a reference to ``name`` may point to (empty without a pool)."""
@@ -199,14 +208,14 @@ class _Builder:
 
     def _lazy(self, ref: TypeRef, depth: int) -> st.SearchStrategy[Any]:
         """The strategy of a field, built only when first drawn (types refer to each other)."""
-        if ref.name in _PRIMITIVES or ref.name in self.rel.enums:
+        if name_kind(self.rel, ref.name) in (Kind.PRIMITIVE, Kind.ENUM):
             return self.position(ref, depth)
         return st.deferred(lambda: self.position(ref, depth))
 
     def drawable(self, ref: TypeRef) -> bool:
         """Whether an optional field of type ``ref`` is worth drawing: with a pool of real
         objects, a reference nothing in the pool can fill is left out."""
-        if self.pool is None or ref.name not in self.rel.managed and ref.name != MOREF:
+        if self.pool is None or not is_reference(self.rel, ref.name):
             return True
         return bool(self.pool_for(ref.name))
 
@@ -262,21 +271,14 @@ def builder(release_name: str, morefs: MorefPool | None = None, max_depth: int =
     return _builder(release_name, _pool_key(morefs), max_depth)
 
 
-def _as_ref(type_ref: TypeRef | str) -> TypeRef:
-    if isinstance(type_ref, TypeRef):
-        return type_ref
-    return TypeRef(type_ref[:-2], True) if type_ref.endswith("[]") else TypeRef(type_ref)
-
-
 def values(
     type_ref: TypeRef | str, release: str, *, morefs: MorefPool | None = None, max_depth: int = 3
 ) -> st.SearchStrategy[Any]:
     """Python values of a declared type (``"VirtualMachineConfigSpec"``, ``"string[]"``,
     ``"VirtualMachine"`` for a reference) in a release, ready for the codec."""
-    ref = _as_ref(type_ref)
+    ref = as_ref(type_ref)
     b = builder(release, morefs, max_depth)
-    if ref.name != "ManagedObject" and not b.rel.exists(ref.name):
-        raise KeyError(f"type {ref.name!r} does not exist in release {release}")
+    name_kind(b.rel, ref.name)  # KeyError for a type the release does not have
     return b.position(ref, 0)
 
 

@@ -11,8 +11,9 @@ import datetime as dt
 import functools
 from typing import Any
 
-from ..vmodl.registry import MOREF, PRIMITIVE_WIRE_NAMES, Member, TypeRef, release
+from ..vmodl.registry import Member, TypeRef, release
 from ..vmodl.values import AnyValue, DataObject, MoRef
+from ..vmodl.walk import ValueVisitor
 
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 _PRIMITIVE_DEFAULTS: dict[str, Any] = {
@@ -30,12 +31,13 @@ _PRIMITIVE_DEFAULTS: dict[str, Any] = {
 }
 
 
-class Builder:
-    """Data objects of one release."""
+class Builder(ValueVisitor):
+    """Data objects of one release; :meth:`default` walks a declared type to a neutral value."""
 
     def __init__(self, release_name: str):
+        super().__init__(release(release_name))
         self.name = release_name
-        self.rel = release(release_name)
+        self.rel = self.release
         self._fields: dict[str, dict[str, Member]] = {}
 
     def fields(self, type_name: str) -> dict[str, Member]:
@@ -62,27 +64,28 @@ class Builder:
 
     def default(self, ref: TypeRef, depth: int = 0) -> Any:
         """A neutral value of a declared type (empty array, zero, first enum value ...)."""
-        if ref.array:
-            return []
-        name = ref.name
-        if name in PRIMITIVE_WIRE_NAMES:
-            return _PRIMITIVE_DEFAULTS[name]
-        if name == "anyType":
-            return AnyValue("string", "")
-        if name in self.rel.enums:
-            return self.rel.enums[name].values[0]
-        if name in (MOREF, "ManagedObject"):
-            return MoRef("Folder", "group-d1")
-        if name in self.rel.managed:
-            return MoRef(name, f"{name.lower()}-0")
-        if depth > 6:
-            raise ValueError(f"cannot build a default {name}: too deep")
-        fields = self.fields(name)
-        out = DataObject(name)
-        for fname, member in fields.items():
-            if not member.optional:
-                out[fname] = self.default(member.type, depth + 1)
-        return out
+        return self.visit(ref, depth)
+
+    def visit_array(self, ref: TypeRef, depth: int = 0) -> list:
+        return []
+
+    def visit_primitive(self, name: str, depth: int = 0) -> Any:
+        return _PRIMITIVE_DEFAULTS[name]
+
+    def visit_any(self, name: str, depth: int = 0) -> AnyValue:
+        return AnyValue("string", "")
+
+    def visit_enum(self, name: str, depth: int = 0) -> str:
+        return self.rel.enums[name].values[0]
+
+    def visit_reference(self, name: str, depth: int = 0) -> MoRef:
+        return MoRef("Folder", "group-d1")
+
+    def visit_managed(self, name: str, depth: int = 0) -> MoRef:
+        return MoRef(name, f"{name.lower()}-0")
+
+    def too_deep(self, name: str) -> Any:
+        raise ValueError(f"cannot build a default {name}: too deep")
 
     def project(self, value: Any) -> Any:
         """``value`` (possibly built for another release) with what this release lacks removed.
@@ -108,9 +111,7 @@ class Builder:
 
 
 def _nearest_known(type_name: str, rel) -> str:
-    from ..vmodl.registry import release as any_release
-
-    newest = any_release("9.1.0.0")
+    newest = release("9.1.0.0")
     for base in newest.ancestors(type_name):
         if base in rel.data:
             return base

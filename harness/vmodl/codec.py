@@ -19,8 +19,9 @@ import datetime as dt
 import re
 from typing import Any
 
-from .registry import MOREF, PRIMITIVE_WIRE_NAMES, Release, TypeRef
+from .registry import MOREF, PRIMITIVE_WIRE_NAMES, Release, TypeRef, release
 from .values import AnyValue, DataObject, MoRef
+from .walk import TypeVisitor, as_ref
 
 INT_RANGES = {
     "byte": (-(2**7), 2**7 - 1),
@@ -58,50 +59,47 @@ class Codec:
             list(PRIMITIVE_WIRE_NAMES) + ["anyType", MOREF] + list(release.data) + list(release.enums)
         ):
             self._array_items[array_type_name(name)] = name
+        self._encoder = _Encoder(release, self._array_items)
+        self._decoder = _Decoder(release, self._array_items)
 
-    # --- encode ----------------------------------------------------------------------------
     def encode(self, value: Any, declared: TypeRef | str, path: str = "", strict: bool = True) -> Any:
         """A JSON-ready value for ``value`` in a position of type ``declared``.
 
         With ``strict=False`` required fields may be missing (for deliberately invalid requests).
         """
-        declared = _ref(declared)
+        declared = as_ref(declared)
         if value is None:
             return None
-        if declared.array:
-            if not isinstance(value, list | tuple):
-                raise CodecError(path, f"expected an array of {declared.name}, got {_kind(value)}")
-            return [self.encode(v, declared.item, f"{path}[{i}]", strict) for i, v in enumerate(value)]
-        return self._encode_one(value, declared.name, path, strict)
+        return self._encoder.visit(declared, value, path, strict)
 
-    def _encode_one(self, value: Any, name: str, path: str, strict: bool) -> Any:
-        kind = self.release.kind(name) if name != "ManagedObject" else "managed"
-        if kind == "primitive":
-            return self._encode_primitive(value, name, path)
-        if kind == "enum":
-            if not isinstance(value, str) or value not in self.release.enums[name].values:
-                raise CodecError(path, f"{value!r} is not a value of enum {name}")
-            return value
-        if kind in ("managed", "moref"):
-            return self._encode_moref(value, name, path)
-        if kind == "anyType":
-            return self._encode_any(value, path, strict)
-        return self._encode_data(value, name, path, strict)
+    def decode(self, data: Any, declared: TypeRef | str, path: str = "", strict: bool = True) -> Any:
+        """The Python value of a JSON value in a position of type ``declared``.
 
-    def _encode_primitive(self, value: Any, name: str, path: str) -> Any:
-        if name == "boolean":
-            if not isinstance(value, bool):
-                raise CodecError(path, f"expected boolean, got {_kind(value)}")
-            return value
-        if name in INT_RANGES:
-            low, high = INT_RANGES[name]
-            if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-                raise CodecError(path, f"expected {name}, got {value!r}")
-            return value
-        if name in ("float", "double"):
-            if isinstance(value, bool) or not isinstance(value, int | float):
-                raise CodecError(path, f"expected {name}, got {_kind(value)}")
-            return value
+        With ``strict=False`` missing required fields are tolerated (requests under test).
+        """
+        declared = as_ref(declared)
+        if data is None:
+            return None
+        return self._decoder.visit(declared, data, path, strict)
+
+
+class _Encoder(TypeVisitor):
+    """Python value -> JSON-ready value; every method takes ``(type, value, path, strict)``."""
+
+    def __init__(self, release: Release, array_items: dict[str, str]):
+        super().__init__(release)
+        self._array_items = array_items
+
+    def value(self, value: Any, ref: TypeRef, path: str, strict: bool) -> Any:
+        return None if value is None else self.visit(ref, value, path, strict)
+
+    def visit_array(self, ref: TypeRef, value: Any, path: str, strict: bool) -> list:
+        if not isinstance(value, list | tuple):
+            raise CodecError(path, f"expected an array of {ref.name}, got {_kind(value)}")
+        item = ref.item
+        return [self.value(v, item, f"{path}[{i}]", strict) for i, v in enumerate(value)]
+
+    def visit_primitive(self, name: str, value: Any, path: str, strict: bool) -> Any:
         if name == "dateTime":
             if isinstance(value, dt.datetime):
                 if value.tzinfo is None:
@@ -112,38 +110,40 @@ class Codec:
             if isinstance(value, bytes | bytearray):
                 return base64.b64encode(bytes(value)).decode("ascii")
             raise CodecError(path, f"expected bytes, got {_kind(value)}")
-        if not isinstance(value, str):  # string, anyURI
-            raise CodecError(path, f"expected {name}, got {_kind(value)}")
-        return value
+        return _check_primitive(value, name, path)
 
-    def _encode_moref(self, value: Any, name: str, path: str) -> dict:
+    def visit_enum(self, name: str, value: Any, path: str, strict: bool) -> str:
+        return _check_enum(self.release, value, name, path)
+
+    def visit_reference(self, name: str, value: Any, path: str, strict: bool) -> dict:
         if not isinstance(value, MoRef):
             raise CodecError(path, f"expected a reference to {name}, got {_kind(value)}")
-        if (
-            name not in (MOREF, "ManagedObject")
-            and value.type in self.release.managed
-            and not self.release.is_subtype(value.type, name)
-        ):
+        return {"_typeName": MOREF, "type": value.type, "value": value.value}
+
+    def visit_managed(self, name: str, value: Any, path: str, strict: bool) -> dict:
+        if not isinstance(value, MoRef):
+            raise CodecError(path, f"expected a reference to {name}, got {_kind(value)}")
+        if value.type in self.release.managed and not self.release.is_subtype(value.type, name):
             raise CodecError(path, f"expected a reference to {name}, got one to {value.type}")
         return {"_typeName": MOREF, "type": value.type, "value": value.value}
 
-    def _encode_any(self, value: Any, path: str, strict: bool) -> Any:
+    def visit_any(self, name: str, value: Any, path: str, strict: bool) -> Any:
         if isinstance(value, DataObject):
-            return self._encode_data(value, value.type_name, path, strict)
+            return self.visit_data(value.type_name, value, path, strict)
         if isinstance(value, MoRef):
-            return self._encode_moref(value, MOREF, path)
+            return self.visit_reference(MOREF, value, path, strict)
         if not isinstance(value, AnyValue):
             value = AnyValue(_infer_type(value, path), value)
         item = self._array_items.get(value.type_name)
         if item is not None:
-            inner = self.encode(value.value, TypeRef(item, True), f"{path}._value", strict)
+            inner = self.value(value.value, TypeRef(item, True), f"{path}._value", strict)
         elif value.type_name in PRIMITIVE_WIRE_NAMES or value.type_name in self.release.enums:
-            inner = self._encode_one(value.value, value.type_name, f"{path}._value", strict)
+            inner = self.method(value.type_name)(value.type_name, value.value, f"{path}._value", strict)
         else:
             raise CodecError(path, f"{value.type_name!r} cannot travel in an anyType position")
         return {"_typeName": value.type_name, "_value": inner}
 
-    def _encode_data(self, value: Any, name: str, path: str, strict: bool) -> dict:
+    def visit_data(self, name: str, value: Any, path: str, strict: bool) -> dict:
         if not isinstance(value, DataObject):
             raise CodecError(path, f"expected a {name} data object, got {_kind(value)}")
         actual = value.type_name
@@ -164,37 +164,27 @@ class Codec:
                 if strict and not member.optional:
                     raise CodecError(_join(path, fname), f"required field of {actual} is missing")
                 continue
-            out[fname] = self.encode(field_value, member.type, _join(path, fname), strict)
+            out[fname] = self.visit(member.type, field_value, _join(path, fname), strict)
         return out
 
-    # --- decode ----------------------------------------------------------------------------
-    def decode(self, data: Any, declared: TypeRef | str, path: str = "", strict: bool = True) -> Any:
-        """The Python value of a JSON value in a position of type ``declared``.
 
-        With ``strict=False`` missing required fields are tolerated (requests under test).
-        """
-        declared = _ref(declared)
-        if data is None:
-            return None
-        if declared.array:
-            if not isinstance(data, list):
-                raise CodecError(path, f"expected an array of {declared.name}, got {_json_kind(data)}")
-            return [self.decode(v, declared.item, f"{path}[{i}]", strict) for i, v in enumerate(data)]
-        name = declared.name
-        kind = self.release.kind(name) if name != "ManagedObject" else "managed"
-        if kind == "primitive":
-            return self._decode_primitive(data, name, path)
-        if kind == "enum":
-            if not isinstance(data, str) or data not in self.release.enums[name].values:
-                raise CodecError(path, f"{data!r} is not a value of enum {name}")
-            return data
-        if kind in ("managed", "moref"):
-            return self._decode_moref(data, name, path)
-        if kind == "anyType":
-            return self._decode_any(data, path, strict)
-        return self._decode_data(data, name, path, strict)
+class _Decoder(TypeVisitor):
+    """JSON value -> Python value; every method takes ``(type, data, path, strict)``."""
 
-    def _decode_primitive(self, data: Any, name: str, path: str) -> Any:
+    def __init__(self, release: Release, array_items: dict[str, str]):
+        super().__init__(release)
+        self._array_items = array_items
+
+    def value(self, data: Any, ref: TypeRef, path: str, strict: bool) -> Any:
+        return None if data is None else self.visit(ref, data, path, strict)
+
+    def visit_array(self, ref: TypeRef, data: Any, path: str, strict: bool) -> list:
+        if not isinstance(data, list):
+            raise CodecError(path, f"expected an array of {ref.name}, got {_json_kind(data)}")
+        item = ref.item
+        return [self.value(v, item, f"{path}[{i}]", strict) for i, v in enumerate(data)]
+
+    def visit_primitive(self, name: str, data: Any, path: str, strict: bool) -> Any:
         if name == "dateTime":
             if not isinstance(data, str):
                 raise CodecError(path, f"expected an ISO 8601 dateTime string, got {_json_kind(data)}")
@@ -211,9 +201,12 @@ class Codec:
                 return base64.b64decode(data.replace("\r", "").replace("\n", ""), validate=True)
             except (binascii.Error, ValueError):
                 raise CodecError(path, f"{data[:40]!r} is not base64") from None
-        return self._encode_primitive(data, name, path)  # the same checks on plain JSON values
+        return _check_primitive(data, name, path)  # the same checks on plain JSON values
 
-    def _decode_moref(self, data: Any, name: str, path: str) -> MoRef:
+    def visit_enum(self, name: str, data: Any, path: str, strict: bool) -> str:
+        return _check_enum(self.release, data, name, path)
+
+    def visit_reference(self, name: str, data: Any, path: str, strict: bool) -> MoRef:
         if (
             not isinstance(data, dict)
             or not isinstance(data.get("type"), str)
@@ -226,30 +219,34 @@ class Codec:
         ref = MoRef(data["type"], data["value"])
         if ref.type not in self.release.managed:
             raise CodecError(path, f"{ref.type!r} is not a managed type of release {self.release.name}")
-        if name not in (MOREF, "ManagedObject") and not self.release.is_subtype(ref.type, name):
+        return ref
+
+    def visit_managed(self, name: str, data: Any, path: str, strict: bool) -> MoRef:
+        ref = self.visit_reference(name, data, path, strict)
+        if not self.release.is_subtype(ref.type, name):
             raise CodecError(path, f"expected a reference to {name}, got one to {ref.type}")
         return ref
 
-    def _decode_any(self, data: Any, path: str, strict: bool) -> Any:
+    def visit_any(self, name: str, data: Any, path: str, strict: bool) -> Any:
         if not isinstance(data, dict) or not isinstance(data.get("_typeName"), str):
             raise CodecError(path, "a value in an anyType position needs a _typeName")
         type_name = data["_typeName"]
         if type_name == MOREF:
-            return self._decode_moref(data, MOREF, path)
+            return self.visit_reference(MOREF, data, path, strict)
         if type_name in self.release.data:
-            return self._decode_data(data, type_name, path, strict)
+            return self.visit_data(type_name, data, path, strict)
         if set(data) != {"_typeName", "_value"}:
             raise CodecError(path, f"a wrapped {type_name} has exactly _typeName and _value")
         item = self._array_items.get(type_name)
         if item is not None:
-            inner = self.decode(data["_value"], TypeRef(item, True), f"{path}._value", strict)
+            inner = self.value(data["_value"], TypeRef(item, True), f"{path}._value", strict)
         elif type_name in PRIMITIVE_WIRE_NAMES or type_name in self.release.enums:
-            inner = self.decode(data["_value"], TypeRef(type_name), f"{path}._value", strict)
+            inner = self.value(data["_value"], TypeRef(type_name), f"{path}._value", strict)
         else:
             raise CodecError(path, f"unknown type {type_name!r} in an anyType position")
         return AnyValue(type_name, inner)
 
-    def _decode_data(self, data: Any, name: str, path: str, strict: bool) -> DataObject:
+    def visit_data(self, name: str, data: Any, path: str, strict: bool) -> DataObject:
         if not isinstance(data, dict):
             raise CodecError(path, f"expected a {name} object, got {_json_kind(data)}")
         actual = data.get("_typeName", name)
@@ -268,7 +265,7 @@ class Codec:
                     _join(path, key), f"{actual} has no field {key!r} in release {self.release.name}"
                 )
             if raw is not None:
-                out[key] = self.decode(raw, member.type, _join(path, key), strict)
+                out[key] = self.visit(member.type, raw, _join(path, key), strict)
         if strict:
             for fname, member in fields.items():
                 if not member.optional and fname not in out:
@@ -276,10 +273,30 @@ class Codec:
         return out
 
 
-def _ref(declared: TypeRef | str) -> TypeRef:
-    if isinstance(declared, TypeRef):
-        return declared
-    return TypeRef(declared[:-2], True) if declared.endswith("[]") else TypeRef(declared)
+def _check_primitive(value: Any, name: str, path: str) -> Any:
+    """``value`` if it is a JSON-ready value of the primitive ``name`` (neither dateTime nor base64Binary)."""
+    if name == "boolean":
+        if not isinstance(value, bool):
+            raise CodecError(path, f"expected boolean, got {_kind(value)}")
+        return value
+    if name in INT_RANGES:
+        low, high = INT_RANGES[name]
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise CodecError(path, f"expected {name}, got {value!r}")
+        return value
+    if name in ("float", "double"):
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise CodecError(path, f"expected {name}, got {_kind(value)}")
+        return value
+    if not isinstance(value, str):  # string, anyURI
+        raise CodecError(path, f"expected {name}, got {_kind(value)}")
+    return value
+
+
+def _check_enum(release: Release, value: Any, name: str, path: str) -> str:
+    if not isinstance(value, str) or value not in release.enums[name].values:
+        raise CodecError(path, f"{value!r} is not a value of enum {name}")
+    return value
 
 
 def _join(path: str, key: str) -> str:
@@ -327,8 +344,6 @@ _CODECS: dict[str, Codec] = {}
 
 def codec(release_name: str) -> Codec:
     """The codec of a release (cached)."""
-    from .registry import release
-
     if release_name not in _CODECS:
         _CODECS[release_name] = Codec(release(release_name))
     return _CODECS[release_name]

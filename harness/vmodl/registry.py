@@ -45,6 +45,8 @@ PRIMITIVES: dict[str, str] = {
 }
 PRIMITIVE_WIRE_NAMES = frozenset(PRIMITIVES.values()) - {"void", "anyType"}
 MOREF = "ManagedObjectReference"
+#: The root of the managed types (abstract: no server hands out a reference of this type).
+MANAGED_ROOT = "ManagedObject"
 
 
 class UnknownRelease(ValueError):
@@ -244,8 +246,8 @@ def _read_pyvmomi() -> _Raw:
             )
     # The managed-object root carries no metadata call of its own.
     raw.managed.setdefault(
-        "ManagedObject",
-        ManagedType("ManagedObject", "vmodl.ManagedObject", None, "vmodl.version.version0", (), ()),
+        MANAGED_ROOT,
+        ManagedType(MANAGED_ROOT, "vmodl.ManagedObject", None, "vmodl.version.version0", (), ()),
     )
     # pyVmomi builds the fault roots in code (VmomiSupport), not in its metadata modules.  Their
     # VI/JSON shapes (VMware's VI/JSON OpenAPI document): ``MethodFault`` derives from ``Any``, the

@@ -22,6 +22,7 @@ import jsonschema_rs
 
 from .codec import INT_RANGES, array_type_name
 from .registry import MOREF, PRIMITIVE_WIRE_NAMES, Release, TypeRef, release
+from .walk import TypeVisitor, referable
 
 _PRIMITIVE_SCHEMAS: dict[str, dict[str, Any]] = {
     "boolean": {"type": "boolean"},
@@ -38,37 +39,41 @@ _PRIMITIVE_SCHEMAS: dict[str, dict[str, Any]] = {
 }
 
 
-class SchemaBuilder:
+class SchemaBuilder(TypeVisitor):
     """Builds schemas of one release; ``request=True`` relaxes ``_typeName`` where VI/JSON lets a
     client omit it (positions whose declared type has no subtypes)."""
 
     def __init__(self, rel: Release, request: bool = False):
-        self.release = rel
+        super().__init__(rel)
         self.request = request
         self.defs: dict[str, Any] = {}
 
     # positions ------------------------------------------------------------------------------
     def position(self, ref: TypeRef | str) -> dict[str, Any]:
         """The schema of a value in a position of declared type ``ref``."""
-        if isinstance(ref, str):
-            ref = TypeRef(ref[:-2], True) if ref.endswith("[]") else TypeRef(ref)
-        one = self._one(ref.name)
-        return {"type": "array", "items": one} if ref.array else one
+        return self.visit(ref)
 
-    def _one(self, name: str) -> dict[str, Any]:
+    def visit_array(self, ref: TypeRef) -> dict[str, Any]:
+        return {"type": "array", "items": self.visit(ref.item)}
+
+    def visit_primitive(self, name: str) -> dict[str, Any]:
+        return dict(_PRIMITIVE_SCHEMAS[name])
+
+    def visit_any(self, name: str) -> dict[str, Any]:
+        return self._def("anyType", self._any_schema)
+
+    def visit_reference(self, name: str) -> dict[str, Any]:
+        return self._def("MoRef", lambda: self._moref_schema(name))
+
+    def visit_managed(self, name: str) -> dict[str, Any]:
+        return self._def(f"MoRef.{name}", lambda: self._moref_schema(name))
+
+    def visit_enum(self, name: str) -> dict[str, Any]:
         rel = self.release
-        if name in PRIMITIVE_WIRE_NAMES:
-            return dict(_PRIMITIVE_SCHEMAS[name])
-        if name == "anyType":
-            return self._def("anyType", self._any_schema)
-        if name == MOREF or name == "ManagedObject" or name in rel.managed:
-            key = "MoRef" if name in (MOREF, "ManagedObject") else f"MoRef.{name}"
-            return self._def(key, lambda: self._moref_schema(name))
-        if name in rel.enums:
-            return self._def(f"enum.{name}", lambda: {"type": "string", "enum": list(rel.enums[name].values)})
-        if name not in rel.data:
-            raise KeyError(f"type {name!r} does not exist in release {rel.name}")
-        subtypes = rel.subtypes(name)
+        return self._def(f"enum.{name}", lambda: {"type": "string", "enum": list(rel.enums[name].values)})
+
+    def visit_data(self, name: str) -> dict[str, Any]:
+        subtypes = self.release.subtypes(name)
         if len(subtypes) == 1:
             return self._def(name, lambda: self._data_schema(name, self.request))
         return self._def(f"poly.{name}", lambda: self._poly_schema(name, subtypes))
@@ -108,8 +113,7 @@ class SchemaBuilder:
         }
 
     def _moref_schema(self, name: str) -> dict[str, Any]:
-        rel = self.release
-        types = sorted(rel.managed) if name in (MOREF, "ManagedObject") else rel.subtypes(name)
+        types = referable(self.release, name)
         schema: dict[str, Any] = {
             "type": "object",
             "properties": {
