@@ -34,8 +34,9 @@ from hypothesis import strategies as st
 
 from ..contract.model import Contract
 from ..vmodl.codec import INT_RANGES
-from ..vmodl.registry import MOREF, PRIMITIVE_WIRE_NAMES, TypeRef, release
+from ..vmodl.registry import MANAGED_ROOT, MOREF, PRIMITIVE_WIRE_NAMES, TypeRef, release
 from ..vmodl.values import MoRef
+from ..vmodl.walk import UNTYPED_REFERENCES
 from .bodies import encode_request, param_ref
 from .strategies import MorefPool, builder, moref_prefix, requests
 
@@ -215,7 +216,7 @@ def _mutations(
                         lambda _, w=wrong: _moref(w),
                     )
                 )
-            if name != "ManagedObject":
+            if name != MANAGED_ROOT:
                 missing = f"{moref_prefix(name)}-{MISSING_ID}"
                 out.append(
                     _Mutation(
@@ -266,7 +267,7 @@ def _wrong_json_value(rel, ref: TypeRef) -> Any:
 def _foreign_managed(rel, name: str, known) -> MoRef | None:
     """A reference to an object whose type is no ``name``: a real one from the pool when there is
     one, else a synthetic one."""
-    if name in (MOREF, "ManagedObject"):
+    if name in UNTYPED_REFERENCES:
         return None
     for t in _FOREIGN_MANAGED:
         if t in rel.managed and not rel.is_subtype(t, name):

@@ -14,8 +14,9 @@ from typing import Any
 
 from ..contract.model import Contract
 from ..gen.bodies import param_ref
-from ..vmodl.registry import MOREF, PRIMITIVE_WIRE_NAMES, TypeRef, release
+from ..vmodl.registry import TypeRef, release
 from ..vmodl.values import AnyValue, DataObject, MoRef
+from ..vmodl.walk import ValueVisitor
 from .inventory import Inventory
 from .reads import unique_name
 
@@ -63,33 +64,42 @@ class Refs:
         return MoRef(managed_type, moid) if moid else None
 
 
-def minimal(ref: TypeRef, rel_name: str, refs: Refs, depth: int = 0) -> Any:
-    """The smallest valid value of a declared type: required fields only, one array item."""
-    rel = release(rel_name)
-    if ref.array:
-        one = minimal(ref.item, rel_name, refs, depth)
+class _Minimal(ValueVisitor):
+    """The smallest valid value of a declared type: required fields only, one array item, references
+    to the objects of :class:`Refs` (None when there is none of that type)."""
+
+    def __init__(self, rel_name: str, refs: Refs):
+        super().__init__(release(rel_name))
+        self.refs = refs
+
+    def visit_array(self, ref: TypeRef, depth: int = 0) -> list[Any]:
+        one = self.visit(ref.item, depth)
         return [] if one is None else [one]
-    name = ref.name
-    if name in PRIMITIVE_WIRE_NAMES:
+
+    def visit_primitive(self, name: str, depth: int = 0) -> Any:
         if name == "dateTime":
             return dt.datetime.now(dt.UTC).replace(microsecond=0)
         return _PRIMITIVE_MINIMA[name]
-    if name == "anyType":
+
+    def visit_any(self, name: str, depth: int = 0) -> AnyValue:
         return AnyValue("string", "vsphere-harness")
-    kind = "managed" if name == "ManagedObject" else rel.kind(name)
-    if kind in ("managed", "moref"):
-        return refs.ref_for("ManagedEntity" if name in (MOREF, "ManagedObject") else name)
-    if kind == "enum":
-        return rel.enums[name].values[0]
-    if depth > 6:
+
+    def visit_reference(self, name: str, depth: int = 0) -> MoRef | None:
+        return self.refs.ref_for("ManagedEntity")
+
+    def visit_managed(self, name: str, depth: int = 0) -> MoRef | None:
+        return self.refs.ref_for(name)
+
+    def visit_enum(self, name: str, depth: int = 0) -> str:
+        return self.release.enums[name].values[0]
+
+    def too_deep(self, name: str) -> DataObject:
         return DataObject(name)
-    out = DataObject(name)
-    for f in rel.fields(name):
-        if not f.optional:
-            value = minimal(f.type, rel_name, refs, depth + 1)
-            if value is not None:
-                out[f.name] = value
-    return out
+
+
+def minimal(ref: TypeRef, rel_name: str, refs: Refs) -> Any:
+    """The smallest valid value of a declared type: required fields only, one array item."""
+    return _Minimal(rel_name, refs).value(ref)
 
 
 def _relocate(refs: Refs) -> DataObject:

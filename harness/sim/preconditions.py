@@ -63,7 +63,9 @@ def _same(a: Any, b: Any) -> bool:
     return a == b
 
 
-def holds(value: Any, predicate: dict[str, Any]) -> bool:
+def holds_in_state(predicate: dict[str, Any], value: Any) -> bool:
+    """:func:`harness.contract.semantics.holds` on a value of the simulator's state (references
+    compared by moId)."""
     return semantics.holds(predicate, plain(value), same=_same)
 
 
@@ -100,7 +102,7 @@ def check_preconditions(call: Call) -> None:
             continue
         if value is _MISSING:
             continue
-        if holds(value, pre):
+        if holds_in_state(pre, value):
             continue
         raise curated_fault(call, pre, value)
 

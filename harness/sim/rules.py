@@ -20,7 +20,7 @@ from ..vmodl.registry import release
 from ..vmodl.values import MoRef
 from ..yamlfile import read_yaml
 from .faults import SimFault
-from .preconditions import holds, lookup_path
+from .preconditions import holds_in_state, lookup_path
 
 if TYPE_CHECKING:
     from .ops.base import Call
@@ -216,4 +216,4 @@ def _filter(sim: Simulator, call: Call, flt: dict[str, Any]) -> bool:
         value = lookup_path(sim, call.obj, flt["path"], call.b)
     except Exception:  # noqa: BLE001 - a path that does not resolve does not match
         return False
-    return holds(value, flt)
+    return holds_in_state(flt, value)

@@ -6,7 +6,7 @@ import time
 
 import requests
 
-from harness.sim import MISBEHAVIOURS
+from harness.sim import MISBEHAVIOURS, SimConfig, running_simulator
 from harness.vmodl.registry import release
 from harness.vmodl.schema import validator
 
@@ -78,8 +78,6 @@ def test_task_switches(sim, admin, fresh):
 
 
 def test_progress_decreases():
-    from harness.sim import SimConfig, running_simulator
-
     with running_simulator(
         SimConfig(vms=3, task_delay_ms=600, misbehave=frozenset({"task_progress_decreases"}))
     ) as sim:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 
@@ -94,8 +95,6 @@ def test_seeded_inventory_has_every_state(admin):
 
 
 def test_large_inventory_starts_fast():
-    import time
-
     t = time.monotonic()
     sim = Simulator(SimConfig(vms=10000, seed=0))
     try:

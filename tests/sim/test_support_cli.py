@@ -9,6 +9,9 @@ import sys
 import time
 
 import requests
+from click.testing import CliRunner
+
+from harness.cli import main
 
 from .conftest import Vi, fault_of
 
@@ -114,10 +117,6 @@ def test_sim_command_starts_serves_and_stops(tmp_path):
 
 
 def test_sim_command_bad_options(tmp_path):
-    from click.testing import CliRunner
-
-    from harness.cli import main
-
     bad_users = tmp_path / "u.yaml"
     bad_users.write_text("users: 5\n")
     bad_role = tmp_path / "r.yaml"

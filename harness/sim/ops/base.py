@@ -18,7 +18,7 @@ from ...vmodl.registry import release
 from ...vmodl.values import DataObject, MoRef
 from ..faults import SimFault, task_in_progress
 from ..model import VM, Folder, Host, Managed, Snapshot
-from ..preconditions import holds, lookup_path, walk
+from ..preconditions import holds_in_state, lookup_path, walk
 
 if TYPE_CHECKING:
     from ..auth import Session
@@ -233,7 +233,7 @@ class Call:
                     value = walk(self.params.get(name), rest)
             except SimFault:
                 continue
-            if not holds(value, when):
+            if not holds_in_state(when, value):
                 continue
             entities: list[Managed] = [self.obj]
             if isinstance(cond.on, dict):  # every object found on the target (each disk's datastore)
