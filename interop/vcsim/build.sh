@@ -57,7 +57,7 @@ echo "vcsim: go build ($("$go" version | awk '{print $3}'), govmomi $(dpkg-query
   cd "$src"
   GO111MODULE=off GOPATH="$gopath:/usr/share/gocode" GOCACHE="$gopath/cache" \
     GOPROXY=off GOTOOLCHAIN=local CGO_ENABLED=0 \
-    "$go" build -o "$bin.tmp" .
+    "$go" build -trimpath -ldflags="-s -w" -o "$bin.tmp" .
 )
 mv -f "$bin.tmp" "$bin"
 echo "vcsim: built $bin"
