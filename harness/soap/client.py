@@ -24,7 +24,7 @@ from ..client.exchange import curl_line, request_record
 from ..vmodl.registry import DEFAULT_RELEASE
 from .envelope import COOKIE_NAME, SOAP_CONTENT_TYPE, soap_action
 from .exchange import SoapExchange
-from .translate import SoapRequest, Untranslatable, decode_answer, encode_call, split_path
+from .translate import CONTENT, SoapRequest, Untranslatable, decode_answer, encode_call, split_path
 
 SOAP_PATH = "/sdk"
 #: Headers of a VI/JSON request that the SOAP request replaces.
@@ -50,7 +50,8 @@ class SoapTransport:
         body, raw = _body(data)
         try:
             rel, managed_type, moid, name = split_path(path)
-            collector = "" if method != "GET" else self._collector(client, rel)
+            reads = method == "GET" and (managed_type, name) != CONTENT
+            collector = self._collector(client, rel) if reads else ""
             req = encode_call(rel, method, managed_type, moid, name, body, collector)
         except Untranslatable as exc:
             raise TransportError(
@@ -79,7 +80,10 @@ class SoapTransport:
         sid = next((v for k, v in headers.items() if k.lower() == SESSION_HEADER), None)
         if sid:
             sent["Cookie"] = f'{COOKIE_NAME}="{sid}"'
-        answer = client.http_call("POST", soap_url, sent, req.xml)
+        try:
+            answer = client.http_call("POST", soap_url, sent, req.xml)
+        finally:
+            client.http.cookies.clear()  # the session is the client's to send, never a cookie jar's
         view_headers: CaseInsensitiveDict = CaseInsensitiveDict(
             {k: v for k, v in answer.headers.items() if k.lower() not in ("set-cookie", "content-type")}
         )

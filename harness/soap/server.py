@@ -136,9 +136,9 @@ class SoapFacade:
         try:
             call = parse_request(body, param_types)
         except (EnvelopeError, KeyError) as exc:
-            return self._fault(ctx, {"_typeName": "InvalidRequest"}, f"cannot read the request: {exc}")
+            return self._fault(ctx, _invalid(f"cannot read the request: {exc}"), "cannot read the request")
         if call.this is None:
-            return self._fault(ctx, {"_typeName": "InvalidRequest"}, "the request has no _this")
+            return self._fault(ctx, _invalid("the request has no _this"), "the request has no _this")
         try:
             return self._dispatch(ctx, call)
         except FacadeFault as fault:
@@ -168,7 +168,7 @@ class SoapFacade:
             "CheckForUpdates": self._wait,
             "CancelWaitForUpdates": self._cancel_wait,
         }.get(call.method)
-        if call.unknown:
+        if call.unknown and _known(call.method):
             raise FacadeFault(_invalid(f"{call.method} has no parameter {call.unknown[0]!r}"))
         return local(ctx, call) if local is not None else self._translate(ctx, call)
 
@@ -178,9 +178,9 @@ class SoapFacade:
         except (BridgeError, CodecError) as exc:
             raise FacadeFault(_invalid(f"invalid parameter: {exc}")) from None
         answer = self._vi(ctx, "POST", f"/{managed_type}/{moid}/{call.method}", body)
-        info = method_info(call.method)
+        result_type = method_info(call.method).result if _known(call.method) else object
         declared = _returns(ctx.release, managed_type, call.method)
-        reply = self._reply(ctx, call.method, info.result, declared, answer)
+        reply = self._reply(ctx, call.method, result_type, declared, answer)
         sid = {k.lower(): v for k, v in answer.headers.items()}.get(SESSION_HEADER)
         if sid and reply.status == 200:
             reply.headers["set-cookie"] = f'{COOKIE_NAME}="{sid}"; Path=/; HttpOnly'
@@ -374,6 +374,14 @@ def _property_type(release: str, managed_type: str, prop: str) -> TypeRef:
         except KeyError:
             continue
     return TypeRef("anyType")
+
+
+def _known(method: str) -> bool:
+    try:
+        method_info(method)
+    except KeyError:
+        return False
+    return True
 
 
 def _invalid(message: str) -> dict[str, Any]:

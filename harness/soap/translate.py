@@ -260,10 +260,13 @@ def _json(value: Any, declared: TypeRef, rel: Release) -> Any:
 
 # --- server side ---------------------------------------------------------------------------------
 def param_types(method: str) -> dict[str, type]:
-    """pyVmomi's parameter types of a wire method (``Fetch`` included); KeyError when unknown."""
+    """pyVmomi's parameter types of a wire method (``Fetch`` included; none for an unknown one)."""
     if method == "Fetch":
         return {"prop": str}
-    return {p.name: p.type for p in method_info(method).params}
+    try:
+        return {p.name: p.type for p in method_info(method).params}
+    except KeyError:  # a method pyVmomi does not know: the endpoint answers MethodNotFound
+        return {}
 
 
 def call_to_json(release: str, call: SoapCall) -> tuple[str, str, dict[str, Any]]:
