@@ -8,7 +8,7 @@
 
 from .errors import BadAnswer, ClientError, Fault, LoginRefused, TaskTimeout, TransportError
 from .exchange import SESSION_HEADER, Exchange
-from .session import TERMINAL_TASK_STATES, ViClient, normalize_endpoint, requests_sent
+from .session import TERMINAL_TASK_STATES, HttpAnswer, Transport, ViClient, normalize_endpoint, requests_sent
 
 __all__ = [
     "SESSION_HEADER",
@@ -17,8 +17,10 @@ __all__ = [
     "ClientError",
     "Exchange",
     "Fault",
+    "HttpAnswer",
     "LoginRefused",
     "TaskTimeout",
+    "Transport",
     "TransportError",
     "ViClient",
     "normalize_endpoint",

@@ -6,7 +6,8 @@ import json
 import time
 import warnings
 from collections.abc import Callable
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Protocol
 from urllib.parse import urlsplit, urlunsplit
 
 import requests
@@ -30,6 +31,28 @@ POLL_MAX_S = 0.5
 MAX_BODY = 64 * 1024 * 1024
 
 _COUNT = [0]
+
+
+@dataclass
+class HttpAnswer:
+    """One HTTP answer as read by :meth:`ViClient.http_call` (``oversized``: why the body was not read)."""
+
+    status: int
+    headers: CaseInsensitiveDict
+    body: bytes
+    elapsed_ms: float
+    oversized: str = ""
+    injected: str = ""
+
+
+class Transport(Protocol):
+    """How a client's requests reach the endpoint: the identity (VI/JSON over HTTP) when a client
+    has none, or another protocol (``harness.soap.SoapTransport``).  It turns one VI/JSON request
+    into the :class:`Exchange` the checks judge; no answer raises :class:`TransportError`."""
+
+    def exchange(
+        self, client: ViClient, method: str, url: str, headers: dict[str, str], data: bytes | None
+    ) -> Exchange: ...
 
 
 def _session() -> requests.Session:
@@ -91,6 +114,7 @@ class ViClient:
         session: requests.Session | None = None,
         on_secret: Callable[[str], None] | None = None,
         max_body: int = MAX_BODY,
+        transport: Transport | None = None,
     ):
         self.base_url = normalize_endpoint(base_url)
         self.release = release
@@ -109,6 +133,8 @@ class ViClient:
         self.relogins = 0
         #: called with every exchange this client makes (the run's auditor judges them)
         self.observers: list[Callable[[Exchange], None]] = []
+        #: None: VI/JSON over HTTP; else the protocol every request goes through
+        self.transport = transport
 
     def __repr__(self) -> str:
         state = f"user={self.user!r}" if self._session_id else "no session"
@@ -129,6 +155,7 @@ class ViClient:
             self.timeout,
             on_secret=self.on_secret,
             max_body=self.max_body,
+            transport=self.transport,
         )
         fresh.observers = list(self.observers)
         return fresh
@@ -266,6 +293,47 @@ class ViClient:
         hdrs.update(headers or {})
         sent = {k: v for k, v in hdrs.items() if v is not None}
         _COUNT[0] += 1
+        if self.transport is not None:
+            ex = self.transport.exchange(self, method, url, sent, data)
+        else:
+            ex = self._json(method, url, sent, data)
+        for observe in self.observers:
+            observe(ex)
+        unread = ex.defect and not ex.body  # a body over the limit is never read
+        if ex.defect and (unread or 200 <= ex.status < 300):
+            message = f"{method} {url}: HTTP {ex.status}: {ex.defect}"
+            if ex.injected:  # the harness's own damage: no usable answer, not the endpoint's doing
+                raise TransportError(f"{message} (injected: {ex.injected})", exchange=ex)
+            raise BadAnswer(ex, message)
+        return ex
+
+    def _json(self, method: str, url: str, sent: dict[str, str], data: bytes | None) -> Exchange:
+        """The VI/JSON exchange itself (the identity transport)."""
+        answer = self.http_call(method, url, sent, data)
+        decoded, is_json = _decode(answer.body)
+        ex = Exchange(
+            method,
+            url,
+            sent,
+            data,
+            answer.status,
+            answer.headers,
+            answer.body,
+            answer.elapsed_ms,
+            self.release,
+            decoded,
+            is_json,
+        )
+        ex.injected = answer.injected
+        if answer.oversized:
+            ex.defect = answer.oversized
+        elif answer.body and not is_json:
+            ex.defect = "the body is not JSON"
+        return ex
+
+    def http_call(self, method: str, url: str, sent: dict[str, str], data: bytes | None) -> HttpAnswer:
+        """One HTTP exchange within the client's deadline and body limit (transports use it);
+        no answer raises :class:`TransportError`."""
         start = time.perf_counter()
         try:
             with warnings.catch_warnings(), bounded(self.timeout) as deadline:
@@ -293,33 +361,8 @@ class ViClient:
                 curl_line(method, url, sent, data),
             ) from exc
         elapsed = (time.perf_counter() - start) * 1000
-        decoded, is_json = _decode(content)
-        ex = Exchange(
-            method,
-            url,
-            sent,
-            data,
-            resp.status_code,
-            CaseInsensitiveDict(resp.headers),
-            content,
-            elapsed,
-            self.release,
-            decoded,
-            is_json,
-        )
-        ex.injected = self._injected(url, resp)
-        if oversized:
-            ex.defect = oversized
-        elif content and not is_json:
-            ex.defect = "the body is not JSON"
-        for observe in self.observers:
-            observe(ex)
-        if ex.defect and (oversized or 200 <= resp.status_code < 300):
-            message = f"{method} {url}: HTTP {resp.status_code}: {ex.defect}"
-            if ex.injected:  # the harness's own damage: no usable answer, not the endpoint's doing
-                raise TransportError(f"{message} (injected: {ex.injected})", exchange=ex)
-            raise BadAnswer(ex, message)
-        return ex
+        headers = CaseInsensitiveDict(resp.headers)
+        return HttpAnswer(resp.status_code, headers, content, elapsed, oversized, self._injected(url, resp))
 
     def _injected(self, url: str, resp: requests.Response) -> str:
         """The faults a chaos adapter mounted on this client's session applied to ``resp`` (it keeps a
