@@ -26,6 +26,7 @@ def _options(config: pytest.Config) -> Any:
         limited_user=o("--vsphere-limited-user"),
         limited_password=o("--vsphere-limited-password"),
         insecure=o("--vsphere-insecure"),
+        protocol=o("--vsphere-protocol"),
         release=o("--vsphere-release") or DEFAULT_RELEASE,
         operations=tuple(o("--vsphere-operations")),
         checks=tuple(o("--vsphere-checks")),

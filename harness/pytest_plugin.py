@@ -22,6 +22,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     g.addoption(
         "--vsphere-endpoint", metavar="URL", default=None, help="scheme://host[:port] of the endpoint."
     )
+    g.addoption(
+        "--vsphere-protocol",
+        choices=("json", "soap", "auto"),
+        default="json",
+        help="json (VI/JSON), soap (/sdk) or auto (VI/JSON when served, else SOAP); default json.",
+    )
     g.addoption("--vsphere-user", default=None, help="Administrator (or VSPHERE_USER).")
     g.addoption("--vsphere-password", default=None, help="Administrator password (or VSPHERE_PASSWORD).")
     g.addoption(

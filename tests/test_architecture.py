@@ -22,15 +22,16 @@ LAYERS: dict[str, int] = {
     "contract": 2,
     "gen": 3,
     "client": 3,
-    "sim": 3,
-    "sandbox": 4,
-    "checks": 5,
-    "chaos": 5,
-    "run": 6,
-    "cli": 7,
-    "pytest_plugin": 8,
-    "pytest_items": 7,
-    "__main__": 8,
+    "soap": 4,
+    "sim": 5,
+    "sandbox": 5,
+    "checks": 6,
+    "chaos": 6,
+    "run": 7,
+    "cli": 8,
+    "pytest_items": 8,
+    "pytest_plugin": 9,
+    "__main__": 9,
 }
 #: The only packages that may drive a run (harness.run is the library API behind them).
 RUN_USERS = {"run", "cli", "pytest_items"}
@@ -127,7 +128,7 @@ def test_the_checker_sees_an_upward_import():
     imported = _imported_packages(module, source)
     assert imported == {"run", "checks"}
     assert _upward({"vmodl": imported}) == [
-        "vmodl (layer 1) imports checks (layer 5)",
-        "vmodl (layer 1) imports run (layer 6)",
+        "vmodl (layer 1) imports checks (layer 6)",
+        "vmodl (layer 1) imports run (layer 7)",
     ]
     assert _imported_packages(module, "from .values import MoRef\n") == {"vmodl"}

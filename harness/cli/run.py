@@ -13,9 +13,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from ..report.diff import diff_runs
 from ..report.model import RunResult
-from ..report.writers import ResultsInvalid, load_results, write_reports
+from ..report.writers import ResultsInvalid, load_results, protocol_name, write_reports
 from ..run import RunError, RunOptions, exit_code, make_plan, run_contracts
 from ..run.baseline import Baseline
+from ..run.options import PROTOCOLS
 from ..vmodl.registry import DEFAULT_RELEASE, RELEASES
 from .common import EXIT_OK, EXIT_VIOLATIONS, HarnessUsageError
 from .group import main
@@ -58,6 +59,14 @@ def default_report_dir() -> Path:
 )
 @click.option("--limited-password", envvar="VSPHERE_LIMITED_PASSWORD", show_envvar=True)
 @click.option("--insecure", is_flag=True, help="Do not verify the endpoint's TLS certificate.")
+@click.option(
+    "--protocol",
+    type=click.Choice(PROTOCOLS),
+    default="json",
+    show_default=True,
+    help="json: VI/JSON (vCenter 8.0U1+); soap: the SOAP API at /sdk (ESXi, older vCenters, vcsim); "
+    "auto: VI/JSON when the endpoint serves it, else SOAP.",
+)
 @click.option(
     "--release",
     "-r",
@@ -149,6 +158,7 @@ def run_cmd(
     limited_user: str | None,
     limited_password: str | None,
     insecure: bool,
+    protocol: str,
     release: str,
     operations: tuple[str, ...],
     checks: tuple[str, ...],
@@ -182,6 +192,7 @@ def run_cmd(
         limited_user=limited_user,
         limited_password=limited_password,
         insecure=insecure,
+        protocol=protocol,
         release=release,
         operations=operations,
         checks=checks,
@@ -283,7 +294,8 @@ def _print_summary(result: RunResult, report_dir: Path) -> None:
         "built-in simulator" if ep.get("simulated") and result.options.get("builtin_simulator") else ep["url"]
     )
     click.echo(
-        f"{s['operations']} operations, {s['checks']} checks against {where} (release {ep['release']}): "
+        f"{s['operations']} operations, {s['checks']} checks against {where} "
+        f"(release {ep['release']} over {protocol_name(ep)}): "
         f"{s['passed']} passed, {s['failed']} failed ({s['accepted']} accepted), {s['error']} error, "
         f"{s['skipped']} skipped in {result.stats.get('duration_s', 0)} s, "
         f"{result.stats.get('requests', 0)} requests"

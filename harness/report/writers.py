@@ -116,7 +116,7 @@ def render_junit(run: RunResult) -> str:
         },
     )
     props = ET.SubElement(suite, "properties")
-    for key in ("url", "release", "simulated"):
+    for key in ("url", "release", "protocol", "simulated"):
         ET.SubElement(
             props, "property", {"name": f"endpoint.{key}", "value": _xml(str(run.endpoint.get(key)))}
         )
@@ -181,6 +181,11 @@ def _md_cell(text: str, limit: int = 160) -> str:
     return line.replace("|", "\\|").replace("`", "'")
 
 
+def protocol_name(endpoint: dict[str, Any]) -> str:
+    """How a run spoke to its endpoint, in words (results without the field spoke VI/JSON)."""
+    return "SOAP" if endpoint.get("protocol") == "soap" else "VI/JSON"
+
+
 def render_markdown(run: RunResult) -> str:
     """A short summary for CI: totals, then the failed (and error) checks."""
     s = run.summary()
@@ -197,10 +202,11 @@ def render_markdown(run: RunResult) -> str:
     lines = [
         f"# vsphere-harness: {verdict}",
         "",
-        f"Endpoint `{ep.get('url')}` release `{ep.get('release')}`"
+        f"Endpoint `{ep.get('url')}` release `{ep.get('release')}` over {protocol_name(ep)}"
         f"{' (built-in simulator)' if ep.get('simulated') else ''}, seed {run.seed}, "
         f"{run.started_at} → {run.finished_at}",
         "",
+        *[f"**Warning:** {w}\n" for w in ep.get("warnings") or []],
         "| operations | checks | passed | failed | error | skipped | accepted |",
         "|---:|---:|---:|---:|---:|---:|---:|",
         f"| {s['operations']} | {s['checks']} | {s['passed']} | {s['failed']} | {s['error']} | "
@@ -263,6 +269,7 @@ def render_html(run: RunResult) -> str:
         .get_template("report.html.j2")
         .render(
             run=run,
+            protocol=protocol_name(run.endpoint),
             summary=run.summary(),
             checks=checks,
             matrix=matrix,

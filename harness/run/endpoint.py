@@ -10,7 +10,8 @@ from typing import Any
 from ..client import ClientError, Exchange, Fault, LoginRefused, TransportError, ViClient, normalize_endpoint
 from ..report.secrets import Scrubber
 from ..sim import SimConfig, running_simulator
-from .options import EndpointError, RunOptions, UsageError
+from ..soap import SoapTransport
+from .options import PROTOCOLS, EndpointError, RunOptions, UsageError
 
 #: The built-in simulator of a run: short tasks.  The tasks check must still find a task queued or
 #: running a few requests after the call (a second call on the busy target, a cancel): ~3x margin at
@@ -32,13 +33,44 @@ class Connection:
     scrubber: Scrubber
     simulator: Any = None  # the running built-in simulator, when the run started one
     users: dict[str, tuple[str, str]] = field(default_factory=dict)  # role -> (user, password); never written
+    protocol: str = "json"  # what the clients speak: json (VI/JSON) or soap
 
     def new_client(self) -> ViClient:
         """A fresh client, not logged in (``CheckContext.session_factory``)."""
         return self.admin.new()
 
     def describe(self) -> dict[str, Any]:
-        return {"url": self.url, "release": self.release, "simulated": self.simulated, "about": self.about}
+        out = {
+            "url": self.url,
+            "release": self.release,
+            "protocol": self.protocol,
+            "simulated": self.simulated,
+            "about": self.about,
+        }
+        older = older_api(self.about, self.release)
+        if older:
+            out["warnings"] = [older]
+        return out
+
+
+def older_api(about: dict[str, Any] | None, release: str) -> str:
+    """A warning when the endpoint reports an apiVersion older than the release under test (its
+    verdicts then measure it against a release it does not claim), else ``""``."""
+    version = (about or {}).get("apiVersion")
+    if not isinstance(version, str):
+        return ""
+    try:
+        have = tuple(int(x) for x in version.split("."))
+        want = tuple(int(x) for x in release.split("."))
+    except ValueError:
+        return ""
+    width = max(len(have), len(want))
+    if have + (0,) * (width - len(have)) >= want + (0,) * (width - len(want)):
+        return ""
+    return (
+        f"the endpoint reports apiVersion {version}, older than the release under test ({release}): "
+        "what it lacks of the newer release is judged as a violation"
+    )
 
 
 def probe_simulated(client: ViClient) -> dict[str, Any] | None:
@@ -89,7 +121,7 @@ def connect(
     for secret in (admin_cred[1], limited_cred[1]):
         scrubber.add(secret)
 
-    def client() -> ViClient:
+    def client(protocol: str) -> ViClient:
         made = ViClient(
             url,
             options.release,
@@ -97,30 +129,57 @@ def connect(
             timeout=options.timeout,
             on_secret=scrubber.add,
             max_body=options.max_body,
+            transport=SoapTransport() if protocol == "soap" else None,
         )
         made.observers = list(observers)  # from the first request on: ServiceContent and the logins too
         return made
 
-    admin = client()
-    try:
-        content = admin.content
-    except TransportError as exc:
-        raise EndpointError(f"endpoint {url} unreachable: {exc}") from None
-    except ClientError as exc:
-        raise EndpointError(
-            f"endpoint {url} does not serve VI/JSON release {options.release}: {exc}"
-        ) from None
+    protocol, admin, content = _service_content(options, url, client)
     about = content.get("about") if isinstance(content.get("about"), dict) else None
     _login(admin, admin_cred[0], admin_cred[1], "administrator")  # type: ignore[arg-type]
     limited = None
     if limited_cred[0]:
-        limited = client()
+        limited = client(protocol)
         _login(limited, limited_cred[0], limited_cred[1], "limited user")  # type: ignore[arg-type]
     simulated = simulator is not None or probe_simulated(admin) is not None
     users = {"admin": (admin_cred[0], admin_cred[1])}
     if limited_cred[0]:
         users["limited"] = (limited_cred[0], limited_cred[1])
-    return Connection(url, options.release, simulated, about, admin, limited, scrubber, simulator, users)  # type: ignore[arg-type]
+    return Connection(
+        url,
+        options.release,
+        simulated,
+        about,
+        admin,
+        limited,
+        scrubber,
+        simulator=simulator,
+        users=users,  # type: ignore[arg-type]
+        protocol=protocol,
+    )
+
+
+_SPOKEN = {"json": "VI/JSON", "soap": "SOAP (/sdk)"}
+
+
+def _service_content(
+    options: RunOptions, url: str, client: Callable[[str], ViClient]
+) -> tuple[str, ViClient, dict[str, Any]]:
+    """``(protocol, admin client, ServiceContent)``: the first protocol of ``options.protocol``
+    (``auto``: VI/JSON, then SOAP) in which the endpoint serves the release's ServiceContent."""
+    if options.protocol not in PROTOCOLS:
+        raise UsageError(f"unknown protocol {options.protocol!r}; known: {', '.join(PROTOCOLS)}")
+    tried = ["json", "soap"] if options.protocol == "auto" else [options.protocol]
+    problems = []
+    for protocol in tried:
+        admin = client(protocol)
+        try:
+            return protocol, admin, admin.content
+        except TransportError as exc:
+            raise EndpointError(f"endpoint {url} unreachable: {exc}") from None
+        except ClientError as exc:
+            problems.append(f"{_SPOKEN[protocol]}: {exc}")
+    raise EndpointError(f"endpoint {url} does not serve release {options.release} over {'; '.join(problems)}")
 
 
 @contextlib.contextmanager

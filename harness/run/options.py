@@ -33,6 +33,10 @@ class EndpointError(RunError):
     exit_code = 3
 
 
+#: The values of ``--protocol``.
+PROTOCOLS = ("json", "soap", "auto")
+
+
 @dataclass
 class RunOptions:
     """Everything a run needs; the CLI and the pytest plugin both build one.
@@ -47,6 +51,9 @@ class RunOptions:
     limited_user: str | None = None
     limited_password: str | None = None
     insecure: bool = False
+    #: ``json`` (VI/JSON), ``soap`` (``/sdk``, through :mod:`harness.soap`) or ``auto`` (VI/JSON when
+    #: the endpoint serves the release's ServiceContent that way, else SOAP)
+    protocol: str = "json"
     release: str = DEFAULT_RELEASE
     operations: tuple[str, ...] = ()  # globs on contract ids; empty: every VirtualMachine operation
     checks: tuple[str, ...] = ()  # check names; empty: every registered check
@@ -85,6 +92,7 @@ class RunOptions:
         """The options as recorded in results.json: no credentials."""
         return {
             "release": self.release,
+            "protocol": self.protocol,
             "operations": list(self.operations),
             "checks": list(self.checks),
             "examples": self.examples,

@@ -11,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from ..soap import mount_soap, simulator_handler
 from .build import Builder, builder
 from .config import ConfigError, SimConfig, parse_misbehaviour
 from .faults import invalid_request
@@ -42,7 +43,9 @@ async def _read_body(request: Request, limit: int) -> bytes | None:
 
 
 def create_app(cfg: SimConfig | None = None, sim: Simulator | None = None) -> Starlette:
-    """The simulator as an ASGI app (``app.state.sim`` is its :class:`Simulator`)."""
+    """The simulator as an ASGI app: VI/JSON at ``/sdk/vim25/<release>``, SOAP at ``/sdk`` (over the
+    same state, :mod:`harness.soap`), and its control paths under ``/_sim`` (``app.state.sim`` is its
+    :class:`Simulator`)."""
     sim = sim or Simulator(cfg or SimConfig())
 
     async def vi(request: Request) -> Response:
@@ -112,6 +115,7 @@ def create_app(cfg: SimConfig | None = None, sim: Simulator | None = None) -> St
     ]
     app = Starlette(routes=routes)
     app.state.sim = sim
+    mount_soap(app, simulator_handler(sim), max_body=sim.cfg.max_body)  # SOAP at /sdk, same state
     return app
 
 

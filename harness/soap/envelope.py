@@ -103,7 +103,32 @@ class SoapCall:
     unknown: list[str] = field(default_factory=list)
 
 
-class _ParamReader(S.SoapDeserializer):
+#: The instance attribute of a pyVmomi data object read from XML: the names of the fields that had
+#: an element.  pyVmomi gives a required field without its element a default (``0`` for an int),
+#: so without this a missing required element would pass for a zero.
+SEEN = "_vsphereHarnessSeen"
+
+
+def seen_fields(obj: Any) -> set[str] | None:
+    """The fields of a data object that had an element in the XML it was read from (None: the
+    object was not read from XML)."""
+    return obj.__dict__.get(SEEN)
+
+
+class FieldTrackingDeserializer(S.SoapDeserializer):
+    """pyVmomi's deserializer, recording on each data object which of its fields had an element."""
+
+    def EndElementHandler(self, tag: str) -> None:  # noqa: N802 - pyVmomi's name
+        stack = getattr(self, "stack", None)
+        if stack:
+            if isinstance(stack[-1], V.DataObject):
+                stack[-1].__dict__.setdefault(SEEN, set())
+            if len(stack) >= 2 and isinstance(stack[-2], V.DataObject):
+                stack[-2].__dict__.setdefault(SEEN, set()).add(self.SplitTag(tag)[1])
+        super().EndElementHandler(tag)
+
+
+class _ParamReader(FieldTrackingDeserializer):
     """pyVmomi's deserializer for one parameter element, telling its reader when it is done."""
 
     def __init__(self, done: Any):
@@ -242,7 +267,9 @@ def parse_response(xml: bytes, method: str, result_type: type, release: str) -> 
         pass
     elif shape != f"{method}Response":
         raise EnvelopeError(f"the SOAP Body holds {shape!r}, not {method}Response")
-    reader = S.SoapResponseDeserializer(_Stub(version_id(release)))
+    stub = _Stub(version_id(release))
+    reader = S.SoapResponseDeserializer(stub)
+    reader.deser = FieldTrackingDeserializer(stub)
     reader.deser.version = None
     try:
         value = reader.Deserialize(xml, result_type)

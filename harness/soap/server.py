@@ -29,7 +29,6 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ..client.exchange import SESSION_HEADER
-from ..sim.app import create_app
 from ..vmodl.codec import CodecError, codec
 from ..vmodl.registry import RELEASES, TypeRef
 from ..vmodl.registry import release as registry
@@ -438,17 +437,9 @@ def simulator_handler(sim: Any) -> ViHandler:
     return lambda method, path, headers, body: sim.handle(method, path, headers, body)
 
 
-def create_soap_app(sim: Any) -> Starlette:
-    """The simulator's app (VI/JSON, ``/_sim``) with SOAP at ``/sdk`` over the same state."""
-    app = create_app(sim=sim)
-    mount_soap(app, simulator_handler(sim))
-    return app
-
-
 __all__ = [
     "SoapFacade",
     "ViAnswer",
-    "create_soap_app",
     "mount_soap",
     "simulator_handler",
     "soap_routes",

@@ -6,13 +6,12 @@ from collections.abc import Iterator
 
 import pytest
 
-from harness.sim import RunningSimulator, SimConfig
-from harness.soap.serve import running_soap_simulator
+from harness.sim import RunningSimulator, SimConfig, running_simulator
 
 
 @pytest.fixture(scope="package")
 def soap_sim() -> Iterator[RunningSimulator]:
-    with running_soap_simulator(SimConfig(vms=6, seed=1, task_delay_ms=30)) as running:
+    with running_simulator(SimConfig(vms=6, seed=1, task_delay_ms=30)) as running:
         yield running
 
 
