@@ -27,13 +27,14 @@ LAYERS: dict[str, int] = {
     "checks": 5,
     "chaos": 5,
     "run": 6,
-    "cli": 7,
-    "pytest_plugin": 8,
+    "compare": 7,
     "pytest_items": 7,
-    "__main__": 8,
+    "cli": 8,
+    "pytest_plugin": 9,
+    "__main__": 9,
 }
 #: The only packages that may drive a run (harness.run is the library API behind them).
-RUN_USERS = {"run", "cli", "pytest_items"}
+RUN_USERS = {"run", "compare", "cli", "pytest_items"}
 
 
 def _package(path: Path) -> str:
