@@ -23,6 +23,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from ..compare import Comparison, compare_endpoints, load_accepted
 from ..run import RunError, RunOptions
 from ..vmodl.registry import DEFAULT_RELEASE, RELEASES
+from .common import HarnessUsageError
 from .group import main
 from .run import OneLineErrors, default_report_dir
 
@@ -128,7 +129,7 @@ def side_values(kw: dict[str, Any], side: str) -> dict[str, Any]:
 
 def _endpoint(positional: str | None, option: str | None, side: str) -> str | None:
     if positional and option:
-        raise click.UsageError(
+        raise HarnessUsageError(
             f"side {side.upper()}: give the endpoint as argument {side.upper()} or --{side}-endpoint, not both"
         )
     value = positional or option
