@@ -28,13 +28,14 @@ LAYERS: dict[str, int] = {
     "checks": 6,
     "chaos": 6,
     "run": 7,
-    "cli": 8,
+    "compare": 8,
     "pytest_items": 8,
-    "pytest_plugin": 9,
-    "__main__": 9,
+    "cli": 9,
+    "pytest_plugin": 10,
+    "__main__": 10,
 }
 #: The only packages that may drive a run (harness.run is the library API behind them).
-RUN_USERS = {"run", "cli", "pytest_items"}
+RUN_USERS = {"run", "compare", "cli", "pytest_items"}
 
 
 def _package(path: Path) -> str:

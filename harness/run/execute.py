@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +12,7 @@ from .. import __version__
 from ..chaos.scenario import ScenarioError, load_scenarios, run_scenario
 from ..checks.audit import Auditor, Finding
 from ..checks.base import CheckContext, CheckSpec
-from ..client import ClientError, requests_sent
+from ..client import ClientError, Exchange, requests_sent
 from ..contract.model import Contract
 from ..outcomes import Inconclusive, Skip
 from ..report.model import SEVERITY, CheckResult, OperationResult, RunResult
@@ -44,8 +44,10 @@ class Runner:
         options: RunOptions,
         baseline: Baseline | None = None,
         sandbox_factory: SandboxFactory | None = None,
+        observers: Sequence[Callable[[Exchange], None]] = (),
     ):
         self.options = options.with_env()
+        self.observers = list(observers)  # see every exchange too, after the auditor (harness.compare)
         self.baseline = baseline or Baseline()
         self.sandbox_factory = sandbox_factory
         self.conn: Connection | None = None
@@ -67,7 +69,7 @@ class Runner:
         self._requests0 = requests_sent()
         started = utc_now()
         self.auditor = Auditor(self.options.release)
-        self._endpoint_cm = open_endpoint(self.options, observers=[self.auditor.observe])
+        self._endpoint_cm = open_endpoint(self.options, observers=[self.auditor.observe, *self.observers])
         self.conn = self._endpoint_cm.__enter__()
         self.result = RunResult(
             __version__, self.conn.describe(), started, seed=self.options.seed, options=self.options.public()
@@ -280,6 +282,7 @@ def run_contracts(
     sandbox_factory: SandboxFactory | None = None,
     on_check: CheckStartFn | None = None,
     on_scenario: ScenarioProgressFn | None = None,
+    observers: Sequence[Callable[[Exchange], None]] = (),
 ) -> RunResult:
     """Plan and run; write the reports when ``options.report_dir`` is set.  Raises :class:`RunError`
     (exit 2 for usage, 3 for an unreachable endpoint) before anything runs."""
@@ -288,7 +291,7 @@ def run_contracts(
     report_dir = prepare_report_dir(options)
     scenarios = _load_scenarios(options)
     interrupted = False
-    with Runner(options, baseline, sandbox_factory) as runner:
+    with Runner(options, baseline, sandbox_factory, observers) as runner:
         try:
             for n, item in enumerate(plan, 1):
                 op = runner.run_item(item, on_check)
