@@ -125,7 +125,7 @@ def test_run_writes_reports_and_gates_with_a_baseline(fake_checks, tmp_path):
         first = invoke(*args, "--report-dir", str(out))
         assert first.exit_code == 1, first.output
         assert (
-            "2 operations, 4 checks against http://vc.test:8443 (release 8.0.2.0): 3 passed, 1 failed"
+            "2 operations, 4 checks against http://vc.test:8443 (release 8.0.2.0 over VI/JSON): 3 passed, 1 failed"
             in first.stdout
         )
         assert "FAILED VirtualMachine_PowerOnVM_Task::power" in first.stdout

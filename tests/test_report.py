@@ -245,3 +245,18 @@ def test_secrets_with_markup_characters_are_scrubbed_in_every_format(tmp_path):
     write_reports(run, tmp_path, scrub)
     ET.parse(tmp_path / "junit.xml")
     validate_results(json.loads((tmp_path / "results.json").read_text()))
+
+
+def test_a_short_password_is_redacted_where_it_stands_alone_and_leaves_words_alone(tmp_path):
+    """vcsim accepts any password, and ``pass`` is a common one: every ``passed`` of the reports must
+    survive, every ``pass`` standing for the password must go."""
+    run = sample(failed_message='login {"userName": "u", "password": "pass"} then -u u:pass')
+    write_reports(run, tmp_path, Scrubber(["pass"]))
+    data = json.loads((tmp_path / "results.json").read_text())
+    validate_results(data)
+    assert data["summary"]["passed"] == run.summary()["passed"] > 0
+    for name in ("results.json", "junit.xml", "summary.md", "report.html"):
+        text = (tmp_path / name).read_text()
+        assert "redacted>ed" not in text and "redacted]ed" not in text, name
+        assert name == "junit.xml" or "passed" in text, name
+        assert '"pass"' not in text and "u:pass" not in text, name

@@ -126,7 +126,13 @@ def test_run_records_every_outcome_and_never_crashes(endpoint):
         "VirtualMachine_MarkAsTemplate": "passed",
     }
     assert all(c.duration_ms >= 0 for op in result.operations for c in op.checks)
-    assert result.endpoint == {"url": URL, "release": "8.0.2.0", "simulated": False, "about": ABOUT}
+    assert result.endpoint == {
+        "url": URL,
+        "release": "8.0.2.0",
+        "protocol": "json",
+        "simulated": False,
+        "about": ABOUT,
+    }
     assert result.leftovers == ["VirtualMachine vm-77 (Destroy_Task: TaskInProgress)"]
     assert result.stats["requests"] >= 4
     assert exit_code(result) == 1
@@ -206,10 +212,27 @@ def test_baseline_accepts_failures(endpoint, tmp_path):
     assert not result.operations[0].checks[0].accepted and exit_code(result) == 1
 
 
+def test_baseline_accepts_a_check_that_could_not_decide_only_when_it_says_error(endpoint, tmp_path):
+    """``status: error`` accepts an undecided check (exit 0 instead of 4); a failure entry does not."""
+    opts = {"operations": ("VirtualMachine_UnregisterVM",), "checks": ("boom",)}
+    base = tmp_path / "baseline.yaml"
+    base.write_text("- {id: VirtualMachine_UnregisterVM, check: boom, reason: flaky endpoint}\n")
+    result = run(**opts, baseline=base)
+    assert result.operations[0].checks[0].status == "error" and exit_code(result) == 4
+    base.write_text(
+        "- {id: VirtualMachine_UnregisterVM, check: boom, status: error, reason: drops the call}\n"
+    )
+    result = run(**opts, baseline=base)
+    (c,) = result.operations[0].checks
+    assert c.status == "error" and c.accepted and not result.errors()
+    assert result.summary()["accepted"] == 1 and exit_code(result) == 0
+
+
 @pytest.mark.parametrize(
     "text, message",
     [
         ("{not: [valid", "not valid YAML"),
+        ("- {id: x, check: y, status: skipped}\n", "status is failed or error"),
         ("- id: x\n", "entry 1 needs string fields 'id' and 'check'"),
         ("- {id: x, check: y, colour: red}\n", "unknown field(s) colour"),
         ("42\n", "expected a list"),

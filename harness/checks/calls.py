@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 from typing import Any
 
-from ..client import ClientError, Exchange
+from ..client import ClientError, Exchange, path_segment
 from ..contract.model import Contract
 from ..outcomes import Skip
 from ..sandbox import Prepared, Target
@@ -93,7 +93,7 @@ def safe_pool(ctx: CheckContext) -> Any:
 
 
 def path_of(contract: Contract, moid: str) -> str:
-    return contract.path.replace("{moId}", moid)
+    return contract.path.replace("{moId}", path_segment(moid))
 
 
 def outcome(

@@ -123,6 +123,14 @@ def answer_problems(contract: Contract, release: str, ex: Exchange) -> list[tupl
             problem = fault_problem(contract, release, ex.fault_type)
             if problem:
                 out.append(("faults", problem))
+            if ex.fault_type == "MethodNotFound":
+                out.append(
+                    (
+                        "versions",
+                        f"{contract.name} is part of release {release}, yet the endpoint answered "
+                        "MethodNotFound: it does not implement it",
+                    )
+                )
         problem = schema_problem("MethodFault", release, fault)
         if problem:
             out.append(("shape", f"fault body {problem}"))

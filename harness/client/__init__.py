@@ -8,7 +8,15 @@
 
 from .errors import BadAnswer, ClientError, Fault, LoginRefused, TaskTimeout, TransportError
 from .exchange import SESSION_HEADER, Exchange
-from .session import TERMINAL_TASK_STATES, HttpAnswer, Transport, ViClient, normalize_endpoint, requests_sent
+from .session import (
+    TERMINAL_TASK_STATES,
+    HttpAnswer,
+    Transport,
+    ViClient,
+    normalize_endpoint,
+    path_segment,
+    requests_sent,
+)
 
 __all__ = [
     "SESSION_HEADER",
@@ -24,5 +32,6 @@ __all__ = [
     "TransportError",
     "ViClient",
     "normalize_endpoint",
+    "path_segment",
     "requests_sent",
 ]

@@ -8,7 +8,7 @@ import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import quote, urlsplit, urlunsplit
 
 import requests
 import urllib3
@@ -91,7 +91,13 @@ def normalize_endpoint(url: str) -> str:
 
 
 def _moid(ref: str | dict[str, Any]) -> str:
-    return ref["value"] if isinstance(ref, dict) else ref
+    return path_segment(ref["value"] if isinstance(ref, dict) else ref)
+
+
+def path_segment(moid: str) -> str:
+    """A moId as one segment of a VI/JSON path: percent-encoded, since some endpoints' moIds hold
+    ``/`` (vcsim names a datastore ``/tmp/govcsim-DC0-LocalDS_0-…@folder-5``)."""
+    return quote(moid, safe="")
 
 
 class ViClient:

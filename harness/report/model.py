@@ -42,7 +42,7 @@ class CheckResult:
     message: str = ""
     evidence: list[Evidence] = field(default_factory=list)
     duration_ms: float = 0.0
-    accepted: bool = False  # a failure the baseline accepts: reported, but does not fail the gate
+    accepted: bool = False  # a failure (or error) the baseline accepts: reported, does not fail the gate
 
 
 @dataclass
@@ -83,7 +83,7 @@ class RunResult:
             for c in op.checks:
                 counts[c.status] += 1
                 checks += 1
-                accepted += c.status == "failed" and c.accepted
+                accepted += c.accepted
         return {"operations": len(self.operations), "checks": checks, **counts, "accepted": accepted}
 
     def by_check(self) -> dict[str, dict[str, int]]:
@@ -105,7 +105,10 @@ class RunResult:
         return [s for s in self.scenarios if s.status == "failed"]
 
     def errors(self) -> list[tuple[str, CheckResult]]:
-        return [(op.id, c) for op in self.operations for c in op.checks if c.status == "error"]
+        """Checks that could not decide and the baseline does not accept: the gate fails closed on them."""
+        return [
+            (op.id, c) for op in self.operations for c in op.checks if c.status == "error" and not c.accepted
+        ]
 
     def gate(self) -> dict[str, Any]:
         """The gate's verdict: ``failed`` on a contract violation the baseline does not accept (or a

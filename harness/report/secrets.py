@@ -67,24 +67,42 @@ def _variants(secret: str) -> set[str]:
     return forms | escaped | {str(markupsafe.escape(f)) for f in forms}  # jinja2 writes &#34; &#39;
 
 
+#: Secrets shorter than this are redacted only where they stand alone (not inside a longer word): a
+#: password such as ``pass`` must not turn every ``passed`` of a report into ``<redacted>ed``.
+WHOLE_WORD_BELOW = 12
+
+
+def _pattern(forms: Iterable[str]) -> re.Pattern[str] | None:
+    """One regex matching any of ``forms``: long ones anywhere, short ones as whole tokens."""
+    alternatives = []
+    for form in sorted(set(forms), key=len, reverse=True):
+        escaped = re.escape(form)
+        alternatives.append(escaped if len(form) >= WHOLE_WORD_BELOW else rf"(?<!\w){escaped}(?!\w)")
+    return re.compile("|".join(alternatives)) if alternatives else None
+
+
 class Scrubber:
     """Replaces known secret values (and credentials in URLs) in text and in JSON-like values."""
 
     def __init__(self, secrets: Iterable[str | None] = ()):
         self.secrets: set[str] = set()
+        self._value_re: re.Pattern[str] | None = None
+        self._text_re: re.Pattern[str] | None = None
         for s in secrets:
             self.add(s)
 
     def add(self, secret: str | None) -> None:
         # very short values would mangle ordinary text; real passwords and session ids are longer
-        if secret and len(secret) >= 4:
+        if secret and len(secret) >= 4 and secret not in self.secrets:
             self.secrets.add(secret)
+            self._value_re = _pattern(self.secrets)
+            self._text_re = _pattern(v for s in self.secrets for v in _variants(s))
 
     def value(self, data: Any) -> Any:
         """A copy of a JSON-like value with every secret in every string replaced by ``<redacted>``."""
         if isinstance(data, str):
-            for secret in sorted(self.secrets, key=len, reverse=True):
-                data = data.replace(secret, REDACTED)
+            if self._value_re is not None:
+                data = self._value_re.sub(REDACTED, data)
             return strip_url_credentials_in_text(data)
         if isinstance(data, dict):
             return {self.value(k) if isinstance(k, str) else k: self.value(v) for k, v in data.items()}
@@ -94,8 +112,8 @@ class Scrubber:
 
     def __call__(self, text: str) -> str:
         """The text scrubber: the last line of defence over a rendered file."""
-        for secret in sorted({v for s in self.secrets for v in _variants(s)}, key=len, reverse=True):
-            text = text.replace(secret, REDACTED_TEXT)
+        if self._text_re is not None:
+            text = self._text_re.sub(REDACTED_TEXT, text)
         return strip_url_credentials_in_text(text)
 
 

@@ -1,11 +1,15 @@
-"""Accepted deviations: failures a baseline file accepts do not fail the gate.
+"""Accepted deviations: failures (and undecided checks) a baseline file accepts do not fail the gate.
 
 The file (YAML or JSON) is a list of entries, or a mapping with an ``accepted`` list::
 
     - id: VirtualMachine_PowerOnVM_Task     # a contract id (a glob is allowed)
       check: faults                         # a check name (a glob is allowed)
-      message: "HTTP 200"                   # optional: a substring the failure message must contain
-      reason: "vendor X answers faults with 200, ticket 123"   # optional, for humans
+      message: "HTTP 200"                   # optional: a substring the message must contain
+      status: failed                        # optional: failed (default) or error
+      reason: "vendor X answers faults with 200, ticket 123"   # why it is accepted, for humans
+
+``status: error`` accepts a check that could not decide (an endpoint that drops the connection on
+one request, say): the gate otherwise fails closed on it (exit 4).
 """
 
 from __future__ import annotations
@@ -27,10 +31,12 @@ class Accepted:
     check: str
     message: str = ""
     reason: str = ""
+    status: str = "failed"
 
-    def matches(self, op_id: str, check: str, message: str) -> bool:
+    def matches(self, op_id: str, check: str, message: str, status: str = "failed") -> bool:
         return (
-            fnmatch.fnmatchcase(op_id, self.id)
+            status == self.status
+            and fnmatch.fnmatchcase(op_id, self.id)
             and fnmatch.fnmatchcase(check, self.check)
             and self.message in message
         )
@@ -40,15 +46,15 @@ class Accepted:
 class Baseline:
     entries: tuple[Accepted, ...] = ()
 
-    def accepts(self, op_id: str, check: str, message: str) -> bool:
-        return any(e.matches(op_id, check, message) for e in self.entries)
+    def accepts(self, op_id: str, check: str, message: str, status: str = "failed") -> bool:
+        return any(e.matches(op_id, check, message, status) for e in self.entries)
 
     def apply(self, run: RunResult) -> int:
-        """Mark the failures the baseline accepts; returns how many."""
+        """Mark the failures and errors the baseline accepts; returns how many."""
         n = 0
         for op in run.operations:
             for c in op.checks:
-                if c.status == "failed" and self.accepts(op.id, c.check, c.message):
+                if c.status in ("failed", "error") and self.accepts(op.id, c.check, c.message, c.status):
                     c.accepted = True
                     n += 1
         return n
@@ -63,7 +69,10 @@ class Baseline:
         )
 
     def to_list(self) -> list[dict[str, str]]:
-        return [{k: v for k, v in e.__dict__.items() if v} for e in self.entries]
+        return [
+            {k: v for k, v in e.__dict__.items() if v and not (k == "status" and v == "failed")}
+            for e in self.entries
+        ]
 
 
 def load_baseline(path: str | Path) -> Baseline:
@@ -87,10 +96,19 @@ def load_baseline(path: str | Path) -> Baseline:
             isinstance(item, dict) and isinstance(item.get("id"), str) and isinstance(item.get("check"), str)
         ):
             raise UsageError(f"baseline {path}: entry {i} needs string fields 'id' and 'check'")
-        unknown = set(item) - {"id", "check", "message", "reason"}
+        unknown = set(item) - {"id", "check", "message", "reason", "status"}
         if unknown:
             raise UsageError(f"baseline {path}: entry {i} has unknown field(s) {', '.join(sorted(unknown))}")
+        status = item.get("status", "failed")
+        if status not in ("failed", "error"):
+            raise UsageError(f"baseline {path}: entry {i}: status is failed or error, not {status!r}")
         entries.append(
-            Accepted(item["id"], item["check"], str(item.get("message") or ""), str(item.get("reason") or ""))
+            Accepted(
+                item["id"],
+                item["check"],
+                str(item.get("message") or ""),
+                str(item.get("reason") or ""),
+                status,
+            )
         )
     return Baseline(tuple(entries))

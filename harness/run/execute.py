@@ -197,7 +197,9 @@ class Runner:
         return found
 
     def _accept(self, op_id: str, result: CheckResult) -> None:
-        if result.status == "failed" and self.baseline.accepts(op_id, result.check, result.message):
+        if result.status in ("failed", "error") and self.baseline.accepts(
+            op_id, result.check, result.message, result.status
+        ):
             result.accepted = True
 
     def audit(self, during: str, current: tuple[str, CheckResult] | None = None) -> set[str]:

@@ -125,6 +125,11 @@ class SandboxBase:
         return self._user
 
     def _ok(self, ex: Any, what: str) -> Any:
+        """The answer's value; a refusal raises SetupError (``error``).  A method the endpoint does
+        not implement (MethodNotFound) raises Skip: what needs it cannot exist there, and the answer
+        itself fails the operation that gave it (the ``versions`` rule)."""
+        if ex.fault_type == "MethodNotFound":
+            raise Skip(f"sandbox: cannot {what}: the endpoint does not implement the method (MethodNotFound)")
         if not ex.ok:
             raise SetupError(f"sandbox: cannot {what}: {ex.fault_type or f'HTTP {ex.status}'}", ex)
         return ex.json

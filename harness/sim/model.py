@@ -329,6 +329,7 @@ class Task(Managed):
         self.entity = entity
         self.entity_name = entity.name if entity is not None else None
         self.description_id = description_id
+        self.method = ""  # the wire name of the method that created the task (TaskInfo.name)
         self.user = user
         self.state = "queued"
         self.progress: int | None = None

@@ -83,10 +83,13 @@ class TaskRunner:
         error: SimFault | None = None,
         hang: bool = False,
         locks: list[Managed] = (),
+        method: str = "",
     ) -> Task:
+        """A new task; ``method`` is the wire name of the method that created it (TaskInfo.name)."""
         inv = self.sim.inv
         number = next(self._numbers)
         task = Task(f"task-{number}", f"task-{number}", entity, description_id, user, cancelable)
+        task.method = method
         task.result_type = result_type
         task.event_chain_id = number
         task.locked = list(locks)
@@ -210,7 +213,7 @@ class TaskRunner:
             "TaskInfo",
             key=task.key,
             task=task.ref,
-            name=task.description_id.split(".")[-1],
+            name=task.method or task.description_id.split(".")[-1],
             descriptionId=task.description_id,
             entity=task.entity.ref if task.entity is not None else None,
             entityName=task.entity_name,

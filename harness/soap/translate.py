@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import unquote
 
 from pyVmomi import SoapAdapter as S
 from pyVmomi import VmomiSupport as V
@@ -86,7 +87,7 @@ def split_path(path: str) -> tuple[str, str, str, str]:
         raise Untranslatable(f"{path[:200]!r} names no VI/JSON operation")
     if parts[3] not in RELEASES:
         raise Untranslatable(f"unknown release {parts[3][:40]!r}")
-    return parts[3], parts[4], parts[5], parts[6]
+    return parts[3], parts[4], unquote(parts[5]), parts[6]
 
 
 def encode_call(
@@ -255,7 +256,10 @@ def _property_view(req: SoapRequest, status: int, result: Any, rel: Release) -> 
 
 
 def _json(value: Any, declared: TypeRef, rel: Release) -> Any:
-    return codec(rel.name).encode(from_pyvmomi(value, declared, rel), declared, strict=True)
+    """The VI/JSON value of what the wire said.  A missing required element stays missing (the
+    answer is still usable, and the shape rules judge it, as they judge a VI/JSON answer without a
+    required field); an element or type the release does not know is a defect (BridgeError)."""
+    return codec(rel.name).encode(from_pyvmomi(value, declared, rel), declared, strict=False)
 
 
 # --- server side ---------------------------------------------------------------------------------

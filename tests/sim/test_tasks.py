@@ -114,3 +114,10 @@ def test_task_with_zero_delay_is_done_at_once(admin):
     r = admin.vm("vm-101", "CreateScreenshot_Task")
     info = admin.prop(r.json()["value"], "info", "Task")
     assert info["state"] == "success" and info["result"]["_typeName"] == "string"
+
+
+def test_task_info_names_the_wire_method_and_the_vmodl_description(admin, fresh):
+    """TaskInfo.name is the method's wire name (``PowerOnVM_Task``, what SOAP clients such as
+    pyVim's WaitForTask resolve), descriptionId its VMODL name (``VirtualMachine.powerOn``)."""
+    info = admin.ok_task(admin.vm(fresh("poweredOff"), "PowerOnVM_Task"))
+    assert (info["name"], info["descriptionId"]) == ("PowerOnVM_Task", "VirtualMachine.powerOn")

@@ -295,6 +295,7 @@ class Call:
                 entity,
                 self.description_id(),
                 self.user_name(),
+                method=self.spec.contract.name,
                 cancelable=cancelable or hang,
                 delay_s=self.delay_s(),
                 work=None if skip else plan.work,
