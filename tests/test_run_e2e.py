@@ -130,3 +130,22 @@ def test_a_misbehaving_builtin_simulator_fails_the_gate(switch, check, operation
     assert [(op.id, c.check, c.status) for op in result.operations for c in op.checks] == [
         (operation, check, "failed")
     ]
+
+
+def test_an_operation_of_the_release_answering_method_not_found_fails_versions():
+    """The auditor's rule: MethodNotFound from an operation the release has is no runtime fault to
+    shrug off (vcsim answers it for 49 VirtualMachine methods); what needs the method is skipped."""
+    sim = {"vms": 4, "task_delay_ms": 10}
+    ops = ("VirtualMachine_AcquireMksTicket", "VirtualMachine_UnmountToolsInstaller")
+    opts = dict(operations=ops, checks=("shape",), scenarios=(), inventory_sample=0)
+    clean = run_contracts(RunOptions(**opts, sim=sim))
+    assert exit_code(clean) == 0, [(o.id, c.check, c.message) for o in clean.operations for c in o.checks]
+    broken = run_contracts(RunOptions(**opts, sim={**sim, "misbehave": frozenset({"unimplemented_methods"})}))
+    by = {(o.id, c.check): c for o in broken.operations for c in o.checks}
+    versions = by[("VirtualMachine_AcquireMksTicket", "versions")]
+    assert versions.status == "failed" and "does not implement it" in versions.message
+    assert versions.evidence and versions.evidence[0].response["status"] == 500
+    assert by[("VirtualMachine_AcquireMksTicket", "shape")].status == "passed"  # a well-formed fault
+    unmount = by[("VirtualMachine_UnmountToolsInstaller", "shape")]
+    assert unmount.status == "skipped" and "MethodNotFound" in unmount.message  # its state needs Mount
+    assert exit_code(broken) == 1

@@ -62,6 +62,8 @@ def effects(ctx: CheckContext, v: Verdict) -> str:
         _success(v, ctx, effs)
     if unchanged and not v.failures:
         _failure(v, ctx, unchanged)
+    if not v.seen and not v.failures and not v.errors:  # a check that judged nothing does not pass
+        raise Skip("nothing judged: " + ("; ".join(dict.fromkeys(v.notes)) or "no effect could be observed"))
     return f"{v.seen} effect(s) held"
 
 

@@ -243,7 +243,11 @@ def _granted(v: Verdict, ctx: CheckContext, plans: list[Scenario], user: str) ->
             if tried >= max(MAX_PRIVILEGES, ctx.examples):
                 return
             if priv not in every:
-                v.note(f"{priv} is not in the endpoint's privilegeList")
+                v.fail(
+                    f"{priv}, which {ctx.contract.name} requires, is not in the endpoint's privilegeList "
+                    "(AuthorizationManager.privilegeList): it can be neither granted nor withheld",
+                    listing,
+                )
                 continue
             tried += 1
             role = sb.create_role([p for p in every if p != priv])

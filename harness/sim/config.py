@@ -25,6 +25,10 @@ MISBEHAVIOURS: dict[str, str] = {
     "outside the schema (shape, with --inventory-sample)",
     "invalid_in_task": "malformed bodies of task methods are refused by a task that ends in error, not by "
     "HTTP 500 (negative)",
+    "unimplemented_methods": "MountToolsInstaller, UnmountToolsInstaller and AcquireMksTicket answer "
+    "MethodNotFound though the release has them (versions)",
+    "empty_privilege_list": "AuthorizationManager.privilegeList is empty: no privilege can be granted or withheld "
+    "(privileges)",
     "fault_as_text": "every fault is sent as HTTP 500 with a text/plain body, not a fault object (faults, negative, "
     "chaos answers_well_formed)",
 }

@@ -39,6 +39,11 @@ SESSION_HEADER = "vmware-api-session-id"
 OPEN_OPS = {("ServiceInstance", "content"), ("SessionManager", "Login")}
 #: Privileges every session holds on the service objects (they are not in the inventory).
 SERVICE_PRIVILEGES = frozenset({"System.Anonymous", "System.View"})
+#: Methods of the release that answer MethodNotFound under the ``unimplemented_methods`` switch (as
+#: govmomi's vcsim answers 49 VirtualMachine methods).
+UNIMPLEMENTED = frozenset(
+    ("VirtualMachine", m) for m in ("MountToolsInstaller", "UnmountToolsInstaller", "AcquireMksTicket")
+)
 
 
 class Simulator:
@@ -130,6 +135,14 @@ class Simulator:
         spec = self.tables[rel].get((type_name, name))
         if spec is None:
             spec = self._missing_op(rel, type_name, moid, name)
+        if "unimplemented_methods" in self.misbehave and (type_name, name) in UNIMPLEMENTED:
+            raise SimFault(
+                "MethodNotFound",
+                f"{type_name}.{name} is not implemented",
+                sync=True,
+                receiver=MoRef(type_name, moid[:200]),
+                method=name,
+            )
         c = spec.contract
         want = "GET" if c.kind == "property" else "POST"
         if method != want:

@@ -19,6 +19,8 @@ def _entity(call: Call, ref: MoRef) -> Managed:
 @op("AuthorizationManager", "privilegeList")
 def privilege_list(call: Call):
     b = call.b
+    if "empty_privilege_list" in call.sim.misbehave:
+        return []
     return [
         b.obj(
             "AuthorizationPrivilege",
