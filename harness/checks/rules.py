@@ -123,6 +123,14 @@ def answer_problems(contract: Contract, release: str, ex: Exchange) -> list[tupl
             problem = fault_problem(contract, release, ex.fault_type)
             if problem:
                 out.append(("faults", problem))
+            if ex.fault_type == "SystemError" and contract.kind == "property":
+                out.append(
+                    (
+                        "faults",
+                        f"reading {contract.name} answered SystemError: an internal error of the endpoint "
+                        "(a property read has no precondition that could fail)",
+                    )
+                )
             if ex.fault_type == "MethodNotFound":
                 out.append(
                     (

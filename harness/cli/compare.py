@@ -3,13 +3,12 @@
 Each side is built like ``run``'s options: what makes the sequence of requests is shared
 (``--release``, ``--operations``, ``--checks``, ``--examples``, ``--seed``, ``--read-only``,
 ``--inventory-sample``), how to reach an endpoint is per side (:data:`SIDE_OPTIONS`: ``--a-X`` /
-``--b-X``, and for some a shared ``--X`` both sides default to).  A ``RunOptions`` field added later
-(``protocol``) is one more row of that table.
+``--b-X``, and for some a shared ``--X`` both sides default to): VI/JSON against SOAP is
+``--b-protocol soap``.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from ..compare import Comparison, compare_endpoints, load_accepted
 from ..run import RunError, RunOptions
+from ..run.options import PROTOCOLS
 from ..vmodl.registry import DEFAULT_RELEASE, RELEASES
 from .common import HarnessUsageError
 from .group import main
@@ -51,12 +51,6 @@ class SideOption:
         return self.field.replace("_", "-")
 
 
-_PROTOCOL = SideOption(
-    "protocol",
-    "Protocol: json, soap, or auto (VI/JSON, else SOAP).",
-    click.Choice(["json", "soap", "auto"]),
-    shared=True,
-)
 SIDE_OPTIONS: tuple[SideOption, ...] = (
     SideOption("endpoint", "scheme://host[:port]; default: the built-in simulator.", metavar="URL"),
     SideOption("user", "Administrator user name.", env=True),
@@ -78,8 +72,12 @@ SIDE_OPTIONS: tuple[SideOption, ...] = (
         shared=True,
         shared_default=64 * MIB,
     ),
-    # the protocol appears on both sides once RunOptions has it (harness.run.options)
-    *((_PROTOCOL,) if "protocol" in {f.name for f in dataclasses.fields(RunOptions)} else ()),
+    SideOption(
+        "protocol",
+        "Protocol: json, soap, or auto (VI/JSON, else SOAP).",
+        click.Choice(PROTOCOLS),
+        shared=True,
+    ),
 )
 
 

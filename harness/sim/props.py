@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from ..vmodl.values import DataObject, MoRef
+from ..vmodl.values import AnyValue, DataObject, MoRef
 from .build import Builder
 from .devices import of_kind
 from .model import VM, Folder, Host, Managed, Snapshot, Task, VirtualApp, now
@@ -41,8 +41,20 @@ def vm_config(sim: Simulator, vm: VM, b: Builder, hw: dict | None = None) -> Dat
             "VirtualMachineFileInfo",
             vmPathName=vm.files_path,
             snapshotDirectory=vm.files_path.rsplit("/", 1)[0],
+            suspendDirectory=vm.files_path.rsplit("/", 1)[0],
             logDirectory=vm.files_path.rsplit("/", 1)[0],
         ),
+        firmware="bios",
+        bootOptions=b.obj(
+            "VirtualMachineBootOptions",
+            bootDelay=0,
+            enterBIOSSetup=False,
+            efiSecureBootEnabled=False,
+            bootRetryEnabled=False,
+            bootRetryDelay=10000,
+            networkBootProtocol="ipv4",
+        ),
+        latencySensitivity=b.obj("LatencySensitivity", level="normal"),
         flags=b.obj("VirtualMachineFlagInfo", snapshotDisabled=False, snapshotLocked=False),
         defaultPowerOps=b.obj(
             "VirtualMachineDefaultPowerOpInfo",
@@ -61,9 +73,13 @@ def vm_config(sim: Simulator, vm: VM, b: Builder, hw: dict | None = None) -> Dat
             memoryMB=hw["memory_mb"],
             device=b.project(_live(vm, hw["devices"], live)),
         ),
-        extraConfig=b.project(vm.extra_config) or None,
-        cpuAllocation=b.project(vm.cpu_allocation) if vm.cpu_allocation is not None else None,
-        memoryAllocation=b.project(vm.memory_allocation) if vm.memory_allocation is not None else None,
+        extraConfig=b.project(vm.extra_config) or [_option(b, "nvram", f"{vm.name}.nvram")],
+        cpuAllocation=b.project(vm.cpu_allocation)
+        if vm.cpu_allocation is not None
+        else _allocation(b, 1000 * hw["num_cpu"]),
+        memoryAllocation=b.project(vm.memory_allocation)
+        if vm.memory_allocation is not None
+        else _allocation(b, 10 * hw["memory_mb"]),
         ftInfo=ft,
         managedBy=b.project(vm.managed_by) if vm.managed_by is not None else None,
         keyId=b.obj("CryptoKeyId", keyId=f"key-{vm.num}", providerId=b.obj("KeyProviderId", id="sim-kms"))
@@ -77,6 +93,22 @@ def vm_config(sim: Simulator, vm: VM, b: Builder, hw: dict | None = None) -> Dat
             else None,
         ),
     )
+
+
+def _allocation(b: Builder, shares: int) -> DataObject:
+    """A VM's default CPU or memory allocation, as vCenter reports it: no reservation, no limit,
+    normal shares."""
+    return b.obj(
+        "ResourceAllocationInfo",
+        reservation=0,
+        expandableReservation=False,
+        limit=-1,
+        shares=b.obj("SharesInfo", shares=shares, level="normal"),
+    )
+
+
+def _option(b: Builder, key: str, value: str) -> DataObject:
+    return b.obj("OptionValue", key=key, value=AnyValue("string", value))
 
 
 def _live(vm: VM, devices: list[DataObject], live: bool) -> list[DataObject]:

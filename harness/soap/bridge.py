@@ -17,7 +17,7 @@ from typing import Any
 
 from pyVmomi import VmomiSupport as V
 
-from ..vmodl.registry import MOREF, RELEASES, Release, TypeRef
+from ..vmodl.registry import MANAGED_ROOT, MOREF, RELEASES, Release, TypeRef
 from ..vmodl.registry import release as registry
 from ..vmodl.values import AnyValue, DataObject, MoRef
 from .envelope import seen_fields
@@ -270,5 +270,8 @@ def pytype_of(ref: TypeRef) -> type:
     """pyVmomi's type of a registry type (``anyType`` is ``object``; arrays are typed arrays)."""
     if ref.name == "anyType":
         return V.GetVmodlType("anyType[]") if ref.array else object
-    base = V.ManagedObject if ref.name == "ManagedObject" else wsdl_type(ref.name)
-    return base.Array if ref.array else base
+    base = V.ManagedObject if ref.name == MANAGED_ROOT else wsdl_type(ref.name)
+    if not ref.array:
+        return base
+    # data and managed types carry their array type; primitives (str, int ...) do not
+    return getattr(base, "Array", None) or V.GetVmodlType(V.GetVmodlName(base) + "[]")

@@ -52,3 +52,12 @@ def test_method_not_found_from_an_operation_the_release_lacks_is_the_right_answe
 def test_another_runtime_fault_is_no_violation():
     ex = fault_answer("VirtualMachine/vm-1/MountToolsInstaller", {"_typeName": "SystemError", "reason": "x"})
     assert answer_problems(CONTRACTS["VirtualMachine_MountToolsInstaller"], "8.0.2.0", ex) == []
+
+
+def test_system_error_from_a_property_read_is_the_endpoints_crash():
+    """The SOAP façade once answered every string[] property with SystemError (AttributeError): a
+    runtime fault, so no rule caught it until reads were held to never crash."""
+    crash = {"_typeName": "SystemError", "reason": "AttributeError"}
+    ex = fault_answer("VirtualMachine/vm-1/disabledMethod", crash)
+    problems = answer_problems(CONTRACTS["VirtualMachine_getDisabledMethod"], "8.0.2.0", ex)
+    assert [check for check, _ in problems] == ["faults"] and "internal error" in problems[0][1]

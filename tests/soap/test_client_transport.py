@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from harness.client import SESSION_HEADER, Exchange, ViClient
+from harness.contract import load_contracts
 from harness.sim import RunningSimulator
 from harness.soap import SoapExchange, soap_client, use_soap
 
@@ -159,3 +160,19 @@ def test_use_soap_carries_over_to_new_clients(soap_sim: RunningSimulator) -> Non
     assert fresh.transport is client.transport
     ex = fresh.request("GET", "/ServiceInstance/ServiceInstance/content")
     assert isinstance(ex, SoapExchange) and ex.soap_method == "RetrieveServiceContent"
+
+
+def test_every_property_read_is_the_same_over_soap_and_vi_json(soap_sim):
+    """The 33 VirtualMachine property reads of 8.0.2.0 through RetrievePropertiesEx and the façade
+    give exactly the VI/JSON answer (a string[] once came back as SystemError)."""
+    running = soap_sim
+    json_client = ViClient(running.url)
+    json_client.login(*running.users["admin"])
+    soap = soap_client(running.url)
+    soap.login(*running.users["admin"])
+    vm = next(v.moid for v in running.sim.inv.vms())
+    props = sorted(c.name for c in load_contracts() if c.id.startswith("VirtualMachine_get"))
+    assert len(props) >= 33
+    for prop in props:
+        a, b = json_client.get("VirtualMachine", vm, prop), soap.get("VirtualMachine", vm, prop)
+        assert (a.status, a.json) == (b.status, b.json), prop
