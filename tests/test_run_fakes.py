@@ -87,7 +87,7 @@ def fake_endpoint(rsps: responses.RequestsMock, refuse: bool = False) -> None:
     rsps.get(
         f"{ROOT}/VirtualMachine/vm-1/runtime",
         status=500,
-        json={"_typeName": "SystemError", "faultMessage": [], "reason": f"session {SID}"},
+        json={"_typeName": "InvalidArgument", "faultMessage": [], "invalidProperty": f"session {SID}"},
     )
 
 

@@ -15,9 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from ..run import UsageError
+from ..run.baseline import read_entries
 from .model import ASPECTS, OperationComparison
 
 FIELDS = {"id", "aspect", "match", "reason"}
@@ -50,18 +49,7 @@ def apply_accepted(entries: tuple[AcceptedDifference, ...], operations: list[Ope
 def load_accepted(path: str | Path) -> tuple[AcceptedDifference, ...]:
     """Read a comparison baseline; any problem is a :class:`~harness.run.UsageError` (exit 2)."""
     path = Path(path)
-    try:
-        data: Any = yaml.safe_load(path.read_text())
-    except OSError as exc:
-        raise UsageError(f"baseline {path}: cannot read: {exc.strerror or exc}") from None
-    except yaml.YAMLError:
-        raise UsageError(f"baseline {path}: not valid YAML or JSON") from None
-    if isinstance(data, dict):
-        data = data.get("accepted")
-    if data is None:
-        data = []
-    if not isinstance(data, list):
-        raise UsageError(f"baseline {path}: expected a list of {{id, aspect, match, reason}} entries")
+    data = read_entries(path, "{id, aspect, match, reason}")
     return tuple(_entry(path, i, item) for i, item in enumerate(data, 1))
 
 

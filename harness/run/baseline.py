@@ -75,9 +75,9 @@ class Baseline:
         ]
 
 
-def load_baseline(path: str | Path) -> Baseline:
-    """Read a baseline file; any problem is a :class:`UsageError` (exit 2)."""
-    path = Path(path)
+def read_entries(path: Path, shape: str) -> list[Any]:
+    """The entries of a baseline file (YAML or JSON: a list, or a mapping with an ``accepted`` list);
+    any problem is a :class:`UsageError` naming the file (``shape`` describes an entry)."""
     try:
         data: Any = yaml.safe_load(path.read_text())
     except OSError as exc:
@@ -89,7 +89,14 @@ def load_baseline(path: str | Path) -> Baseline:
     if data is None:
         data = []
     if not isinstance(data, list):
-        raise UsageError(f"baseline {path}: expected a list of {{id, check[, message]}} entries")
+        raise UsageError(f"baseline {path}: expected a list of {shape} entries")
+    return data
+
+
+def load_baseline(path: str | Path) -> Baseline:
+    """Read a baseline file; any problem is a :class:`UsageError` (exit 2)."""
+    path = Path(path)
+    data = read_entries(path, "{id, check[, message]}")
     entries = []
     for i, item in enumerate(data, 1):
         if not (
