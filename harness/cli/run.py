@@ -1,9 +1,11 @@
-"""``vsphere-harness run`` (the contract run) and ``vsphere-harness report ...`` (diff, render, baseline)."""
+"""``vsphere-harness run`` (the contract run) and ``vsphere-harness report ...`` (diff, render, baseline,
+merge)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import click
@@ -12,11 +14,12 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from ..report.diff import diff_runs
+from ..report.merge import MergeError, merge_runs
 from ..report.model import RunResult
 from ..report.writers import ResultsInvalid, load_results, protocol_name, write_reports
-from ..run import RunError, RunOptions, exit_code, make_plan, run_contracts
+from ..run import RunError, RunOptions, UsageError, exit_code, make_plan, run_contracts
 from ..run.baseline import Baseline
-from ..run.options import PROTOCOLS
+from ..run.options import PROTOCOLS, Shard, parse_shard, shard_scenarios
 from ..vmodl.registry import DEFAULT_RELEASE, RELEASES
 from .common import EXIT_OK, EXIT_VIOLATIONS, HarnessUsageError
 from .group import main
@@ -30,6 +33,16 @@ class OneLineErrors(click.Command):
             return super().parse_args(ctx, args)
         except click.UsageError as exc:
             raise HarnessUsageError(exc.format_message()) from None
+
+
+def _shard_option(ctx: click.Context, param: click.Parameter, value: str | None) -> Shard | None:
+    """``--shard I/N`` as ``(I, N)``; a bad value is a one-line usage error."""
+    if value is None:
+        return None
+    try:
+        return parse_shard(value)
+    except UsageError as exc:
+        raise click.BadParameter(str(exc)) from None
 
 
 def default_report_dir() -> Path:
@@ -140,6 +153,13 @@ def default_report_dir() -> Path:
 )
 @click.option("--no-scenarios", is_flag=True, help="Run no chaos scenario.")
 @click.option(
+    "--shard",
+    metavar="I/N",
+    callback=_shard_option,
+    help="Run only the I-th of N deterministic parts of the operation x check pairs (scenarios: in "
+    "shard 1 only); merge the results with `vsphere-harness report merge`.",
+)
+@click.option(
     "--allow-errors",
     is_flag=True,
     help="Exit 0, not 4, when checks could not decide (error) but none failed.",
@@ -173,6 +193,7 @@ def run_cmd(
     inventory_sample: int,
     scenarios: tuple[Path, ...],
     no_scenarios: bool,
+    shard: Shard | None,
     allow_errors: bool,
     fail_on_error: bool,
     quiet: bool,
@@ -206,12 +227,13 @@ def run_cmd(
         report_dir=report_dir or default_report_dir(),
         force=force,
         inventory_sample=inventory_sample,
-        scenarios=_scenarios(scenarios, no_scenarios, read_only),
+        scenarios=shard_scenarios(shard, _scenarios(scenarios, no_scenarios, read_only)),
+        shard=shard,
     )
     err = Console(stderr=True)
     try:
         plan = make_plan(options)
-        if not plan.pairs:
+        if not plan.pairs and not (shard and make_plan(replace(options, shard=None)).pairs):
             raise HarnessUsageError("nothing to run: no check applies to the chosen operations")
         with _progress(err, len(plan), quiet) as bar:
             result = run_contracts(
@@ -370,3 +392,34 @@ def render_cmd(results: Path, report_dir: Path | None) -> None:
 def baseline_cmd(results: Path) -> None:
     """Print a baseline (YAML) accepting every failure of RESULTS, to start from."""
     click.echo(yaml.safe_dump(Baseline.from_run(_load(results)).to_list(), sort_keys=False), nl=False)
+
+
+@report.command("merge", cls=OneLineErrors)
+@click.argument("results", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option(
+    "--report-dir",
+    "-o",
+    type=click.Path(path_type=Path),
+    required=True,
+    metavar="DIR",
+    help="Where to write the merged reports.",
+)
+@click.option("--force", is_flag=True, help="Write into a non-empty DIR.")
+def merge_cmd(results: tuple[Path, ...], report_dir: Path, force: bool) -> None:
+    """Merge the results.json of the shards of one run (`run --shard I/N`, every shard once) and
+    write every report from the merged result.
+
+    Exit codes: the merged gate's (0 passed, 1 failed, 4 undecided, 130 a shard was interrupted),
+    so CI can gate on the merge; 2 the inputs are not the shards of one run, or DIR is not empty.
+    """
+    if report_dir.exists() and not report_dir.is_dir():
+        raise HarnessUsageError(f"report directory {report_dir} exists and is not a directory")
+    if report_dir.is_dir() and any(report_dir.iterdir()) and not force:
+        raise HarnessUsageError(f"report directory {report_dir} is not empty (use --force to overwrite)")
+    try:
+        merged = merge_runs([(str(path), _load(path)) for path in results])
+    except MergeError as exc:
+        raise HarnessUsageError(str(exc)) from None
+    write_reports(merged, report_dir)
+    _print_summary(merged, report_dir)
+    sys.exit(exit_code(merged))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,38 @@ class EndpointError(RunError):
 
 #: The values of ``--protocol``.
 PROTOCOLS = ("json", "soap", "auto")
+
+Shard = tuple[int, int]  # (I, N): the I-th of N parts of a plan, 1 <= I <= N
+_SHARD = re.compile(r"\s*(\d+)\s*/\s*(\d+)\s*")
+
+
+def parse_shard(text: str) -> Shard:
+    """``"2/3"`` -> ``(2, 3)``; anything but ``I/N`` with ``1 <= I <= N`` is a :class:`UsageError`."""
+    m = _SHARD.fullmatch(text or "")
+    shard = (int(m[1]), int(m[2])) if m else None
+    if shard is None or not valid_shard(shard):
+        raise UsageError(f"shard must be I/N with 1 <= I <= N (e.g. 2/3), not {text!r}")
+    return shard
+
+
+def valid_shard(shard: object) -> bool:
+    """Whether ``shard`` is an ``(I, N)`` pair of whole numbers with ``1 <= I <= N``."""
+    return (
+        isinstance(shard, tuple)
+        and len(shard) == 2
+        and all(isinstance(x, int) and not isinstance(x, bool) for x in shard)
+        and 1 <= shard[0] <= shard[1]
+    )
+
+
+def format_shard(shard: Shard) -> str:
+    """``(2, 3)`` -> ``"2/3"`` (as recorded in results.json under ``options.shard``)."""
+    return f"{shard[0]}/{shard[1]}"
+
+
+def shard_scenarios(shard: Shard | None, scenarios: tuple[str | Path, ...]) -> tuple[str | Path, ...]:
+    """The chaos scenarios a shard runs: all of them in shard 1 (or an unsharded run), none elsewhere."""
+    return scenarios if shard is None or shard[0] == 1 else ()
 
 
 @dataclass
@@ -70,6 +103,10 @@ class RunOptions:
     scenarios: tuple[str | Path, ...] = ()  # chaos scenario files or directories, run after the checks
     #: existing VMs (and templates) read-only operations are also judged on (0: none); see harness.sandbox.survey
     inventory_sample: int = 20
+    #: ``(I, N)``: only the I-th of N deterministic parts of the plan's operation x check pairs
+    #: (:func:`harness.run.plan.shard_pairs`); None: the whole plan.  The front ends pass the
+    #: scenarios to shard 1 only (:func:`shard_scenarios`).
+    shard: Shard | None = None
 
     def with_env(self) -> RunOptions:
         """A copy with credentials completed from the environment."""
@@ -89,7 +126,8 @@ class RunOptions:
         )
 
     def public(self) -> dict[str, Any]:
-        """The options as recorded in results.json: no credentials."""
+        """The options as recorded in results.json: no credentials (``shard`` only when sharded)."""
+        shard = {"shard": format_shard(self.shard)} if self.shard else {}
         return {
             "release": self.release,
             "protocol": self.protocol,
@@ -106,4 +144,5 @@ class RunOptions:
             "limited_user": bool(self.limited_user),
             "scenarios": [str(s) for s in self.scenarios],
             "inventory_sample": self.inventory_sample,
+            **shard,
         }

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import fnmatch
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
 
 from ..checks.base import CheckSpec, registered
 from ..contract.model import Contract
 from ..contract.store import ContractError, ContractSet, load_contracts
 from ..vmodl.registry import RELEASES
-from .options import RunOptions, UsageError
+from .options import RunOptions, Shard, UsageError, valid_shard
 
 #: Checks that also run on operations the release does NOT have (they test that it refuses them).
 ABSENT_OPERATION_CHECKS = ("versions",)
@@ -30,6 +31,7 @@ class PlanItem:
 class Plan:
     release: str
     items: tuple[PlanItem, ...]
+    shard: Shard | None = None  # (I, N) when the plan is the I-th of N parts
 
     def __len__(self) -> int:
         return len(self.items)
@@ -52,6 +54,23 @@ def select_checks(registry: dict[str, CheckSpec], names: tuple[str, ...] | list[
     return [spec for name, spec in registry.items() if not wanted or name in wanted]
 
 
+def shard_pairs(pairs: Iterable[tuple[str, str]], n: int) -> dict[tuple[str, str], int]:
+    """The shard (1..n) of each (operation id, check) pair: round-robin over the pairs sorted by
+    (check, operation id).  Deterministic for the same pairs, independent of order and timing;
+    shards differ by at most one pair, in total and for every check (so costly checks spread evenly)."""
+    ordered = sorted(set(pairs), key=lambda p: (p[1], p[0]))
+    return {pair: k % n + 1 for k, pair in enumerate(ordered)}
+
+
+def select_shard(items: Iterable[PlanItem], shard: Shard) -> tuple[PlanItem, ...]:
+    """The items (in plan order) with only the checks of ``shard``; items left without one are dropped."""
+    items = tuple(items)
+    index, n = shard
+    owner = shard_pairs(((i.id, s.name) for i in items for s in i.checks), n)
+    out = (replace(i, checks=tuple(s for s in i.checks if owner[i.id, s.name] == index)) for i in items)
+    return tuple(i for i in out if i.checks)
+
+
 def make_plan(
     options: RunOptions, registry: dict[str, CheckSpec] | None = None, contracts: ContractSet | None = None
 ) -> Plan:
@@ -60,7 +79,7 @@ def make_plan(
     Without ``--operations`` the plan covers every VirtualMachine operation; with it, every contract
     whose id matches a glob (support operations included).  Operations of other releases that this
     one lacks get the :data:`ABSENT_OPERATION_CHECKS`.  ``--read-only`` keeps only operations and
-    checks that change nothing.
+    checks that change nothing.  ``--shard I/N`` keeps the pairs of shard I (:func:`shard_pairs`).
     """
     if options.release not in RELEASES:
         raise UsageError(f"unknown release {options.release!r}; known: {', '.join(RELEASES)}")
@@ -72,6 +91,8 @@ def make_plan(
         raise UsageError(
             f"inventory sample must be a whole number from 0 on, not {options.inventory_sample!r}"
         )
+    if options.shard is not None and not valid_shard(options.shard):
+        raise UsageError(f"shard must be (I, N) with 1 <= I <= N, not {options.shard!r}")
     if registry is None:
         registry = registered()
     try:
@@ -109,4 +130,7 @@ def make_plan(
         checks = tuple(s for s in absent_specs if s.applies(c))
         if checks:
             items.append(PlanItem(c, checks, present=False))
-    return Plan(options.release, tuple(i for i in items if i.checks))
+    whole = tuple(i for i in items if i.checks)
+    if options.shard is None:
+        return Plan(options.release, whole)
+    return Plan(options.release, select_shard(whole, options.shard), options.shard)
