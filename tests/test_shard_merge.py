@@ -262,3 +262,15 @@ def test_shards_of_a_misbehaving_endpoint_merged_give_the_same_verdicts(tmp_path
     merged = RunResult.from_dict(json.loads((tmp_path / "merged" / "results.json").read_text()))
     assert verdicts(merged) == verdicts(whole) and "failed" in verdicts(whole).values()
     assert merged.gate() == whole.gate()
+
+
+def test_a_shard_with_no_pair_runs_nothing_and_passes(tmp_path):
+    args = ["-o", "VirtualMachine_getRuntime", "-c", "shape", "--no-scenarios", "-q"]
+    empty = invoke("run", *args, "--shard", "2/2", "--report-dir", str(tmp_path / "s2"))
+    assert empty.exit_code == 0, empty.output
+    assert json.loads((tmp_path / "s2" / "results.json").read_text())["summary"]["checks"] == 0
+    assert invoke("run", *args, "--shard", "1/2", "--report-dir", str(tmp_path / "s1")).exit_code == 0
+    paths = [str(tmp_path / f"s{i}" / "results.json") for i in (1, 2)]
+    assert invoke("report", "merge", *paths, "-o", str(tmp_path / "m")).exit_code == 0
+    merged = json.loads((tmp_path / "m" / "results.json").read_text())
+    assert merged["summary"]["checks"] == 1 and merged["gate"]["verdict"] == "passed"
