@@ -146,6 +146,7 @@ def test_merge_unites_checks_recomputes_the_gate_and_sums_the_stats():
         ],
     )
     two[1].leftovers = ["vm-9"]
+    one[1].stats["sandbox"] = two[1].stats["sandbox"] = "sandbox could not be set up: x"
     merged = merge_runs([two, one])  # any order
     assert verdicts(merged) == {("A", "shape"): "passed", ("A", "faults"): "error", ("B", "shape"): "failed"}
     assert [op.id for op in merged.operations] == ["A", "B"]
@@ -153,7 +154,7 @@ def test_merge_unites_checks_recomputes_the_gate_and_sums_the_stats():
     assert merged.stats["requests"] == 30 and merged.stats["duration_s"] == 3.0
     assert merged.stats["answers_judged"] == 3 and merged.stats["slowest_shard_s"] == 2.0
     assert merged.started_at.endswith("01Z") and merged.finished_at.endswith("1:02Z")
-    assert merged.leftovers == ["vm-9"]
+    assert merged.leftovers == ["vm-9"] and merged.stats["sandbox"] == "sandbox could not be set up: x"
     assert "shard" not in merged.options and merged.options["merged_shards"] == ["1/2", "2/2"]
     validate_results(merged.to_dict())
 

@@ -350,7 +350,7 @@ def _print_summary(result: RunResult, report_dir: Path) -> None:
 # --- vsphere-harness report ... ----------------------------------------------------------------------
 @main.group()
 def report() -> None:
-    """Work with results.json files: diff two runs, render reports, make a baseline."""
+    """Work with results.json files: diff two runs, render reports, make a baseline, merge shards."""
 
 
 def _load(path: Path) -> RunResult:

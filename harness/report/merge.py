@@ -138,8 +138,11 @@ def _stats(runs: Sequence[RunResult]) -> dict[str, Any]:
                 stats[key] = stats.get(key, 0) + value
             elif key == "interrupted":
                 stats[key] = stats.get(key, False) or bool(value)
-            elif key == "sandbox":
-                stats[key] = f"{stats[key]}; {value}" if key in stats and value not in stats[key] else value
+            elif key == "sandbox":  # why a shard's sandbox could not be set up: every distinct reason
+                if key not in stats:
+                    stats[key] = value
+                elif value not in stats[key]:
+                    stats[key] += f"; {value}"
             else:
                 stats.setdefault(key, value)  # the same for every shard (the inventory sample: one seed)
     if "duration_s" in stats:
