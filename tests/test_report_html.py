@@ -6,8 +6,12 @@ import re
 import time
 from html.parser import HTMLParser
 
+from click.testing import CliRunner
+
+from harness.cli import main
+from harness.report.matrix import build_matrix, render_matrix_html, render_matrix_markdown
 from harness.report.model import CheckResult, Evidence, OperationResult, RunResult, ScenarioResult
-from harness.report.writers import HTML_EVIDENCE, html_bars, html_timeline, render_html
+from harness.report.writers import HTML_EVIDENCE, html_bars, html_timeline, render_html, write_reports
 
 VOID = {"meta", "br", "input", "img", "hr", "link"}
 
@@ -220,3 +224,51 @@ def test_a_large_run_renders_fast_and_stays_valid():
     assert b.tags["details"] == 3 * (21 + 6)  # each problem and its two exchanges
     assert elapsed < 3.0, elapsed
     assert len(page) < 1_500_000
+
+
+def releases() -> list[RunResult]:
+    old = run_of([OperationResult("VirtualMachine_getRuntime", [CheckResult("shape", "passed")])])
+    new = mixed()
+    new.endpoint["release"] = "9.1.0.0"
+    return [old, new]
+
+
+def test_matrix_by_release_with_absent_accepted_and_differences():
+    m = build_matrix(releases())
+    assert m.by == "release" and m.columns == ["8.0.2.0", "9.1.0.0"]
+    assert m.rows == ["VirtualMachine_PowerOnVM_Task", "VirtualMachine_getRuntime"]
+    assert m.cell("VirtualMachine_PowerOnVM_Task", 0).status == "absent"
+    power = m.cell("VirtualMachine_PowerOnVM_Task", 1)
+    assert power.status == "failed" and power.problems == [
+        "faults: HTTP 200 <script>alert(1)</script>",
+        "tasks: timeout",
+    ]
+    assert m.cell("VirtualMachine_getRuntime", 1).status == "accepted" and m.differs(
+        "VirtualMachine_getRuntime"
+    )
+    assert m.totals(1) == {"failed": 1, "error": 0, "accepted": 1, "passed": 0, "skipped": 0, "absent": 0}
+    same = build_matrix([releases()[0], releases()[0]], ["a/results.json", "b/results.json"])
+    assert same.by == "endpoint" and same.columns == [
+        "built-in simulator (8.0.2.0) [a/results.json]",
+        "built-in simulator (8.0.2.0) [b/results.json]",
+    ]
+    page = render_matrix_html(m)
+    check_valid(page)
+    assert '<tr class="differs"><td class="op">VirtualMachine_getRuntime</td>' in page
+    assert "&lt;script&gt;alert(1)" in page and "<script>alert" not in page
+    md = render_matrix_markdown(m)
+    assert "| `VirtualMachine_PowerOnVM_Task` | absent | **failed** |" in md and "| absent | 1 | 0 |" in md
+
+
+def test_report_matrix_command(tmp_path):
+    paths = []
+    for i, run in enumerate(releases()):
+        write_reports(run, tmp_path / f"r{i}", files=("results.json",))
+        paths.append(str(tmp_path / f"r{i}" / "results.json"))
+    out = CliRunner().invoke(main, ["report", "matrix", *paths])
+    assert out.exit_code == 0 and "| operation | 8.0.2.0 | 9.1.0.0 |" in out.output
+    out = CliRunner().invoke(main, ["report", "matrix", *paths, "-o", str(tmp_path / "m" / "matrix.html")])
+    assert out.exit_code == 0 and "2 operations x 2 runs" in out.output
+    assert (tmp_path / "m" / "matrix.html").read_text().startswith("<!DOCTYPE html>")
+    out = CliRunner().invoke(main, ["report", "matrix", str(tmp_path / "none.json")])
+    assert out.exit_code == 2 and "cannot read" in out.output
