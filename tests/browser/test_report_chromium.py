@@ -14,6 +14,7 @@ import json
 import os
 import struct
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -258,3 +259,15 @@ def test_report_in_chromium_filter_expand_and_screenshot(report: Path, page: Dev
     )
     assert linked["check"] == "faults" and linked["open"] == ["faults"]
     assert set(linked["visible"]) == {"faults"}
+
+
+def test_a_missing_chromium_fails_with_the_install_hint_unless_optional(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(sys.modules[__name__], "CHROMIUM", tmp_path / "no-chromium")
+    monkeypatch.delenv("VSPHERE_HARNESS_BROWSER_OPTIONAL", raising=False)
+    with pytest.raises(pytest.fail.Exception, match="run interop/browser/install.sh"):
+        _chromium()
+    monkeypatch.setenv("VSPHERE_HARNESS_BROWSER_OPTIONAL", "1")
+    with pytest.raises(pytest.skip.Exception):
+        _chromium()
