@@ -17,7 +17,7 @@ from typing import Any
 import jinja2
 import jsonschema_rs
 
-from .model import CheckResult, Evidence, RunResult
+from .model import STATUSES, CheckResult, Evidence, RunResult
 from .secrets import Scrubber
 
 SCHEMA_PATH = Path(__file__).with_name("results.schema.json")
@@ -259,11 +259,74 @@ def _env() -> jinja2.Environment:
     return env
 
 
+#: Exchanges shown per failure in report.html (the rest stay in results.json).
+HTML_EVIDENCE = 5
+#: The order of the statuses in the HTML report's bars (``accepted``: a failure or error the baseline accepts).
+BAR_STATUSES = ("failed", "error", "accepted", "passed", "skipped")
+_TIMELINE_BAD = re.compile(r"\b(broken|lost|duplicated [1-9])|transport:", re.I)
+
+
+def html_status(c: CheckResult) -> str:
+    """The status a check shows in the HTML report: ``accepted`` for what the baseline accepts."""
+    return "accepted" if c.accepted else c.status
+
+
+def _bar(counts: dict[str, int]) -> dict[str, Any]:
+    """One bar: its total and, per status with a count, the share of the bar in percent."""
+    total = sum(counts.values())
+    parts = [(s, counts[s], 100.0 * counts[s] / total) for s in BAR_STATUSES if total and counts.get(s)]
+    return {"total": total, "counts": counts, "parts": parts}
+
+
+def html_bars(run: RunResult) -> tuple[dict[str, Any], list[tuple[str, dict[str, Any]]]]:
+    """The totals as bars: one for the whole run, one per check (worst first, then by name)."""
+    per: dict[str, dict[str, int]] = {}
+    for op in run.operations:
+        for c in op.checks:
+            per.setdefault(c.check, dict.fromkeys(BAR_STATUSES, 0))[html_status(c)] += 1
+    overall = dict.fromkeys(BAR_STATUSES, 0)
+    for counts in per.values():
+        for s, n in counts.items():
+            overall[s] += n
+    order = sorted(per, key=lambda name: (-per[name]["failed"], -per[name]["error"], name))
+    return _bar(overall), [(name, _bar(per[name])) for name in order]
+
+
+def html_timeline(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A scenario's timeline for the page: each event with its place on the strip (percent of the
+    scenario's duration), the extra attributes in one line, and whether its outcome looks bad."""
+    times = [float(e["t"]) if isinstance(e.get("t"), int | float) else 0.0 for e in events]
+    span = max(times, default=0.0) or 1.0
+    out = []
+    for e, t in zip(events, times, strict=True):
+        outcome = str(e.get("outcome", ""))
+        extra = {k: v for k, v in e.items() if k not in ("t", "phase", "what", "outcome")}
+        out.append(
+            {
+                "t": t,
+                "pos": round(100.0 * t / span, 2),
+                "phase": str(e.get("phase", "")),
+                "what": str(e.get("what", "")),
+                "outcome": outcome,
+                "extra": json.dumps(extra, default=str) if extra else "",
+                "bad": bool(_TIMELINE_BAD.search(outcome)),
+            }
+        )
+    return out
+
+
 def render_html(run: RunResult) -> str:
-    """A self-contained page: the operation x check matrix, then every failure with its evidence."""
+    """A self-contained page that opens on what matters: the verdict, the totals as bars (per check),
+    the failures with their evidence, then the errors, the accepted deviations, the operation x check
+    matrix and the scenario timelines; plain-JS filters by status, check and text."""
     checks = sorted({c.check for op in run.operations for c in op.checks})
     matrix = [(op, {c.check: c for c in op.checks}) for op in run.operations]
-    problems = [(op.id, c) for op in run.operations for c in op.checks if c.status in ("failed", "error")]
+    problems = {
+        kind: [(op.id, c) for op in run.operations for c in op.checks if html_status(c) == kind]
+        for kind in ("failed", "error", "accepted")
+    }
+    overall, per_check = html_bars(run)
+    scenario_counts = {s: sum(sc.status == s for sc in run.scenarios) for s in STATUSES}
     return (
         _env()
         .get_template("report.html.j2")
@@ -271,10 +334,17 @@ def render_html(run: RunResult) -> str:
             run=run,
             protocol=protocol_name(run.endpoint),
             summary=run.summary(),
+            verdict=run.gate()["verdict"],
             checks=checks,
             matrix=matrix,
             problems=problems,
-            gate_failed=bool(run.gate_failures()),
+            overall=overall,
+            per_check=per_check,
+            statuses=BAR_STATUSES,
+            evidence_limit=HTML_EVIDENCE,
+            timelines=[(sc, html_timeline(sc.timeline)) for sc in run.scenarios],
+            scenario_counts=scenario_counts,
+            status_of=html_status,
         )
     )
 
