@@ -10,6 +10,7 @@ import pytest
 
 from .report.writers import failure_text, write_reports
 from .run import RunError, Runner, RunOptions, load_baseline, make_plan
+from .run.options import parse_shard
 from .vmodl.registry import DEFAULT_RELEASE
 
 
@@ -39,6 +40,7 @@ def _options(config: pytest.Config) -> Any:
         force=True,
         inventory_sample=o("--vsphere-inventory-sample"),
         max_body=o("--vsphere-max-body"),
+        shard=parse_shard(o("--vsphere-shard")) if o("--vsphere-shard") else None,
         allow_errors=o("--vsphere-allow-errors"),
     )
 
@@ -206,7 +208,10 @@ _STATE = pytest.StashKey[_State]()
 
 def configure(config: pytest.Config) -> None:
     """Start the harness's part of the session (``--vsphere-harness`` was given)."""
-    config.stash[_STATE] = _State(_options(config))
+    try:
+        config.stash[_STATE] = _State(_options(config))
+    except RunError as exc:
+        raise pytest.UsageError(f"vsphere-harness: {exc}") from None
 
 
 @pytest.hookimpl(tryfirst=True)

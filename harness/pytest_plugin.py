@@ -57,6 +57,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="Seconds per task and per HTTP exchange.",
     )
     g.addoption(
+        "--vsphere-shard",
+        metavar="I/N",
+        default=None,
+        help="Only the I-th of N deterministic parts of the operation x check items "
+        "(merge the results with `vsphere-harness report merge`).",
+    )
+    g.addoption(
         "--vsphere-max-body",
         type=int,
         default=64 * 1024 * 1024,

@@ -71,6 +71,19 @@ def test_collects_one_item_per_operation_and_check(pytester, fake):
     assert not fake.calls  # collecting does not connect
 
 
+def test_shards_split_the_items_between_them(pytester, fake):
+    """``--vsphere-shard I/N``: each operation x check item in exactly one shard (CI fans out)."""
+    seen = []
+    for shard in ("1/2", "2/2"):
+        result = pytester.runpytest_inprocess(*ARGS, "--vsphere-shard", shard, "--collect-only", "-q")
+        seen.append(
+            {x for x in result.outlines if x.startswith("vsphere::") and x != "vsphere::every-answer"}
+        )
+    assert seen[0] and seen[1] and not seen[0] & seen[1] and len(seen[0] | seen[1]) == 10
+    bad = pytester.runpytest_inprocess(*ARGS, "--vsphere-shard", "3/2")
+    assert bad.ret == pytest.ExitCode.USAGE_ERROR and "shard must be I/N" in bad.stderr.str()
+
+
 def test_runs_with_readable_failures_and_reports(pytester, fake, tmp_path):
     out = tmp_path / "r"
     result = pytester.runpytest_inprocess(*ARGS, "--vsphere-report-dir", str(out), "-k", "power or boom")

@@ -32,9 +32,15 @@ def test_ci_runs_the_readme_test_command():
 
 def test_both_commands_set_up_from_scratch():
     for marker in ("main-command", "test-command"):
-        cmd = _command(marker).removeprefix("bash interop/vcsim/build.sh && ")
+        cmd = (
+            _command(marker)
+            .removeprefix("bash interop/vcsim/build.sh && ")
+            .removeprefix("bash interop/browser/install.sh && ")
+        )
         assert cmd.startswith("python3 -m venv .venv && .venv/bin/pip install"), cmd
-    assert _command("test-command").startswith("bash interop/vcsim/build.sh && ")  # the interop tests need it
+    assert _command("test-command").startswith(  # the interop and browser tests need them
+        "bash interop/vcsim/build.sh && bash interop/browser/install.sh && "
+    )
     assert "ruff format --check ." in _command("test-command")
     assert _command("main-command").endswith(".venv/bin/vsphere-harness run")
     assert "pytest" in _command("test-command")

@@ -20,7 +20,7 @@ from ..report.writers import write_reports
 from ..sandbox import Sandbox
 from .baseline import Baseline, load_baseline
 from .endpoint import Connection, open_endpoint
-from .options import RunOptions, UsageError
+from .options import RunOptions, UsageError, shard_scenarios
 from .plan import Plan, PlanItem, make_plan
 
 ProgressFn = Callable[[OperationResult, int, int], None]  # (result, done, total)
@@ -312,7 +312,8 @@ def run_contracts(
 
 
 def _load_scenarios(options: RunOptions) -> list[Any]:
-    if not options.scenarios:
+    """The run's chaos scenarios (a sharded run: shard 1 runs them all, the others none)."""
+    if not shard_scenarios(options.shard, tuple(options.scenarios)):
         return []
     if options.read_only:
         raise UsageError("chaos scenarios change their sandbox VM: they cannot run in a read-only run")
