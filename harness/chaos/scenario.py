@@ -20,6 +20,17 @@ A scenario (YAML in ``scenarios/``)::
       state: {runtime.powerState: {in: [poweredOn, poweredOff]}}
     rollback: [{invoke: PowerOffVM_Task}]
 
+An action may also be a property read (``get: config``), act on another object (``target:
+$free_host``: a connected host no powered-on VM runs on), and be sent at once from several sessions
+(``sessions: 4``) or as a bounded burst (``times: 200``, at most 200 in flight)::
+
+    - invoke: PowerOnVM_Task
+      sessions: 4
+      expect: [task, TaskInProgress]   # every answer the endpoint sent is one of these (else failed)
+      winners: 1                       # exactly one of the tasks started here ends in success
+    - invoke: PowerOnVM_Task
+      wait_s: 0.5                      # follow the task this long: slower is undecided, never failed
+
 The verdict is decided with a clean client after the faults end: ``failed`` only when the endpoint
 broke a hypothesis, ``error`` when the harness could not set the scenario up, ``skipped`` when a
 layer is not available (server-side faults need our simulator).
@@ -43,12 +54,14 @@ from urllib.parse import urlsplit
 import jsonschema_rs
 import requests
 
-from ..client import ClientError, Exchange, TransportError, ViClient
+from ..client import ClientError, Exchange, TaskTimeout, TransportError, ViClient
 from ..contract.semantics import holds, walk
 from ..outcomes import Skip
 from ..report.model import ScenarioResult
 from ..yamlfile import read_yaml
+from .fanout import MAX_IN_FLIGHT, MAX_SESSIONS, fan_out, outcome_kind, sessions
 from .proxy import Toxic, ToxicProxy
+from .targets import TARGETS, free_host
 from .transport import ChaosAdapter, TransportFault, install
 
 _PREDICATE = {
@@ -110,13 +123,20 @@ SCENARIO_SCHEMA: dict[str, Any] = {
             "additionalProperties": False,
             "properties": {
                 "invoke": {"type": "string"},
+                "get": {"type": "string"},
                 "sleep_ms": {"type": "integer"},
+                "target": {"enum": list(TARGETS)},
                 "body": {
                     "type": "object",
-                    "description": 'the request; "$vm" and "$sandbox_folder" become references',
+                    "description": 'the request; "$vm", "$free_host" and "$sandbox_folder" become references',
                 },
+                "sessions": {"type": "integer", "minimum": 1, "maximum": MAX_SESSIONS},
+                "times": {"type": "integer", "minimum": 1, "maximum": MAX_IN_FLIGHT},
+                "expect": {"type": "array", "minItems": 1, "items": {"type": "string"}},
+                "winners": {"type": "integer", "minimum": 0},
+                "wait_s": {"type": "number", "minimum": 0},
             },
-            "oneOf": [{"required": ["invoke"]}, {"required": ["sleep_ms"]}],
+            "oneOf": [{"required": ["invoke"]}, {"required": ["get"]}, {"required": ["sleep_ms"]}],
         },
     },
 }
@@ -222,6 +242,13 @@ class ScenarioRun:
         self._cleanups: list[Any] = []
         self.adapter: ChaosAdapter | None = None
         self.proxy: ToxicProxy | None = None
+        self.unexpected: list[str] = []
+        self.undecided: list[str] = []
+        self.contests: list[tuple[str, int, list[str]]] = []
+        self.ended: dict[str, str] = {}
+        self._free_host: str | None = None
+        self._sessions: list[ViClient] = []
+        self._url: str = getattr(conn, "url", "")
 
     # --- verdict helpers ----------------------------------------------------------------------
     def _result(self, status: str, message: str) -> ScenarioResult:
@@ -242,6 +269,11 @@ class ScenarioRun:
             return self._result("error", f"could not prepare a {self.s.vm} sandbox VM: {exc}")
         self.vm = vm
         clean = self.conn.admin
+        if "$free_host" in json.dumps([*self.s.actions, *self.s.rollback]):
+            try:
+                self._target("$free_host")
+            except Skip as exc:
+                return self._result("skipped", str(exc))
         broken = self._probe(clean, "steady")
         self.before = self._children(clean) if self.s.hypotheses.get("no_duplicate_objects", True) else {}
         if broken:
@@ -257,8 +289,9 @@ class ScenarioRun:
                     self._act(chaos, action, "action")
         finally:
             self._remove()
-            with contextlib.suppress(Exception):
-                chaos.close()
+            for c in [chaos, *self._sessions]:
+                with contextlib.suppress(Exception):
+                    c.close()
         failures = self._verify(clean)
         for action in self.s.rollback:
             self._act(clean, action, "rollback")
@@ -302,6 +335,7 @@ class ScenarioRun:
             self.proxy = proxy
             self._cleanups.append(proxy.stop)
             url = f"{parts.scheme}://127.0.0.1:{proxy.port}"
+        self._url = url
         chaos = ViClient(
             url,
             self.conn.release,
@@ -362,21 +396,96 @@ class ScenarioRun:
             time.sleep(action["sleep_ms"] / 1000)
             self.timeline.add(phase, f"sleep {action['sleep_ms']} ms", "ok")
             return
-        method = action["invoke"]
+        method = action.get("invoke") or action["get"]
+        type_name, moid = self._target(action.get("target", "$vm"))
+        body = self._body(action.get("body"))
+
+        def send(c: ViClient) -> Exchange:
+            if "get" in action:
+                return c.get(type_name, moid, method)
+            return c.invoke(type_name, moid, method, body)
+
         cuts = len(self.proxy.log) if self.proxy is not None else 0
-        try:
-            ex = client.invoke("VirtualMachine", self.vm, method, self._body(action.get("body")))
-        except TransportError as exc:
-            # no usable answer; when one arrived (a 2xx that is not JSON), judge what the endpoint sent
-            seen = self._judge(method, exc.exchange, cuts) if exc.exchange is not None else ""
-            self.timeline.add(phase, method, f"transport: {exc}" + (f" ({seen})" if seen else ""))
+        count = action.get("times", action.get("sessions", 1))
+        if count > 1 or action.get("sessions", 1) > 1:
+            clients = [client, *sessions(self._session, action.get("sessions", 1) - 1)]
+            answers = fan_out(clients, send, count)
+        else:
+            try:
+                answers = [send(client)]
+            except TransportError as exc:
+                answers = [exc]
+        started: list[str] = []
+        outcomes: list[str] = []
+        for answer in answers:
+            if isinstance(answer, TransportError):
+                # no usable answer; when one arrived (a 2xx that is not JSON), judge what the endpoint sent
+                seen = self._judge(method, answer.exchange, cuts) if answer.exchange is not None else ""
+                outcomes.append(f"transport: {answer}" + (f" ({seen})" if seen else ""))
+                continue
+            outcomes.append(self._judge(method, answer, cuts))
+            self._expect(action, method, answer)
+            task = self._task_of(answer)
+            if task:
+                started.append(task)
+                if "wait_s" in action:
+                    outcomes[-1] += f"; {self._wait(client, task, float(action['wait_s']))}"
+                elif phase == "rollback":
+                    with contextlib.suppress(ClientError):
+                        client.wait_task(task, timeout=self.timeout)
+        if "winners" in action:
+            self.contests.append((method, int(action["winners"]), started))
+        where = "" if moid == self.vm else f" on {moid}"
+        if len(outcomes) == 1:
+            self.timeline.add(phase, method + where, outcomes[0])
+        else:
+            tally: dict[str, int] = {}
+            for kind in (outcome_kind(a) for a in answers):
+                tally[kind] = tally.get(kind, 0) + 1
+            summary = ", ".join(f"{n} {k}" for k, n in sorted(tally.items()))
+            self.timeline.add(phase, f"{method}{where} x{len(answers)} at once", summary)
+
+    def _expect(self, action: dict[str, Any], method: str, ex: Exchange) -> None:
+        """An answer the endpoint sent outside the action's ``expect`` list breaks the scenario (an
+        answer the harness damaged is never held against it)."""
+        allowed = action.get("expect")
+        if not allowed or ex.injected:
             return
-        outcome = self._judge(method, ex, cuts)
-        self.timeline.add(phase, method, outcome)
-        task = self._task_of(ex)
-        if task and phase == "rollback":
-            with contextlib.suppress(ClientError):
-                client.wait_task(task, timeout=self.timeout)
+        kind = outcome_kind(ex)
+        if kind not in allowed:
+            self.unexpected.append(f"{method} answered {kind}, expected one of {', '.join(allowed)}")
+
+    def _wait(self, client: ViClient, task: str, limit: float) -> str:
+        """Follow a task for ``limit`` seconds: a task slower than that is undecided, never a failure."""
+        try:
+            infos = client.wait_task(task, timeout=limit)
+        except TaskTimeout:
+            self.undecided.append(task)
+            return f"undecided: still running after {limit:g} s (an error, not a failure)"
+        except ClientError as exc:
+            return f"not followed: {exc}"
+        return f"ended {infos[-1].get('state', '?')}"
+
+    def _target(self, name: str) -> tuple[str, str]:
+        if name == "$free_host":
+            if self._free_host is None:
+                self._free_host = free_host(self.conn.admin, list(self.sandbox.inventory.hosts), self.vm)
+            return "HostSystem", self._free_host
+        return "VirtualMachine", self.vm
+
+    def _session(self) -> ViClient:
+        """Another session with the endpoint, through the same faults' path (proxy) as the scenario's."""
+        client = ViClient(
+            self._url,
+            self.conn.release,
+            verify=self.conn.admin.verify,
+            timeout=min(self.timeout, 10.0),
+            on_secret=self.conn.scrubber.add,
+        )
+        client.observers = list(self.conn.admin.observers)
+        client.login(*self.conn.users["admin"])
+        self._sessions.append(client)
+        return client
 
     @staticmethod
     def _task_of(ex: Exchange | None) -> str | None:
@@ -436,6 +545,12 @@ class ScenarioRun:
             return [self._body(v) for v in body]
         if body == "$vm":
             return {"_typeName": "ManagedObjectReference", "type": "VirtualMachine", "value": self.vm}
+        if body == "$free_host":
+            return {
+                "_typeName": "ManagedObjectReference",
+                "type": "HostSystem",
+                "value": self._target(body)[1],
+            }
         if body == "$sandbox_folder":
             return {"_typeName": "ManagedObjectReference", "type": "Folder", "value": self.sandbox.folder}
         return body
@@ -455,6 +570,8 @@ class ScenarioRun:
             failures.extend(self._tasks_terminal(clean))
         if h.get("no_duplicate_objects", True):
             failures.extend(self._no_duplicates(clean))
+        failures.extend(self.unexpected[:3])
+        failures.extend(self._contests())
         if h.get("answers_well_formed", True) and self.garbled:
             failures.append("answers that were neither a value nor a fault: " + "; ".join(self.garbled[:3]))
         for path, predicate in (h.get("state") or {}).items():
@@ -476,11 +593,24 @@ class ScenarioRun:
         for task in sorted(t for t in known if t):
             try:
                 infos = clean.wait_task(task, timeout=self.timeout)
-                self.timeline.add("verify", f"task {task}", infos[-1].get("state", "?"))
+                self.ended[task] = infos[-1].get("state", "?")
+                self.timeline.add("verify", f"task {task}", self.ended[task])
             except ClientError as exc:
                 self.timeline.add("verify", f"task {task}", f"lost: {exc}")
                 lost.append(f"task {task} never reached a terminal state ({exc})")
         return lost
+
+    def _contests(self) -> list[str]:
+        """Concurrent sends of one action: exactly ``winners`` of the tasks they started succeed."""
+        out = []
+        for method, winners, started in self.contests:
+            won = [t for t in started if self.ended.get(t) == "success"]
+            self.timeline.add("verify", f"{method} winners", f"{len(won)} of {len(started)} tasks succeeded")
+            if len(won) != winners:
+                out.append(
+                    f"{len(won)} concurrent {method} tasks succeeded ({', '.join(won) or 'none'}), not {winners}"
+                )
+        return out
 
     def _children(self, clean: ViClient) -> dict[str, tuple[str, str | None]]:
         """The sandbox folder's objects: moId -> (type, name)."""

@@ -31,6 +31,8 @@ MISBEHAVIOURS: dict[str, str] = {
     "(privileges)",
     "fault_as_text": "every fault is sent as HTTP 500 with a text/plain body, not a fault object (faults, negative, "
     "chaos answers_well_formed)",
+    "no_task_lock": "an object busy with a task accepts another task at once, never TaskInProgress (chaos "
+    "concurrent-*-from-sessions)",
 }
 
 DEFAULT_VMS = 32

@@ -195,7 +195,7 @@ class Simulator:
                 resp.delay_s = hit.delay_s
                 return resp
         resp = self._property(call) if c.kind == "property" else self._method(call)
-        if hit is not None and hit.delay_s:
+        if hit is not None and hit.delay_s and hit.into != "task":  # into: task slows the task instead
             resp.delay_s = hit.delay_s
         return resp
 
