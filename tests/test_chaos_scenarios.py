@@ -20,7 +20,7 @@ NEW = [
     "concurrent-snapshots-from-sessions",
     "concurrent-rename-from-sessions",
     "task-slower-than-the-timeout",
-    "burst-of-200-reads",
+    "burst-of-200-requests",
     "large-reads-over-a-narrow-link",
 ]
 
@@ -73,7 +73,7 @@ def test_scenario_passes_on_the_clean_simulator(sim, runner, name):
         ("concurrent-snapshots-from-sessions", "no_task_lock", "CreateSnapshot_Task tasks succeeded"),
         ("concurrent-rename-from-sessions", "no_task_lock", "concurrent Rename_Task tasks succeeded"),
         ("task-slower-than-the-timeout", "skip_effects", "runtime.powerState"),
-        ("burst-of-200-reads", "fault_as_text", "neither a value nor a fault"),
+        ("burst-of-200-requests", "fault_as_text", "neither a value nor a fault"),
         ("large-reads-over-a-narrow-link", "fault_as_text", "neither a value nor a fault"),
     ],
 )
