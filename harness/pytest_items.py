@@ -266,7 +266,11 @@ _STATE = pytest.StashKey[_State]()
 
 
 def configure(config: pytest.Config) -> None:
-    """Start the harness's part of the session (``--vsphere-harness`` was given)."""
+    """Start the harness's part of the session (``--vsphere-harness`` was given).  Under xdist,
+    ``--dist load`` (the default of ``-n``) becomes ``loadscope``: the checks of one operation stay
+    on one worker, in plan order, in one sandbox (a check may need what an earlier one did there)."""
+    if config.getoption("dist", default="no") == "load":
+        config.option.dist = "loadscope"
     try:
         config.stash[_STATE] = _State(_options(config))
     except RunError as exc:
