@@ -3,7 +3,8 @@
 One item per operation x check (``vsphere::VirtualMachine_PowerOnVM_Task::shape``), run through the
 same library API as ``vsphere-harness run`` (:class:`harness.run.Runner`).  A failure shows the
 check's message, then the requests that caused it, with curl lines.  Without ``--vsphere-harness``
-the plugin does nothing (and imports nothing of the harness).
+the plugin does nothing (and imports nothing of the harness).  Under pytest-xdist (``-n N``) each
+worker runs its items with a Runner of its own; see :mod:`harness.pytest_items`.
 """
 
 from __future__ import annotations
