@@ -149,3 +149,19 @@ def test_an_operation_of_the_release_answering_method_not_found_fails_versions()
     unmount = by[("VirtualMachine_UnmountToolsInstaller", "shape")]
     assert unmount.status == "skipped" and "MethodNotFound" in unmount.message  # its state needs Mount
     assert exit_code(broken) == 1
+
+
+def test_an_operation_judged_alone_gets_the_same_verdict():
+    """Shards, xdist workers and ``-o`` run an operation without the ones before it: DetachDisk_Task's
+    effects once passed only after AttachDisk_Task had left the disk on the shared VM."""
+    result = run_contracts(
+        RunOptions(
+            operations=("VirtualMachine_DetachDisk_Task",),
+            checks=("effects",),
+            scenarios=(),
+            inventory_sample=0,
+            sim={"vms": 4, "task_delay_ms": 10},
+        )
+    )
+    (c,) = result.operations[0].checks
+    assert c.status == "passed", c.message

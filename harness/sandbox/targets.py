@@ -16,7 +16,7 @@ from .base import SandboxBase, SetupError
 from .reads import moref, unique_name
 from .state_table import DESTRUCTIVE, STATE_BY_OP, states_for, violating_states
 from .states import VmStates
-from .values import Refs, request_values
+from .values import TEST_DISK, Refs, request_values
 
 
 @dataclass
@@ -112,10 +112,27 @@ class Targets(VmStates, Permissions, SandboxBase):
             refs = self._refs(
                 vm=vm, snapshot=snap, secondary=self.secondaries.get(vm), vm_path=facts.get("vmPathName")
             )
+            if contract.name == "DetachDisk_Task" and not self.read_only:
+                self._attach_test_disk(vm)
             target = self._target(contract, "VirtualMachine", vm, refs, state=st, vm=vm)
             target.prepared.notes.extend(notes)
             return target
         raise Skip("; ".join(dict.fromkeys(reasons)))
+
+    def _attach_test_disk(self, vm: str) -> None:
+        """DetachDisk_Task needs the disk its request names attached; attach it (an endpoint that
+        answers that it is attached already is fine), so that the verdict does not depend on whether
+        AttachDisk_Task ran before on the same VM (shards, xdist workers, ``-o`` filters)."""
+        datastores = self.inventory.datastores
+        if not datastores:
+            return
+        body = {
+            "diskId": {"_typeName": "ID", "id": TEST_DISK},
+            "datastore": moref("Datastore", datastores[0]),
+        }
+        ex = self.invoke_when_idle("VirtualMachine", vm, "AttachDisk_Task", body)
+        if ex.ok and isinstance(ex.json, dict):
+            self.client.wait_task(ex.json, timeout=self.timeout)
 
     def _refs(self, **kw: Any) -> Refs:
         folder = self._folder if (self.read_only or self._folder) else self.folder

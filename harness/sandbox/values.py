@@ -123,15 +123,18 @@ def _vm(moid: str | None) -> MoRef | None:
     return MoRef("VirtualMachine", moid) if moid else None
 
 
+#: The First Class Disk id AttachDisk_Task and DetachDisk_Task name.
+TEST_DISK = "vsphere-harness-disk"
+
 #: Hand-picked values for parameters that need particular ones (by method name).
 VALUES: dict[str, Callable[[Refs], dict[str, Any]]] = {
     "AcquireTicket": lambda r: {"ticketType": "mks"},
     "AnswerVM": lambda r: {"questionId": "0", "answerChoice": "0"},
     "AttachDisk_Task": lambda r: {
-        "diskId": DataObject("ID", id="vsphere-harness-disk"),
+        "diskId": DataObject("ID", id=TEST_DISK),
         "datastore": r.ref_for("Datastore"),
     },
-    "DetachDisk_Task": lambda r: {"diskId": DataObject("ID", id="vsphere-harness-disk")},
+    "DetachDisk_Task": lambda r: {"diskId": DataObject("ID", id=TEST_DISK)},
     "CheckCustomizationSpec": lambda r: {"spec": _customization()},
     "CustomizeVM_Task": lambda r: {"spec": _customization()},
     "CloneVM_Task": lambda r: {
