@@ -9,13 +9,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from openapi_spec_validator import validate
 
 from harness.contract import load_contracts
-from harness.contract.openapi import REFINEMENT, REFINEMENTS, export_openapi
+from harness.contract.openapi import REFINEMENT, REFINEMENTS, REQUEST_COPY, export_openapi, flatten_openapi
 from harness.contract.openapi_diff import (
     SpecError,
     _refines,
@@ -27,6 +28,7 @@ from harness.contract.openapi_diff import (
     render_text,
 )
 from harness.contract.store import default_contracts_dir
+from harness.gen.strategies import values
 from harness.vmodl.codec import codec
 
 FIXTURES = Path(__file__).parent / "fixtures" / "openapi"
@@ -746,3 +748,67 @@ def test_vmware_fixture_changed_reports_the_difference(
     assert any((d.operation, d.aspect) == where and fragment in d.message for d in found), [
         str(d) for d in found
     ]
+
+
+def _validator(document: dict[str, Any], name: str) -> Any:
+    """A Draft 4 validator of one component of ``document`` (OpenAPI 3.0's schema dialect)."""
+    return jsonschema.Draft4Validator(
+        {"$ref": f"#/components/schemas/{name}", "components": document["components"]}
+    )
+
+
+def test_flattened_export_leaves_the_export_unchanged_and_has_no_inheritance(doc) -> None:
+    before = json.dumps(doc, sort_keys=True)
+    flat = flatten_openapi(doc)
+    assert json.dumps(doc, sort_keys=True) == before  # the exported document is not touched
+    schemas = flat["components"]["schemas"]
+    for name in ("VirtualMachineCloneSpec", "VirtualDisk", "TaskInfo", "InvalidState", "MoRefVirtualMachine"):
+        assert "allOf" not in schemas[name], name
+        assert schemas[name]["type"] == "object"
+    disk = schemas["VirtualDisk"]
+    assert {"key", "capacityInKB", "_typeName"} <= set(disk["properties"])  # VirtualDevice's and its own
+    assert (
+        disk["properties"]["_typeName"]["enum"]
+        == doc["components"]["schemas"]["VirtualDisk"]["allOf"][1]["properties"]["_typeName"]["enum"]
+    )
+    assert set(schemas["MoRefVirtualMachine"]["properties"]["type"]["enum"]) <= set(
+        schemas["MoTypes_enum"]["enum"]
+    )
+    # request bodies point at closed copies; responses at the open schemas
+    clone = _op(flat, "VirtualMachine_CloneVM_Task")
+    body = clone["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+    assert body.endswith("CloneVMRequestType" + REQUEST_COPY)
+    assert schemas["VirtualMachineCloneSpec" + REQUEST_COPY]["additionalProperties"] is False
+    assert "additionalProperties" not in schemas["VirtualMachineCloneSpec"]
+    assert "additionalProperties" not in schemas["Any"]
+    task = _op(flat, "VirtualMachine_PowerOnVM_Task")["responses"]["200"]["content"]["application/json"][
+        "schema"
+    ]
+    assert not task["$ref"].endswith(REQUEST_COPY)
+
+
+@pytest.mark.parametrize(
+    "type_name", ["VirtualMachineCloneSpec", "VirtualMachineConfigInfo", "TaskInfo", "MethodFault"]
+)
+def test_flattened_schemas_admit_what_the_export_admits(doc, type_name: str) -> None:
+    """Same verdict from the export and from the flattened (open) schema, on valid and broken bodies."""
+    flat = flatten_openapi(doc)
+    exported, flattened = _validator(doc, type_name), _validator(flat, type_name)
+    c = codec(R)
+    bodies: list[Any] = []
+
+    @settings(max_examples=15, database=None, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(values(type_name, R, max_depth=2))
+    def collect(value: Any) -> None:
+        bodies.append(c.encode(value, type_name))
+
+    collect()
+    broken = [{**b, "_typeName": 7} for b in bodies if isinstance(b, dict)] + [
+        [],
+        "x",
+        {"_typeName": "NoSuchType"},
+    ]
+    assert bodies
+    for body in bodies + broken:
+        assert exported.is_valid(body) == flattened.is_valid(body), body
+    assert all(exported.is_valid(b) for b in bodies)

@@ -1,7 +1,9 @@
 """schemathesis: the exported OpenAPI document driven through schemathesis's Python API.
 
 The release's contracts are exported (:func:`harness.contract.openapi.export_openapi`, cached per
-release) and loaded with ``schemathesis.openapi.from_dict``; the operation under test is found by
+release), flattened for generation (:func:`harness.contract.openapi.flatten_openapi`: one object
+schema per type instead of ``allOf`` chains, closed request bodies; responses are judged against the
+same open schemas as the export's) and loaded with ``schemathesis.openapi.from_dict``; the operation under test is found by
 its operationId and ``examples`` positive cases are drawn from ``operation.as_strategy`` (seeded;
 ``moId`` fixed to the sandbox target).  A VI/JSON login hook (a schemathesis auth provider) logs a
 session in and sets ``vmware-api-session-id``.  Each answer is validated with schemathesis's
@@ -33,7 +35,7 @@ from ..client import SESSION_HEADER
 from ..client.exchange import Exchange, _decode
 from ..client.session import pin_environment
 from ..contract import load_contracts
-from ..contract.openapi import export_openapi
+from ..contract.openapi import export_openapi, flatten_openapi
 from ..gen.draw import draw
 from ..report.model import Evidence
 from ..vmodl.registry import release as registry
@@ -44,7 +46,9 @@ from .verdict import Verdict
 
 @functools.lru_cache(maxsize=4)
 def _document(release: str) -> dict[str, Any]:
-    return export_openapi(load_contracts(), release)
+    """The release's exported document, flattened for generation (:func:`flatten_openapi`): no
+    ``allOf`` chains to merge or filter, request bodies without undeclared keys."""
+    return flatten_openapi(export_openapi(load_contracts(), release))
 
 
 @functools.lru_cache(maxsize=8)

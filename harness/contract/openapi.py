@@ -28,7 +28,7 @@ difference.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from ..vmodl.codec import INT_RANGES, array_type_name
@@ -534,3 +534,153 @@ def export_openapi(contracts: ContractSet, release_name: str) -> dict[str, Any]:
             },
         },
     }
+
+
+def flatten_openapi(doc: dict[str, Any], closed_requests: bool = True) -> dict[str, Any]:
+    """A copy of an exported document for tools that generate from its schemas (the schemathesis
+    check); not the document ``contracts export-openapi`` writes, which keeps VMware's shape.
+
+    Each component ``{"allOf": [{"$ref": base}, own]}`` becomes one object schema with the properties
+    and required fields of its whole chain (same instances valid), so a generator draws the object
+    directly instead of drawing the base and filtering by the rest.  With ``closed_requests`` the
+    request bodies refer to copies (``<Name>_request``) that admit no property the type does not
+    declare (``additionalProperties: false``; ``Any`` stays open): a generator then spends its draws on
+    declared fields, not on arbitrary extra keys.  Responses keep the open schemas."""
+    source = doc["components"]["schemas"]
+    flat: dict[str, Any] = {}
+
+    def component(name: str) -> dict[str, Any]:
+        if name not in flat:
+            flat[name] = flatten_schema(source[name], component)
+        return flat[name]
+
+    for name in source:
+        component(name)
+    paths = doc["paths"]
+    if closed_requests:
+        bodies = [
+            op["requestBody"]
+            for item in paths.values()
+            for op in item.values()
+            if isinstance(op, dict) and "requestBody" in op
+        ]
+        reached = _reached(bodies, flat) - {ANY}
+        copies = {f"{name}{REQUEST_COPY}": _closed(_renamed(flat[name], reached)) for name in sorted(reached)}
+        clash = set(copies) & set(flat)
+        if clash:  # pragma: no cover - no component name ends with the suffix
+            raise ValueError(f"request copies clash with components: {sorted(clash)}")
+        flat.update(copies)
+        paths = {
+            path: {
+                method: {**op, "requestBody": _renamed(op["requestBody"], reached)}
+                if isinstance(op, dict) and "requestBody" in op
+                else op
+                for method, op in item.items()
+            }
+            for path, item in paths.items()
+        }
+    return {**doc, "paths": paths, "components": {**doc["components"], "schemas": flat}}
+
+
+#: The suffix of a closed request copy of a component (:func:`flatten_openapi`).
+REQUEST_COPY = "_request"
+
+
+def _refs(value: Any) -> Iterator[str]:
+    """The component names a schema (or any JSON value) refers to."""
+    if isinstance(value, dict):
+        target = value.get("$ref")
+        if isinstance(target, str) and target.startswith(SCHEMA_PREFIX):
+            yield target[len(SCHEMA_PREFIX) :]
+        for v in value.values():
+            yield from _refs(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from _refs(v)
+
+
+def _reached(roots: list[Any], schemas: dict[str, Any]) -> set[str]:
+    """Every component reachable from ``roots`` through ``$ref`` (not through ``Any``)."""
+    seen: set[str] = set()
+    todo = [n for r in roots for n in _refs(r)]
+    while todo:
+        name = todo.pop()
+        if name in seen or name not in schemas:
+            continue
+        seen.add(name)
+        if name != ANY:
+            todo.extend(_refs(schemas[name]))
+    return seen
+
+
+def _renamed(value: Any, names: set[str]) -> Any:
+    """``value`` with every ``$ref`` to one of ``names`` pointing at its request copy."""
+    if isinstance(value, dict):
+        target = value.get("$ref")
+        if (
+            isinstance(target, str)
+            and target[len(SCHEMA_PREFIX) :] in names
+            and target.startswith(SCHEMA_PREFIX)
+        ):
+            return {**value, "$ref": target + REQUEST_COPY}
+        return {k: _renamed(v, names) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_renamed(v, names) for v in value]
+    return value
+
+
+def _closed(schema: dict[str, Any]) -> dict[str, Any]:
+    """An object schema admitting no undeclared property; any other schema unchanged."""
+    if schema.get("type") == "object" and "properties" in schema and "additionalProperties" not in schema:
+        return {**schema, "additionalProperties": False}
+    return schema
+
+
+def flatten_schema(schema: dict[str, Any], component: Any) -> dict[str, Any]:
+    """``schema`` with an ``allOf`` of object schemas (``$ref`` to components, resolved through
+    ``component``, or inline) merged into one object schema; anything else is returned unchanged.
+    A property named by several parts keeps the last one when the earlier is a plain string
+    (``_typeName`` narrowed to a type's subtypes, ``type`` of a typed reference), else both
+    under an ``allOf``."""
+    parts = schema.get("allOf")
+    if not parts or set(schema) - {"allOf", "description", REFINEMENT, "discriminator"}:
+        return schema
+    resolved = []
+    for part in parts:
+        if set(part) == {"$ref"} and part["$ref"].startswith(SCHEMA_PREFIX):
+            part = component(part["$ref"][len(SCHEMA_PREFIX) :])
+        if part.get("type") != "object" or "allOf" in part or set(part) - _MERGEABLE:
+            return schema
+        resolved.append(part)
+    props: dict[str, Any] = {}
+    required: list[str] = []
+    for part in resolved:
+        for key, value in part.get("properties", {}).items():
+            if key in props and props[key] != value and not _narrows(props[key], value):
+                value = {"allOf": [props[key], value]}
+            props[key] = value
+        required += [r for r in part.get("required", ()) if r not in required]
+    out: dict[str, Any] = {k: v for k, v in schema.items() if k != "allOf"}
+    out["type"] = "object"
+    if props:
+        out["properties"] = props
+    if required:
+        out["required"] = required
+    return out
+
+
+#: The keywords of an object schema :func:`flatten_schema` merges (others leave the ``allOf`` as is).
+_MERGEABLE = {"type", "properties", "required", "description", "discriminator", REFINEMENT}
+
+
+def _narrows(earlier: dict[str, Any], later: dict[str, Any]) -> bool:
+    """True when ``later`` only narrows ``earlier`` (so the two together are ``later``): a string
+    schema restricted by an enum, a string enum restricted to some of its members, or the
+    managed-type enum restricted to some of its members."""
+    if later.get("type") != "string" or "enum" not in later:
+        return False
+    if earlier == {"type": "string"}:
+        return True
+    if earlier == ref(MO_TYPES):
+        return True
+    return earlier.get("type") == "string" and set(later["enum"]) <= set(earlier.get("enum", ()))

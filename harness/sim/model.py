@@ -11,7 +11,6 @@ import datetime as dt
 import itertools
 import random
 import threading
-import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
@@ -148,6 +147,12 @@ class FtGroup:
     disabled: set[str] = field(default_factory=set)  # moIds of disabled secondaries
 
 
+def uuid_text(n: int) -> str:
+    """``str(uuid.UUID(int=n))``, without building the UUID object."""
+    h = f"{n:032x}"
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
 class VM(Managed):
     """A virtual machine's state."""
 
@@ -183,8 +188,8 @@ class VM(Managed):
         self.memory_mb = 1024
         self.hw_version = "vmx-19"
         self.annotation = ""
-        self.uuid = str(uuid.UUID(int=num * 7919 + 1))
-        self.instance_uuid = str(uuid.UUID(int=num * 104729 + 3))
+        self.uuid = uuid_text(num * 7919 + 1)
+        self.instance_uuid = uuid_text(num * 104729 + 3)
         self.change_tracking = False
         self.extra_config: list[DataObject] = []
         self.cpu_allocation: DataObject | None = None
@@ -265,14 +270,14 @@ class VM(Managed):
             yield snap
             stack.extend(reversed(snap.children))
 
-    def hardware_state(self) -> dict[str, Any]:
-        """What a snapshot keeps of the configuration."""
+    def hardware_state(self, devices: bool = True) -> dict[str, Any]:
+        """What a snapshot keeps of the configuration (``devices`` None for ``devices=False``)."""
         return {
             "num_cpu": self.num_cpu,
             "cores_per_socket": self.cores_per_socket,
             "memory_mb": self.memory_mb,
             "annotation": self.annotation,
-            "devices": [d.copy() for d in self.devices],
+            "devices": [d.copy() for d in self.devices] if devices else None,
             "hw_version": self.hw_version,
             "guest_id": self.guest_id,
         }
@@ -281,7 +286,11 @@ class VM(Managed):
 def default_devices(vm: VM) -> list[DataObject]:
     """A seeded VM's hardware (:func:`harness.sim.devices.seeded`): drawn from ``vm.hardware_draw``
     (a seed and the networks to choose from), fixed without one."""
-    draw = vm.hardware_draw
+    return drawn_devices(vm, vm.hardware_draw)
+
+
+def drawn_devices(vm: VM, draw: tuple[str, list[Network], int] | None) -> list[DataObject]:
+    """The hardware :func:`harness.sim.devices.seeded` draws for ``vm`` from ``draw`` (fixed for None)."""
     return seeded(vm, random.Random(draw[0]), draw[1], draw[2]) if draw else seeded(vm, None)
 
 
@@ -308,8 +317,19 @@ class Snapshot(Managed):
         self.state = vm.power_state if memory else "poweredOff"
         self.quiesced = quiesced
         self.number = number
-        self.config = vm.hardware_state()
+        # devices None when the VM's default hardware is not drawn yet: drawn on first read, same draw
+        self._config = vm.hardware_state(devices=vm._devices is not None)
+        self._draw = vm.hardware_draw
         self.replay_supported = False
+
+    @property
+    def config(self) -> dict[str, Any]:
+        """What the snapshot keeps of the VM's configuration (:meth:`VM.hardware_state`).  Of a VM whose
+        default hardware was not drawn yet (a seeded snapshot) the devices are drawn on first read, from
+        the VM's draw: seeded VMs with snapshots start without drawing their hardware."""
+        if self._config["devices"] is None:
+            self._config["devices"] = drawn_devices(self.vm, self._draw)
+        return self._config
 
     def ancestors(self) -> Iterator[Managed]:
         yield self
