@@ -95,14 +95,20 @@ class Scrubber:
         # very short values would mangle ordinary text; real passwords and session ids are longer
         if secret and len(secret) >= 4 and secret not in self.secrets:
             self.secrets.add(secret)
+            self._value_re = self._text_re = None  # compiled again on first use
+
+    def _patterns(self) -> tuple[re.Pattern[str] | None, re.Pattern[str] | None]:
+        if self.secrets and self._value_re is None:
             self._value_re = _pattern(self.secrets)
             self._text_re = _pattern(v for s in self.secrets for v in _variants(s))
+        return self._value_re, self._text_re
 
     def value(self, data: Any) -> Any:
         """A copy of a JSON-like value with every secret in every string replaced by ``<redacted>``."""
         if isinstance(data, str):
-            if self._value_re is not None:
-                data = self._value_re.sub(REDACTED, data)
+            value_re = self._patterns()[0]
+            if value_re is not None:
+                data = value_re.sub(REDACTED, data)
             return strip_url_credentials_in_text(data)
         if isinstance(data, dict):
             return {self.value(k) if isinstance(k, str) else k: self.value(v) for k, v in data.items()}
@@ -112,8 +118,9 @@ class Scrubber:
 
     def __call__(self, text: str) -> str:
         """The text scrubber: the last line of defence over a rendered file."""
-        if self._text_re is not None:
-            text = self._text_re.sub(REDACTED_TEXT, text)
+        text_re = self._patterns()[1]
+        if text_re is not None:
+            text = text_re.sub(REDACTED_TEXT, text)
         return strip_url_credentials_in_text(text)
 
 
