@@ -13,6 +13,7 @@ from typing import Any
 import jinja2
 import jsonschema_rs
 
+from ..report.pages import environment
 from ..report.secrets import Scrubber
 from .model import ASPECTS, Comparison, OperationComparison
 
@@ -133,15 +134,8 @@ def _row(op: OperationComparison) -> dict[str, Any]:
     }
 
 
-@functools.cache
 def _env() -> jinja2.Environment:
-    return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(Path(__file__).with_name("templates"))),
-        autoescape=True,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        undefined=jinja2.StrictUndefined,
-    )
+    return environment(Path(__file__).with_name("templates"))
 
 
 def render_html(comparison: Comparison) -> str:

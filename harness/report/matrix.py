@@ -8,7 +8,6 @@ self-contained HTML page (``vsphere-harness report matrix R1 R2 … -o matrix.ht
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -16,6 +15,7 @@ from typing import Literal
 import jinja2
 
 from .model import RunResult
+from .pages import environment
 
 By = Literal["auto", "release", "endpoint"]
 #: Worst first, as in the HTML report (``accepted`` between ``error`` and ``passed``).
@@ -97,15 +97,8 @@ def build_matrix(runs: list[RunResult], names: list[str] | None = None, by: By =
     return Matrix(by, columns, rows, cells, list(runs))
 
 
-@functools.cache
 def _env() -> jinja2.Environment:
-    return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(Path(__file__).with_name("templates"))),
-        autoescape=True,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        undefined=jinja2.StrictUndefined,
-    )
+    return environment(Path(__file__).with_name("templates"))
 
 
 def render_matrix_html(m: Matrix) -> str:

@@ -18,6 +18,7 @@ import jinja2
 import jsonschema_rs
 
 from .model import STATUSES, CheckResult, Evidence, RunResult
+from .pages import environment
 from .secrets import Scrubber
 
 SCHEMA_PATH = Path(__file__).with_name("results.schema.json")
@@ -246,17 +247,8 @@ def render_markdown(run: RunResult) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
-@functools.cache
 def _env() -> jinja2.Environment:
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(Path(__file__).with_name("templates"))),
-        autoescape=True,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        undefined=jinja2.StrictUndefined,
-    )
-    env.filters["pretty"] = lambda v: json.dumps(v, indent=2, default=str)
-    return env
+    return environment(Path(__file__).with_name("templates"))
 
 
 #: Exchanges shown per failure in report.html (the rest stay in results.json).
