@@ -22,6 +22,7 @@ NEW = [
     "task-slower-than-the-timeout",
     "burst-of-200-requests",
     "large-reads-over-a-narrow-link",
+    "session-expires-during-a-task",
 ]
 
 
@@ -75,6 +76,7 @@ def test_scenario_passes_on_the_clean_simulator(sim, runner, name):
         ("task-slower-than-the-timeout", "skip_effects", "runtime.powerState"),
         ("burst-of-200-requests", "fault_as_text", "neither a value nor a fault"),
         ("large-reads-over-a-narrow-link", "fault_as_text", "neither a value nor a fault"),
+        ("session-expires-during-a-task", "forget_tasks_on_logout", "could not find task"),
     ],
 )
 def test_scenario_fails_when_the_simulator_breaks_its_hypothesis(sim, runner, name, switch, words):
@@ -87,3 +89,15 @@ def test_a_task_slower_than_the_wait_is_undecided_not_failed(sim, runner):
     result = _run(sim, runner, "task-slower-than-the-timeout")
     (action,) = [e for e in result.timeline if e["phase"] == "action"]
     assert "undecided" in action["outcome"] and result.status == "passed"
+
+
+def test_the_client_logs_in_again_and_follows_its_task_after_the_sessions_expire(sim, runner):
+    result = _run(sim, runner, "session-expires-during-a-task")
+    outcomes = {e["what"]: e["outcome"] for e in result.timeline}
+    assert result.status == "passed", (result.message, result.timeline)
+    assert outcomes["expire sessions"].endswith("sessions ended") and not outcomes[
+        "expire sessions"
+    ].startswith("0")
+    (follow,) = [v for k, v in outcomes.items() if k.startswith("follow task")]
+    assert follow == "ended success"
+    assert "logged in again 1 times" in outcomes["relogin"]

@@ -31,6 +31,16 @@ $free_host``: a connected host no powered-on VM runs on), and be sent at once fr
     - invoke: PowerOnVM_Task
       wait_s: 0.5                      # follow the task this long: slower is undecided, never failed
 
+Two steps act on the scenario as a whole::
+
+    - expire_sessions: true            # end every session, as a timeout would (the simulator's
+                                       # /_sim/sessions/expire; skipped, and said so, elsewhere)
+    - follow_tasks: 10                 # follow every task started so far with the scenario's client
+                                       # for 10 s: one it cannot find any more is lost (failed)
+
+with the hypotheses ``relogin: true`` (the scenario's client logged in again after the sessions
+expired) and ``tasks_succeed: true`` (every task the scenario started ended in success).
+
 The verdict is decided with a clean client after the faults end: ``failed`` only when the endpoint
 broke a hypothesis, ``error`` when the harness could not set the scenario up, ``skipped`` when a
 layer is not available (server-side faults need our simulator).
@@ -105,6 +115,8 @@ SCENARIO_SCHEMA: dict[str, Any] = {
                 "endpoint_recovers": {"type": "boolean"},
                 "answers_well_formed": {"type": "boolean"},
                 "recover_within_s": {"type": "number", "minimum": 0},
+                "relogin": {"type": "boolean"},
+                "tasks_succeed": {"type": "boolean"},
                 "state": {"type": "object", "additionalProperties": _PREDICATE},
             },
         },
@@ -125,6 +137,8 @@ SCENARIO_SCHEMA: dict[str, Any] = {
                 "invoke": {"type": "string"},
                 "get": {"type": "string"},
                 "sleep_ms": {"type": "integer"},
+                "expire_sessions": {"const": True},
+                "follow_tasks": {"type": "number", "minimum": 0},
                 "target": {"enum": list(TARGETS)},
                 "body": {
                     "type": "object",
@@ -136,7 +150,13 @@ SCENARIO_SCHEMA: dict[str, Any] = {
                 "winners": {"type": "integer", "minimum": 0},
                 "wait_s": {"type": "number", "minimum": 0},
             },
-            "oneOf": [{"required": ["invoke"]}, {"required": ["get"]}, {"required": ["sleep_ms"]}],
+            "oneOf": [
+                {"required": ["invoke"]},
+                {"required": ["get"]},
+                {"required": ["sleep_ms"]},
+                {"required": ["expire_sessions"]},
+                {"required": ["follow_tasks"]},
+            ],
         },
     },
 }
@@ -249,6 +269,9 @@ class ScenarioRun:
         self._free_host: str | None = None
         self._sessions: list[ViClient] = []
         self._url: str = getattr(conn, "url", "")
+        self.chaos: ViClient | None = None
+        self.expired: int | None = None  # sessions the expire_sessions steps ended (None: none ran)
+        self.unfound: list[str] = []
 
     # --- verdict helpers ----------------------------------------------------------------------
     def _result(self, status: str, message: str) -> ScenarioResult:
@@ -280,6 +303,7 @@ class ScenarioRun:
             return self._result("error", f"steady state not met before the faults: {broken}")
         try:
             chaos = self._inject()
+            self.chaos = chaos
         except (ClientError, RuntimeError, ValueError, OSError) as exc:
             self._remove()
             return self._result("error", f"could not inject the faults: {exc}")
@@ -396,6 +420,12 @@ class ScenarioRun:
             time.sleep(action["sleep_ms"] / 1000)
             self.timeline.add(phase, f"sleep {action['sleep_ms']} ms", "ok")
             return
+        if "expire_sessions" in action:
+            self.timeline.add(phase, "expire sessions", self._expire_sessions())
+            return
+        if "follow_tasks" in action:
+            self._follow(client, float(action["follow_tasks"]), phase)
+            return
         method = action.get("invoke") or action["get"]
         type_name, moid = self._target(action.get("target", "$vm"))
         body = self._body(action.get("body"))
@@ -444,6 +474,39 @@ class ScenarioRun:
                 tally[kind] = tally.get(kind, 0) + 1
             summary = ", ".join(f"{n} {k}" for k, n in sorted(tally.items()))
             self.timeline.add(phase, f"{method}{where} x{len(answers)} at once", summary)
+
+    def _expire_sessions(self) -> str:
+        """End every session through the simulator's control; elsewhere the step is skipped."""
+        if not self.conn.simulated:
+            return (
+                "skipped: expiring sessions on demand needs the built-in simulator (or `vsphere-harness sim`)"
+            )
+        sim = self.conn.simulator
+        if sim is not None:
+            ended = sim.expire_sessions()
+        else:
+            resp = requests.post(
+                f"{self.conn.url}/_sim/sessions/expire", json={}, timeout=10, verify=self.conn.admin.verify
+            )
+            if resp.status_code != 200:
+                return f"not done: the simulator answered HTTP {resp.status_code} {resp.text[:200]}"
+            ended = int(resp.json().get("expired", 0))
+        self.expired = (self.expired or 0) + ended
+        return f"{ended} sessions ended"
+
+    def _follow(self, client: ViClient, limit: float, phase: str) -> None:
+        """Follow every task started so far with ``client``: one it can no longer read is lost."""
+        for task in sorted(self.tasks):
+            try:
+                infos = client.wait_task(task, timeout=limit)
+                outcome = f"ended {infos[-1].get('state', '?')}"
+            except TaskTimeout:
+                self.undecided.append(task)
+                outcome = f"undecided: still running after {limit:g} s (an error, not a failure)"
+            except ClientError as exc:
+                self.unfound.append(f"the scenario's client could not find task {task} any more ({exc})")
+                outcome = f"lost: {exc}"
+            self.timeline.add(phase, f"follow task {task}", outcome)
 
     def _expect(self, action: dict[str, Any], method: str, ex: Exchange) -> None:
         """An answer the endpoint sent outside the action's ``expect`` list breaks the scenario (an
@@ -567,7 +630,16 @@ class ScenarioRun:
             if broken:
                 failures.append(f"the endpoint did not recover: {broken}")
         if h.get("no_task_lost", True):
+            failures.extend(self.unfound[:3])
             failures.extend(self._tasks_terminal(clean))
+        if h.get("tasks_succeed"):
+            failures.extend(
+                f"task {t} ended {self.ended.get(t, 'nowhere')}, not success"
+                for t in sorted(self.tasks)
+                if self.ended.get(t) != "success"
+            )
+        if h.get("relogin"):
+            failures.extend(self._relogged_in())
         if h.get("no_duplicate_objects", True):
             failures.extend(self._no_duplicates(clean))
         failures.extend(self.unexpected[:3])
@@ -583,6 +655,17 @@ class ScenarioRun:
             if not ok:
                 failures.append(f"{path} = {value!r} breaks {predicate}")
         return failures
+
+    def _relogged_in(self) -> list[str]:
+        """After sessions expired, the scenario's client must have logged in again."""
+        relogins = self.chaos.relogins if self.chaos is not None else 0
+        if self.expired is None:
+            self.timeline.add("verify", "relogin", "not judged: no session was expired")
+            return []
+        self.timeline.add("verify", "relogin", f"the scenario's client logged in again {relogins} times")
+        if relogins == 0:
+            return [f"the scenario's client never logged in again after {self.expired} sessions expired"]
+        return []
 
     def _tasks_terminal(self, clean: ViClient) -> list[str]:
         recent = clean.get("VirtualMachine", self.vm, "recentTask")

@@ -27,6 +27,13 @@ from .group import main
     show_default=True,
     help="Duration of a task in milliseconds.",
 )
+@click.option(
+    "--session-timeout",
+    "session_timeout",
+    default=None,
+    type=float,
+    help="Seconds after which an unused session expires (NotAuthenticated). Default: never.",
+)
 @click.option("--faults", "faults_file", default=None, help="YAML file of server-side fault rules.")
 @click.option("--users", "users_file", default=None, help="YAML file of users (replaces the defaults).")
 @click.option(
@@ -38,6 +45,7 @@ def sim_command(
     vms: int | None,
     seed: int,
     task_delay: int,
+    session_timeout: float | None,
     faults_file: str | None,
     users_file: str | None,
     misbehave: str,
@@ -57,6 +65,7 @@ def sim_command(
             vms=DEFAULT_VMS if vms is None else vms,
             seed=seed,
             task_delay_ms=task_delay,
+            session_timeout_s=session_timeout,
             users_file=users_file,
             faults_file=faults_file,
             misbehave=misbehave,

@@ -1,5 +1,5 @@
 """The ASGI app: VI/JSON under ``/sdk/vim25/{release}/{type}/{moId}/{name}`` plus the administrative
-endpoints under ``/_sim/`` (about, fault rules, misbehaviour switches)."""
+endpoints under ``/_sim/`` (about, fault rules, misbehaviour switches, session expiry)."""
 
 from __future__ import annotations
 
@@ -100,6 +100,15 @@ def create_app(cfg: SimConfig | None = None, sim: Simulator | None = None) -> St
                 return JSONResponse({"error": str(exc)}, 400)
         return JSONResponse(sorted(sim.misbehave))
 
+    async def expire_sessions(request: Request) -> Response:
+        try:
+            data = json.loads(await request.body() or b"{}")
+            if not isinstance(data, dict) or not isinstance(data.get("user", ""), str | None):
+                raise ValueError('send a JSON object, {} or {"user": NAME}')
+        except ValueError as exc:
+            return JSONResponse({"error": str(exc)}, 400)
+        return JSONResponse({"expired": sim.auth.expire(data.get("user") or None)})
+
     async def other(request: Request) -> Response:
         resp = sim.fault_response(
             invalid_request(f"not a VI/JSON path: {request.url.path[:200]}"), _builder(request.url.path), None
@@ -110,6 +119,7 @@ def create_app(cfg: SimConfig | None = None, sim: Simulator | None = None) -> St
         Route("/_sim/about", about, methods=["GET"]),
         Route("/_sim/faults", faults, methods=["GET", "POST", "DELETE"]),
         Route("/_sim/misbehaviour", misbehaviour, methods=["GET", "PUT"]),
+        Route("/_sim/sessions/expire", expire_sessions, methods=["POST"]),
         Route("/sdk/vim25/{rest:path}", vi, methods=["GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"]),
         Route("/{rest:path}", other, methods=["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD"]),
     ]

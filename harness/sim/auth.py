@@ -12,7 +12,8 @@ from __future__ import annotations
 import itertools
 import secrets
 import threading
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -77,6 +78,7 @@ class Session:
     ip: str = "127.0.0.1"
     user_agent: str = ""
     calls: int = 0
+    seen: float = field(default_factory=time.monotonic)  # monotonic time of its last use (expiry)
 
 
 @dataclass
@@ -136,10 +138,14 @@ def load_users(path: str | Path | None) -> list[User]:
 class Auth:
     """Users, sessions, roles and permissions of one simulator."""
 
-    def __init__(self, users: list[User], privileges: set[str], root: Managed):
+    def __init__(
+        self, users: list[User], privileges: set[str], root: Managed, timeout_s: float | None = None
+    ):
         self.lock = threading.RLock()
         self.users = {u.name.lower(): u for u in users}
         self.sessions: dict[str, Session] = {}
+        #: a session unused this long (seconds) expires; None: sessions never expire
+        self.timeout_s = timeout_s
         self.all_privileges = sorted(set(privileges) | set(BASE_PRIVILEGES) | set(EXTRA_PRIVILEGES))
         self.roles: dict[int, Role] = {}
         for rid, (name, privs) in SYSTEM_ROLES.items():
@@ -176,7 +182,30 @@ class Auth:
             self.sessions.pop(key, None)
 
     def session(self, key: str | None) -> Session | None:
-        return self.sessions.get(key) if key else None
+        """The live session of ``key`` (its use time refreshed), or None: never issued, logged out
+        or expired (unused for ``timeout_s`` seconds)."""
+        if not key:
+            return None
+        with self.lock:
+            session = self.sessions.get(key)
+            if session is None:
+                return None
+            t = time.monotonic()
+            if self.timeout_s is not None and t - session.seen > self.timeout_s:
+                del self.sessions[key]
+                return None
+            session.seen = t
+            return session
+
+    def expire(self, user: str | None = None) -> int:
+        """End every session, or those of the user named ``user``, as a timeout would; how many."""
+        with self.lock:
+            keys = [
+                k for k, s in self.sessions.items() if user is None or s.user.name.lower() == user.lower()
+            ]
+            for k in keys:
+                del self.sessions[k]
+            return len(keys)
 
     # roles ------------------------------------------------------------------------------------------
     def role_by_name(self, name: str) -> Role | None:

@@ -33,6 +33,8 @@ MISBEHAVIOURS: dict[str, str] = {
     "chaos answers_well_formed)",
     "no_task_lock": "an object busy with a task accepts another task at once, never TaskInProgress (chaos "
     "concurrent-*-from-sessions)",
+    "forget_tasks_on_logout": "a task answers ManagedObjectNotFound once the session that started it has ended "
+    "(chaos session-expires-during-a-task)",
 }
 
 DEFAULT_VMS = 32
@@ -59,7 +61,8 @@ class SimConfig:
     """How to build and run a simulator.
 
     ``task_delay_ms`` is the duration of a task; ``method_delay_factor`` scales it per method
-    (clones and migrations take longer by default).
+    (clones and migrations take longer by default).  ``session_timeout_s``: a session unused this
+    many seconds expires (then answers NotAuthenticated); None, the default: sessions never expire.
     """
 
     vms: int = DEFAULT_VMS
@@ -71,6 +74,7 @@ class SimConfig:
     host: str = "127.0.0.1"
     port: int = 0
     max_body: int = MAX_BODY
+    session_timeout_s: float | None = None
     method_delay_factor: dict[str, float] = field(
         default_factory=lambda: {
             "CloneVM_Task": 3.0,
@@ -89,6 +93,14 @@ class SimConfig:
         if not isinstance(self.task_delay_ms, int) or self.task_delay_ms < 0:
             raise ConfigError(
                 f"task delay must be a non-negative number of milliseconds, not {self.task_delay_ms!r}"
+            )
+        if self.session_timeout_s is not None and (
+            isinstance(self.session_timeout_s, bool)
+            or not isinstance(self.session_timeout_s, int | float)
+            or not self.session_timeout_s > 0
+        ):
+            raise ConfigError(
+                f"session timeout must be a positive number of seconds, not {self.session_timeout_s!r}"
             )
         if not 0 <= self.port <= 65535:
             raise ConfigError(f"port must be from 0 to 65535, not {self.port}")

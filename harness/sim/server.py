@@ -84,6 +84,10 @@ class RunningSimulator:
     def clear_fault_rules(self) -> None:
         self.sim.rules.clear()
 
+    def expire_sessions(self, user: str | None = None) -> int:
+        """End every session (or ``user``'s) as a timeout would; how many ended."""
+        return self.sim.auth.expire(user)
+
 
 @contextmanager
 def running_simulator(cfg: SimConfig | None = None) -> Iterator[RunningSimulator]:

@@ -63,7 +63,9 @@ class Simulator:
         }
         for obj in self.services.values():
             self.inv.add(obj)
-        self.auth = Auth(load_users(cfg.users_file), optables.privileges, self.inv.root)
+        self.auth = Auth(
+            load_users(cfg.users_file), optables.privileges, self.inv.root, cfg.session_timeout_s
+        )
         self.rules = FaultRules(cfg.seed)
         if cfg.faults_file:
             self.rules.load_file(cfg.faults_file)
@@ -79,6 +81,10 @@ class Simulator:
     # helpers for operations ----------------------------------------------------------------------
     def current_user(self) -> User | None:
         return getattr(self._local, "user", None)
+
+    def current_session(self) -> Session | None:
+        """The session of the request being handled (None outside one, or without a session)."""
+        return getattr(self._local, "session", None)
 
     def users(self) -> dict[str, tuple[str, str]]:
         return {u.key: (u.name, u.password) for u in self.auth.users.values()}
@@ -122,6 +128,7 @@ class Simulator:
             )
         finally:
             self._local.user = None
+            self._local.session = None
 
     def _handle(self, method: str, path: str, headers: dict[str, str], body: bytes, client: str) -> Response:
         parts = path.split("/")
@@ -164,9 +171,16 @@ class Simulator:
             if session.login_time is not None:
                 session.last_active = dt.datetime.now(dt.UTC)
             self._local.user = session.user
+        self._local.session = session
         # target
         obj = self.inv.get(moid)
         if obj is None or not release(spec.release).is_subtype(obj.type_name, type_name):
+            raise not_found_object(MoRef(type_name, moid))
+        if (
+            "forget_tasks_on_logout" in self.misbehave
+            and obj.type_name == "Task"
+            and getattr(obj, "session_key", None) not in self.auth.sessions
+        ):
             raise not_found_object(MoRef(type_name, moid))
         call = Call(self, spec, b, obj, session, {}, headers, client)
         # request body
@@ -505,6 +519,7 @@ class Simulator:
             "vms": len(self.inv.vms()),
             "seed": self.cfg.seed,
             "task_delay_ms": self.cfg.task_delay_ms,
+            "session_timeout_s": self.cfg.session_timeout_s,
             "misbehaviour": sorted(self.misbehave),
             "fault_rules": len(self.rules.rules),
         }

@@ -90,6 +90,8 @@ class TaskRunner:
         number = next(self._numbers)
         task = Task(f"task-{number}", f"task-{number}", entity, description_id, user, cancelable)
         task.method = method
+        session = self.sim.current_session()
+        task.session_key = session.key if session is not None else None  # type: ignore[attr-defined]
         task.result_type = result_type
         task.event_chain_id = number
         task.locked = list(locks)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import requests
 
 from harness.sim import SimConfig, running_simulator
@@ -41,6 +43,32 @@ def test_bad_login_and_bad_session(sim):
     r = vi.vm("vm-101", "PowerOffVM_Task")
     assert fault_of(r) == "NotAuthenticated"
     assert r.json()["faultMessage"][0]["message"]
+
+
+def test_sessions_expire_after_the_timeout_or_on_demand():
+    with running_simulator(SimConfig(vms=3, task_delay_ms=0, session_timeout_s=0.3)) as sim:
+        vi, other = Vi(sim.url), Vi(sim.url)
+        vi.login(*sim.users["admin"])
+        other.login(*sim.users["limited"])
+        assert vi.get("VirtualMachine", "vm-101", "name").status_code == 200
+        time.sleep(0.5)
+        assert fault_of(vi.get("VirtualMachine", "vm-101", "name")) == "NotAuthenticated"
+        vi.login(*sim.users["admin"])
+        r = requests.post(f"{sim.url}/_sim/sessions/expire", json={"user": sim.users["limited"][0]})
+        assert r.status_code == 200 and r.json() == {"expired": 1}
+        assert vi.get("VirtualMachine", "vm-101", "name").status_code == 200
+        assert fault_of(other.get("VirtualMachine", "vm-101", "name")) == "NotAuthenticated"
+        assert requests.post(f"{sim.url}/_sim/sessions/expire").json() == {"expired": 1}
+        assert fault_of(vi.get("VirtualMachine", "vm-101", "name")) == "NotAuthenticated"
+        assert requests.post(f"{sim.url}/_sim/sessions/expire", json=[1]).status_code == 400
+        assert requests.get(f"{sim.url}/_sim/about").json()["session_timeout_s"] == 0.3
+
+
+def test_sessions_never_expire_by_default(sim):
+    vi = Vi(sim.url)
+    vi.login(*sim.users["admin"])
+    assert sim.sim.auth.timeout_s is None
+    assert vi.get("VirtualMachine", "vm-101", "name").status_code == 200
 
 
 def test_every_release_is_served(admin):
