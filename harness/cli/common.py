@@ -39,3 +39,21 @@ def user_errors(*exc_types: type[BaseException]):
         return inner
 
     return wrap
+
+
+# --- options `run` and `compare` share (what makes the requests, where the reports go) ---------------
+checks_option = click.option(
+    "--checks", "-c", multiple=True, metavar="LIST", help="Only these checks (comma-separated)."
+)
+examples_option = click.option(
+    "--examples",
+    type=click.IntRange(min=1),
+    default=5,
+    show_default=True,
+    help="Generated requests per operation and check.",
+)
+read_only_option = click.option(
+    "--read-only", is_flag=True, help="Only operations and checks that change nothing."
+)
+force_option = click.option("--force", is_flag=True, help="Write into a non-empty --report-dir.")
+quiet_option = click.option("--quiet", "-q", is_flag=True, help="No progress bar.")

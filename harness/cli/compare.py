@@ -23,7 +23,14 @@ from ..compare import Comparison, compare_endpoints, load_accepted
 from ..run import RunError, RunOptions
 from ..run.options import PROTOCOLS
 from ..vmodl.registry import DEFAULT_RELEASE, RELEASES
-from .common import HarnessUsageError
+from .common import (
+    HarnessUsageError,
+    checks_option,
+    examples_option,
+    force_option,
+    quiet_option,
+    read_only_option,
+)
 from .group import main
 from .run import OneLineErrors, default_report_dir
 
@@ -142,18 +149,12 @@ def _endpoint(positional: str | None, option: str | None, side: str) -> str | No
 @click.option(
     "--operations", "-o", multiple=True, metavar="GLOB", help="Only operations whose id matches (repeatable)."
 )
-@click.option("--checks", "-c", multiple=True, metavar="LIST", help="Only these checks (comma-separated).")
-@click.option(
-    "--examples",
-    type=click.IntRange(min=1),
-    default=5,
-    show_default=True,
-    help="Generated requests per operation and check.",
-)
+@checks_option
+@examples_option
 @click.option(
     "--seed", type=click.IntRange(min=0), default=0, show_default=True, help="The one seed of both sides."
 )
-@click.option("--read-only", is_flag=True, help="Only operations and checks that change nothing.")
+@read_only_option
 @click.option(
     "--inventory-sample",
     type=click.IntRange(min=0),
@@ -174,8 +175,8 @@ def _endpoint(positional: str | None, option: str | None, side: str) -> str | No
     default=None,
     help="Where to write [default: reports/<UTC timestamp>/].",
 )
-@click.option("--force", is_flag=True, help="Write into a non-empty --report-dir.")
-@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@force_option
+@quiet_option
 def compare_cmd(a_arg: str | None, b_arg: str | None, **kw: Any) -> None:
     """Run the same seeded requests against A and B and compare them per operation: answers (HTTP
     status, fault type), shape of 2xx bodies, task outcomes, and each check's verdict.

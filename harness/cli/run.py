@@ -21,7 +21,16 @@ from ..run import RunError, RunOptions, UsageError, exit_code, make_plan, run_co
 from ..run.baseline import Baseline
 from ..run.options import PROTOCOLS, Shard, parse_shard, shard_scenarios
 from ..vmodl.registry import DEFAULT_RELEASE, RELEASES
-from .common import EXIT_OK, EXIT_VIOLATIONS, HarnessUsageError
+from .common import (
+    EXIT_OK,
+    EXIT_VIOLATIONS,
+    HarnessUsageError,
+    checks_option,
+    examples_option,
+    force_option,
+    quiet_option,
+    read_only_option,
+)
 from .group import main
 
 
@@ -95,14 +104,8 @@ def default_report_dir() -> Path:
     metavar="GLOB",
     help="Only operations whose id matches (repeatable), e.g. 'VirtualMachine_Power*'.",
 )
-@click.option("--checks", "-c", multiple=True, metavar="LIST", help="Only these checks (comma-separated).")
-@click.option(
-    "--examples",
-    type=click.IntRange(min=1),
-    default=5,
-    show_default=True,
-    help="Generated requests per operation and check.",
-)
+@checks_option
+@examples_option
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Reproduces a run.")
 @click.option(
     "--report-dir",
@@ -110,14 +113,14 @@ def default_report_dir() -> Path:
     default=None,
     help="Where to write the reports [default: reports/<UTC timestamp>/].",
 )
-@click.option("--force", is_flag=True, help="Write into a non-empty --report-dir.")
+@force_option
 @click.option(
     "--baseline",
     type=click.Path(path_type=Path),
     default=None,
     help="YAML/JSON list of accepted deviations {id, check[, message]}.",
 )
-@click.option("--read-only", is_flag=True, help="Only operations and checks that change nothing.")
+@read_only_option
 @click.option(
     "--timeout",
     type=click.FloatRange(min=0, min_open=True),
@@ -170,7 +173,7 @@ def default_report_dir() -> Path:
     hidden=True,
     help="The default now (exit 4 on error); kept for old scripts.",
 )
-@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@quiet_option
 def run_cmd(
     endpoint: str | None,
     user: str | None,
