@@ -207,12 +207,17 @@ def load_scenario(path: str | Path) -> Scenario:
     return Scenario(**data, source=str(path))
 
 
+def scenario_files(paths: list[str | Path]) -> list[Path]:
+    """The files among ``paths``, and every ``*.yaml`` of the directories among them (sorted)."""
+    out: list[Path] = []
+    for p in map(Path, paths):
+        out.extend(sorted(p.glob("*.yaml")) if p.is_dir() else [p])
+    return out
+
+
 def load_scenarios(paths: list[str | Path]) -> list[Scenario]:
     """Scenario files, and every ``*.yaml`` of the directories among ``paths``."""
-    out: list[Scenario] = []
-    for p in map(Path, paths):
-        files = sorted(p.glob("*.yaml")) if p.is_dir() else [p]
-        out.extend(load_scenario(f) for f in files)
+    out = [load_scenario(f) for f in scenario_files(paths)]
     names = [s.name for s in out]
     dupes = {n for n in names if names.count(n) > 1}
     if dupes:

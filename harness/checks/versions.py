@@ -118,6 +118,12 @@ def versions(ctx: CheckContext, v: Verdict) -> str:
     absent = [r for r in RELEASES if r not in c.releases]
     later = [p for p in c.params if p.since and release_key(p.since) > release_key(ctx.release)]
     fields = later_fields(ctx) if c.kind == "method" else []
+    alike = Skip(
+        f"{c.name} exists with the same parameters and parameter types in every release "
+        f"({', '.join(RELEASES)})"
+    )
+    if not absent and not later and not fields and ctx.sandbox is not None and ctx.sandbox.known_reachable(c):
+        raise alike  # its target can be built: nothing to probe either
     try:
         t = target(ctx)
     except Skip as unreachable:
@@ -125,10 +131,7 @@ def versions(ctx: CheckContext, v: Verdict) -> str:
             raise
         return _implemented(ctx, v, unreachable)
     if not absent and not later and not fields:
-        raise Skip(
-            f"{c.name} exists with the same parameters and parameter types in every release "
-            f"({', '.join(RELEASES)})"
-        )
+        raise alike
     body = t.prepared.body if c.kind == "method" else None
     for rel in absent:
         url = f"{ctx.client.base_url}/sdk/vim25/{rel}{path_of(c, t.moid)}"

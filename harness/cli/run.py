@@ -20,6 +20,7 @@ from ..report.writers import ResultsInvalid, load_results, protocol_name, write_
 from ..run import RunError, RunOptions, UsageError, exit_code, make_plan, run_contracts
 from ..run.baseline import Baseline
 from ..run.options import PROTOCOLS, Shard, parse_shard, shard_scenarios
+from ..run.parallel import MAX_JOBS, auto_jobs
 from ..vmodl.registry import DEFAULT_RELEASE, RELEASES
 from .common import (
     EXIT_OK,
@@ -52,6 +53,15 @@ def _shard_option(ctx: click.Context, param: click.Parameter, value: str | None)
         return parse_shard(value)
     except UsageError as exc:
         raise click.BadParameter(str(exc)) from None
+
+
+def _jobs_option(ctx: click.Context, param: click.Parameter, value: str) -> int | None:
+    """``--jobs N`` as N, ``auto`` as None (decided once the plan is known)."""
+    if value == "auto":
+        return None
+    if not value.isdigit() or not 1 <= int(value) <= MAX_JOBS:
+        raise click.BadParameter(f"must be 'auto' or a whole number from 1 to {MAX_JOBS}, not {value!r}")
+    return int(value)
 
 
 def default_report_dir() -> Path:
@@ -163,6 +173,16 @@ def default_report_dir() -> Path:
     "shard 1 only); merge the results with `vsphere-harness report merge`.",
 )
 @click.option(
+    "--jobs",
+    default="auto",
+    show_default=True,
+    callback=_jobs_option,
+    metavar="N|auto",
+    help="Worker processes the run is spread over (each runs a shard of the plan with a sandbox, and "
+    "for the built-in simulator a simulator, of its own; one merged result). auto: one per CPU (at "
+    "most 4) for a full run on the built-in simulator, else 1.",
+)
+@click.option(
     "--allow-errors",
     is_flag=True,
     help="Exit 0, not 4, when checks could not decide (error) but none failed.",
@@ -197,6 +217,7 @@ def run_cmd(
     scenarios: tuple[Path, ...],
     no_scenarios: bool,
     shard: Shard | None,
+    jobs: int | None,
     allow_errors: bool,
     fail_on_error: bool,
     quiet: bool,
@@ -238,7 +259,10 @@ def run_cmd(
         plan = make_plan(options)
         if not plan.pairs and not (shard and make_plan(replace(options, shard=None)).pairs):
             raise HarnessUsageError("nothing to run: no check applies to the chosen operations")
-        with _progress(err, len(plan), quiet) as bar:
+        options = replace(options, jobs=auto_jobs(options, plan.pairs) if jobs is None else jobs)
+        if options.jobs > 1:
+            plan = None  # each worker plans its own shard
+        with _progress(err, len(make_plan(options)) if plan is None else len(plan), quiet) as bar:
             result = run_contracts(
                 options,
                 plan=plan,

@@ -6,7 +6,8 @@
 """
 
 from .baseline import Baseline, load_baseline
-from .execute import Runner, exit_code, run_contracts
+from .entry import run_contracts
+from .execute import Runner, exit_code
 from .options import EndpointError, RunError, RunOptions, UsageError
 from .plan import Plan, PlanItem, make_plan
 

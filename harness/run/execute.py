@@ -16,11 +16,11 @@ from ..client import ClientError, Exchange, requests_sent
 from ..contract.model import Contract
 from ..outcomes import Inconclusive, Skip
 from ..report.model import SEVERITY, CheckResult, OperationResult, RunResult
-from ..report.writers import write_reports
+from ..report.secrets import Scrubber
 from ..sandbox import Sandbox
 from .baseline import Baseline, load_baseline
 from .endpoint import Connection, open_endpoint
-from .options import RunOptions, UsageError, shard_scenarios
+from .options import RunOptions, UsageError
 from .plan import Plan, PlanItem, make_plan
 
 ProgressFn = Callable[[OperationResult, int, int], None]  # (result, done, total)
@@ -276,7 +276,7 @@ def prepare_report_dir(options: RunOptions) -> Path | None:
     return path
 
 
-def run_contracts(
+def execute_plan(
     options: RunOptions,
     registry: dict[str, CheckSpec] | None = None,
     progress: ProgressFn | None = None,
@@ -285,12 +285,12 @@ def run_contracts(
     on_check: CheckStartFn | None = None,
     on_scenario: ScenarioProgressFn | None = None,
     observers: Sequence[Callable[[Exchange], None]] = (),
-) -> RunResult:
-    """Plan and run; write the reports when ``options.report_dir`` is set.  Raises :class:`RunError`
-    (exit 2 for usage, 3 for an unreachable endpoint) before anything runs."""
+) -> tuple[RunResult, Scrubber]:
+    """Plan and run in this process; the result and what redacts the run's secrets (reports are the
+    caller's: :func:`harness.run.entry.run_contracts`).  Raises :class:`RunError` (exit 2 for usage,
+    3 for an unreachable endpoint) before anything runs."""
     baseline = load_baseline(options.baseline) if options.baseline else Baseline()
     plan = plan or make_plan(options, registry)
-    report_dir = prepare_report_dir(options)
     scenarios = _load_scenarios(options)
     interrupted = False
     with Runner(options, baseline, sandbox_factory, observers) as runner:
@@ -306,14 +306,13 @@ def run_contracts(
     assert result is not None and runner.conn is not None
     if interrupted:
         result.stats["interrupted"] = True
-    if report_dir is not None:
-        write_reports(result, report_dir, runner.conn.scrubber)
-    return result
+    return result, runner.conn.scrubber
 
 
 def _load_scenarios(options: RunOptions) -> list[Any]:
-    """The run's chaos scenarios (a sharded run: shard 1 runs them all, the others none)."""
-    if not shard_scenarios(options.shard, tuple(options.scenarios)):
+    """The run's chaos scenarios: those of the options (a front end gives a shard its share:
+    :func:`~harness.run.options.shard_scenarios`, :func:`~harness.run.parallel.worker_options`)."""
+    if not options.scenarios:
         return []
     if options.read_only:
         raise UsageError("chaos scenarios change their sandbox VM: they cannot run in a read-only run")

@@ -107,6 +107,8 @@ class RunOptions:
     #: (:func:`harness.run.plan.shard_pairs`); None: the whole plan.  The front ends pass the
     #: scenarios to shard 1 only (:func:`shard_scenarios`).
     shard: Shard | None = None
+    #: worker processes the plan is spread over (:mod:`harness.run.parallel`); 1: this process
+    jobs: int = 1
 
     def with_env(self) -> RunOptions:
         """A copy with credentials completed from the environment."""
@@ -144,5 +146,6 @@ class RunOptions:
             "limited_user": bool(self.limited_user),
             "scenarios": [str(s) for s in self.scenarios],
             "inventory_sample": self.inventory_sample,
+            "jobs": self.jobs,
             **shard,
         }

@@ -54,6 +54,7 @@ class SandboxBase:
         self._shared: dict[str, str] = {}  # state -> VM moid
         self.secondaries: dict[str, str] = {}  # FT primary -> secondary
         self._skips: dict[str, str] = {}  # state -> why it cannot be reached
+        self.reached: set[str] = set()  # the states a sandbox VM was brought into in this run
         self._user: str | None = None
         #: a principal other than the harness's user that permissions may name (the limited user)
         self.principal: str | None = None

@@ -87,13 +87,14 @@ class VmStates(SandboxBase):
             self.run_task("VirtualMachine", vm, "SuspendVM_Task", what=f"suspend {vm}")
         facts["powerState"] = want
 
-    def _drive(self, vm: str, state: str) -> None:
-        """Drive a sandbox VM into ``state`` through the API."""
-        facts = self.observe(vm)
+    def _drive(self, vm: str, state: str, facts: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Drive a sandbox VM into ``state`` through the API; its facts afterwards (``facts``: as just
+        observed, to spare reading them again; read again after the VM was driven)."""
+        facts = facts or self.observe(vm)
         if facts is None:
             raise SetupError(f"sandbox VM {vm} is gone")
         if self._in_state(vm, state, facts):
-            return
+            return facts
         if facts["ftRole"] and facts["ftRole"] != 1:
             raise SetupError(
                 f"sandbox VM {vm} is an FT secondary (role {facts['ftRole']}); it cannot be driven"
@@ -168,6 +169,10 @@ class VmStates(SandboxBase):
                     {"vm": moref("VirtualMachine", self.secondaries[vm])},
                     f"disable the FT secondary of {vm}",
                 )
+        after = self.observe(vm)
+        if after is None:
+            raise SetupError(f"sandbox VM {vm} is gone")
+        return after
 
     def _make_ft_primary(self, vm: str) -> None:
         hosts = self.inventory.hosts
@@ -186,39 +191,51 @@ class VmStates(SandboxBase):
             raise SetupError("CreateSecondaryVM_Task succeeded without the secondary in its result")
         self.secondaries[vm] = secondary
 
-    def _reach(self, vm: str, state: str) -> str:
+    def _reach(self, vm: str, state: str, facts: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Drive ``vm`` into ``state`` (a state found unreachable once is skipped at once); its facts."""
         if state in self._skips:
             raise Skip(self._skips[state])
         try:
-            self._drive(vm, state)
+            facts = self._drive(vm, state, facts)
         except Skip as exc:
             self._skips[state] = str(exc)
             raise
-        return vm
+        self.reached.add(state)
+        return facts
 
     def vm(self, state: str = "poweredOff") -> dict[str, str]:
         """A shared sandbox VM in ``state`` (its MoRef JSON); re-driven when a check changed it."""
+        return moref("VirtualMachine", self.vm_in(state)[0])
+
+    def vm_in(self, state: str = "poweredOff") -> tuple[str, dict[str, Any]]:
+        """A shared sandbox VM in ``state`` and its facts (:meth:`observe`) as they are now."""
         if state not in STATES:
             raise ValueError(f"unknown sandbox state {state!r}; known: {', '.join(STATES)}")
         if self.read_only:
-            return moref("VirtualMachine", self._existing_vm(state))
+            vm = self._existing_vm(state)
+            return vm, self.observe(vm) or {}
         vm = self._shared.get(state)
-        if vm is not None and self.observe(vm) is None:
-            vm = None
-        if vm is None:
+        facts = self.observe(vm) if vm is not None else None
+        if facts is None:
             vm = self._shared[state] = self.create_vm()
+        assert vm is not None
         try:
-            return moref("VirtualMachine", self._reach(vm, state))
+            return vm, self._reach(vm, state, facts)
         except SetupError:
             # a check may have left the shared VM where it cannot be driven back: start afresh
             vm = self._shared[state] = self.create_vm()
-            return moref("VirtualMachine", self._reach(vm, state))
+            return vm, self._reach(vm, state)
 
     def fresh_vm(self, state: str = "poweredOff") -> dict[str, str]:
         """A new sandbox VM in ``state``, not shared with other checks (for destructive operations)."""
+        return moref("VirtualMachine", self.fresh_vm_in(state)[0])
+
+    def fresh_vm_in(self, state: str = "poweredOff") -> tuple[str, dict[str, Any]]:
+        """A new sandbox VM in ``state`` and its facts."""
         if self.read_only:
             raise Skip("read-only run: the harness creates no sandbox")
-        return moref("VirtualMachine", self._reach(self.create_vm(), state))
+        vm = self.create_vm()
+        return vm, self._reach(vm, state)
 
     def own_vm(self, key: str) -> str:
         """A VM dedicated to one user (``key``), created on first use and kept for the run."""
@@ -235,9 +252,8 @@ class VmStates(SandboxBase):
 
     def reset_vm(self, vm: str) -> None:
         """Back to a plain VM: no FT, not a template, powered off, no snapshots."""
-        self._drive(vm, "poweredOff")
-        facts = self.observe(vm)
-        if facts and facts["snapshot"]:
+        facts = self._drive(vm, "poweredOff")
+        if facts["snapshot"]:
             self.run_task(
                 "VirtualMachine", vm, "RemoveAllSnapshots_Task", what=f"remove the snapshots of {vm}"
             )

@@ -62,14 +62,22 @@ class Targets(VmStates, Permissions, SandboxBase):
         if mt == "VirtualMachine":
             return self._vm_target(contract, state, fresh)
         if mt == "VirtualMachineSnapshot":
-            vm = self.vm("withSnapshot")["value"]
-            facts = self.observe(vm) or {}
+            vm, facts = self.vm_in("withSnapshot")
             snap = facts.get("snapshot")
             if not snap:
                 raise SetupError(f"sandbox VM {vm} has no current snapshot")
             refs = self._refs(vm=vm, snapshot=snap)
             return self._target(contract, mt, snap, refs, state="withSnapshot", vm=vm)
         return self._support_target(contract)
+
+    def known_reachable(self, contract: Contract) -> bool:
+        """Whether a sandbox VM was already brought into a state the operation's target needs, so
+        that its target can be built (without building it: a check that only needs to know spares
+        the driving).  False when unknown."""
+        if contract.managed_type != "VirtualMachine" or self.read_only:
+            return False
+        candidates = states_for(contract) or [STATE_BY_OP.get(contract.name, "poweredOff")]
+        return any(state in self.reached for state in candidates)
 
     def unmet(self, contract: Contract, vm: str) -> list[dict[str, Any]]:
         """The curated target preconditions a VM does not meet now (read from the endpoint; a
@@ -100,14 +108,13 @@ class Targets(VmStates, Permissions, SandboxBase):
         reasons = []
         for st in candidates:
             try:
-                vm = (self.fresh_vm(st) if fresh and not self.read_only else self.vm(st))["value"]
+                vm, facts = self.fresh_vm_in(st) if fresh and not self.read_only else self.vm_in(st)
                 if verify and not fresh and not self.read_only and self.unmet(contract, vm):
                     # an earlier check left the shared VM so (tools installer mounted, recording ...)
-                    vm = self.fresh_vm(st)["value"]
+                    vm, facts = self.fresh_vm_in(st)
             except Skip as exc:
                 reasons.append(str(exc))
                 continue
-            facts = self.observe(vm) or {}
             snap = facts.get("snapshot")
             refs = self._refs(
                 vm=vm, snapshot=snap, secondary=self.secondaries.get(vm), vm_path=facts.get("vmPathName")

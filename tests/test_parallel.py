@@ -1,0 +1,143 @@
+"""A run over worker processes (``--jobs``): the same verdicts as one process, one set of reports,
+no secret in them, Ctrl-C cleans up and writes what was found."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from harness.client.exchange import SESSION_HEADER
+from harness.report.secrets import REDACTED
+from harness.run import RunOptions, UsageError, make_plan, run_contracts
+from harness.run.parallel import AUTO_MAX_JOBS, AUTO_MIN_PAIRS, auto_jobs, worker_options
+from harness.sim.auth import DEFAULT_USERS
+
+ROOT = Path(__file__).resolve().parents[1]
+SCENARIOS = (
+    ROOT / "scenarios" / "concurrent-rename-from-sessions.yaml",
+    ROOT / "scenarios" / "server-fault-in-a-task.yaml",
+    ROOT / "scenarios" / "duplicated-clone-requests.yaml",
+)
+SUBSET = ("VirtualMachine_PowerOnVM_Task", "VirtualMachine_Rename_Task", "VirtualMachine_getRuntime")
+
+
+def _verdicts(result) -> dict[tuple[str, str], str]:
+    return {(op.id, c.check): c.status for op in result.operations for c in op.checks}
+
+
+def test_auto_jobs_uses_the_cpus_only_for_a_full_run_on_the_builtin_simulator():
+    full = RunOptions()
+    assert auto_jobs(full, AUTO_MIN_PAIRS, cpus=2) == 2
+    assert auto_jobs(full, AUTO_MIN_PAIRS, cpus=64) == AUTO_MAX_JOBS
+    assert auto_jobs(full, AUTO_MIN_PAIRS, cpus=1) == 1
+    assert auto_jobs(full, AUTO_MIN_PAIRS - 1, cpus=8) == 1  # too small to gain
+    assert auto_jobs(RunOptions(endpoint="https://vc.example"), 10_000, cpus=8) == 1  # a real endpoint
+    assert auto_jobs(RunOptions(shard=(1, 2)), 10_000, cpus=8) == 1
+    assert len(make_plan(full)) and make_plan(full).pairs >= AUTO_MIN_PAIRS  # the default run gains
+
+
+def test_workers_share_the_plan_and_deal_the_scenarios():
+    options = RunOptions(scenarios=SCENARIOS, report_dir="somewhere", jobs=2)
+    first, second = worker_options(options, 1, 2), worker_options(options, 2, 2)
+    assert (first.shard, second.shard) == ((1, 2), (2, 2))
+    assert first.jobs == second.jobs == 1 and first.report_dir is None is second.report_dir
+    assert sorted(first.scenarios + second.scenarios) == sorted(SCENARIOS)
+    assert not set(first.scenarios) & set(second.scenarios)
+    deal = worker_options(RunOptions(scenarios=(ROOT / "scenarios",)), 1, 3).scenarios
+    assert deal and all(Path(p).suffix == ".yaml" for p in deal)  # a directory is dealt file by file
+
+
+def test_two_workers_give_the_verdicts_of_one_process(tmp_path):
+    common = dict(operations=SUBSET, scenarios=SCENARIOS, seed=3, inventory_sample=2)
+    one = run_contracts(RunOptions(**common))
+    two = run_contracts(RunOptions(**common, jobs=2, report_dir=tmp_path / "r"))
+    assert _verdicts(two) == _verdicts(one)
+    assert sorted((s.name, s.status) for s in two.scenarios) == sorted(
+        (s.name, s.status) for s in one.scenarios
+    )
+    assert len(two.scenarios) == len(SCENARIOS)
+    assert two.options["jobs"] == 2 and "merged_shards" not in two.options and "shard" not in two.options
+    assert two.stats["duration_s"] <= two.stats["workers_s"] + 1.0
+    assert two.gate() == one.gate()
+    written = json.loads((tmp_path / "r" / "results.json").read_text())
+    assert written["summary"] == two.summary() and written["options"]["jobs"] == 2
+
+
+def test_a_misbehaving_simulator_fails_the_same_pairs_with_two_workers(tmp_path):
+    common = dict(operations=SUBSET, seed=1, inventory_sample=0, sim={"misbehave": {"task_state_backwards"}})
+    one = run_contracts(RunOptions(**common))
+    two = run_contracts(RunOptions(**common, jobs=2, report_dir=tmp_path))
+    assert one.gate()["verdict"] == "failed"
+    assert _verdicts(two) == _verdicts(one)
+    # the evidence of the failures: every worker's session id redacted, in every report
+    written = json.loads((tmp_path / "results.json").read_text())
+    sessions = [
+        e["request"]["headers"][SESSION_HEADER]
+        for op in written["operations"]
+        for c in op["checks"]
+        for e in c["evidence"]
+        if SESSION_HEADER in e["request"]["headers"]
+    ]
+    assert sessions and set(sessions) == {REDACTED}
+
+
+def test_jobs_refuse_what_only_one_process_can_do():
+    with pytest.raises(UsageError, match="cannot run one shard"):
+        run_contracts(RunOptions(operations=SUBSET, jobs=2, shard=(1, 2)))
+    with pytest.raises(UsageError, match="plan from the options alone"):
+        run_contracts(RunOptions(operations=SUBSET, jobs=2), observers=[print])
+
+
+def _cli(*args: str, **kw) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "harness", "run", *args],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        **kw,
+    )
+
+
+def test_cli_jobs_reports_once_without_secrets(tmp_path):
+    out = tmp_path / "r"
+    proc = _cli(
+        "--jobs", "2", "-o", "VirtualMachine_Power*", "--no-scenarios", "--report-dir", str(out), "-q"
+    )
+    _, err = proc.communicate(timeout=240)
+    assert proc.returncode == 0, err
+    assert sorted(p.name for p in out.iterdir()) == ["junit.xml", "report.html", "results.json", "summary.md"]
+    text = "".join(p.read_text() for p in out.iterdir())
+    for user in DEFAULT_USERS:  # the built-in simulator's users log in
+        assert user.password not in text
+    assert json.loads((out / "results.json").read_text())["options"]["jobs"] == 2
+
+
+def test_cli_jobs_bad_values_are_one_line_usage_errors():
+    proc = _cli("--jobs", "0")
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 2 and err.strip().count("\n") == 0 and "--jobs" in err
+    proc = _cli("--jobs", "2", "--shard", "1/2", "--report-dir", "/nonexistent/never")
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 2 and "cannot run one shard" in err and "Traceback" not in err
+
+
+def test_ctrl_c_stops_every_worker_and_writes_the_partial_reports(tmp_path):
+    out = tmp_path / "r"
+    proc = _cli("--jobs", "2", "--no-scenarios", "--report-dir", str(out), "-q", start_new_session=True)
+    time.sleep(8)  # the workers are running checks
+    os.killpg(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err
+    result = json.loads((out / "results.json").read_text())
+    assert result["stats"]["interrupted"] is True
+    assert 0 < result["summary"]["checks"] < 815
+    assert result["leftovers"] == []
