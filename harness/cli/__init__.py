@@ -7,7 +7,7 @@ decide (``run``); 130 interrupted.
 
 from __future__ import annotations
 
-from . import compare, contracts, matrix, run, sim
+from . import compare, contracts, matrix, run, scenarios, sim
 from .group import main
 
-__all__ = ["compare", "contracts", "main", "matrix", "run", "sim"]
+__all__ = ["compare", "contracts", "main", "matrix", "run", "scenarios", "sim"]

@@ -19,18 +19,23 @@ from ..report.model import RunResult
 from ..report.writers import ResultsInvalid, load_results, protocol_name, write_reports
 from ..run import RunError, RunOptions, UsageError, exit_code, make_plan, run_contracts
 from ..run.baseline import Baseline
-from ..run.options import PROTOCOLS, Shard, parse_shard, shard_scenarios
+from ..run.options import Shard, parse_shard, shard_scenarios
 from ..run.parallel import MAX_JOBS, auto_jobs
-from ..vmodl.registry import DEFAULT_RELEASE, RELEASES
 from .common import (
     EXIT_OK,
     EXIT_VIOLATIONS,
     HarnessUsageError,
+    allow_errors_option,
     checks_option,
+    endpoint_options,
     examples_option,
     force_option,
+    max_body_option,
     quiet_option,
     read_only_option,
+    report_dir_option,
+    seed_option,
+    timeout_option,
 )
 from .group import main
 
@@ -75,38 +80,7 @@ def default_report_dir() -> Path:
 
 
 @main.command("run", cls=OneLineErrors)
-@click.option(
-    "--endpoint",
-    metavar="URL",
-    help="scheme://host[:port] of a vCenter or compatible endpoint "
-    "(the harness adds /sdk/vim25/<release>). Default: start the built-in simulator.",
-)
-@click.option("--user", envvar="VSPHERE_USER", show_envvar=True, help="Administrator user name.")
-@click.option("--password", envvar="VSPHERE_PASSWORD", show_envvar=True, help="Administrator password.")
-@click.option(
-    "--limited-user",
-    envvar="VSPHERE_LIMITED_USER",
-    show_envvar=True,
-    help="A user without privileges on the sandbox (for the privileges check).",
-)
-@click.option("--limited-password", envvar="VSPHERE_LIMITED_PASSWORD", show_envvar=True)
-@click.option("--insecure", is_flag=True, help="Do not verify the endpoint's TLS certificate.")
-@click.option(
-    "--protocol",
-    type=click.Choice(PROTOCOLS),
-    default="json",
-    show_default=True,
-    help="json: VI/JSON (vCenter 8.0U1+); soap: the SOAP API at /sdk (ESXi, older vCenters, vcsim); "
-    "auto: VI/JSON when the endpoint serves it, else SOAP.",
-)
-@click.option(
-    "--release",
-    "-r",
-    default=DEFAULT_RELEASE,
-    show_default=True,
-    type=click.Choice(RELEASES),
-    help="VI/JSON release.",
-)
+@endpoint_options
 @click.option(
     "--operations",
     "-o",
@@ -116,13 +90,8 @@ def default_report_dir() -> Path:
 )
 @checks_option
 @examples_option
-@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Reproduces a run.")
-@click.option(
-    "--report-dir",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="Where to write the reports [default: reports/<UTC timestamp>/].",
-)
+@seed_option
+@report_dir_option
 @force_option
 @click.option(
     "--baseline",
@@ -131,21 +100,8 @@ def default_report_dir() -> Path:
     help="YAML/JSON list of accepted deviations {id, check[, message]}.",
 )
 @read_only_option
-@click.option(
-    "--timeout",
-    type=click.FloatRange(min=0, min_open=True),
-    default=30.0,
-    show_default=True,
-    help="Seconds per task, and per HTTP exchange (connect, headers and body together).",
-)
-@click.option(
-    "--max-body",
-    type=click.IntRange(min=1),
-    default=64 * 1024 * 1024,
-    show_default=True,
-    metavar="BYTES",
-    help="Largest answer body read; a larger one is refused unread and judged failed.",
-)
+@timeout_option
+@max_body_option
 @click.option(
     "--inventory-sample",
     type=click.IntRange(min=0),
@@ -182,11 +138,7 @@ def default_report_dir() -> Path:
     "for the built-in simulator a simulator, of its own; one merged result). auto: one per CPU (at "
     "most 4) for a full run on the built-in simulator, else 1.",
 )
-@click.option(
-    "--allow-errors",
-    is_flag=True,
-    help="Exit 0, not 4, when checks could not decide (error) but none failed.",
-)
+@allow_errors_option
 @click.option(
     "--fail-on-error",
     is_flag=True,
@@ -262,7 +214,7 @@ def run_cmd(
         options = replace(options, jobs=auto_jobs(options, plan.pairs) if jobs is None else jobs)
         if options.jobs > 1:
             plan = None  # each worker plans its own shard
-        with _progress(err, len(make_plan(options)) if plan is None else len(plan), quiet) as bar:
+        with Progressbar(err, len(make_plan(options)) if plan is None else len(plan), quiet) as bar:
             result = run_contracts(
                 options,
                 plan=plan,
@@ -273,7 +225,12 @@ def run_cmd(
     except RunError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(exc.exit_code)
-    _print_summary(result, Path(options.report_dir))  # type: ignore[arg-type]
+    finish_run(result, Path(options.report_dir))  # type: ignore[arg-type]
+
+
+def finish_run(result: RunResult, report_dir: Path) -> None:
+    """Print the summary of a finished run and exit with the gate's exit code."""
+    _print_summary(result, report_dir)
     if result.stats.get("interrupted"):
         click.echo("interrupted: the results are partial (the sandbox was cleaned up)", err=True)
     if result.gate()["verdict"] == "undecided":
@@ -286,25 +243,28 @@ def run_cmd(
     sys.exit(exit_code(result))
 
 
+#: The repository's chaos scenarios (the default of ``run`` and ``scenarios``).
+SCENARIO_DIR = Path(__file__).resolve().parents[2] / "scenarios"
+
+
 def _scenarios(given: tuple[Path, ...], none: bool, read_only: bool) -> tuple[Path, ...]:
     """The scenarios to run: those given, else the repository's scenarios/ (not in read-only runs)."""
     if none:
         return ()
     if given:
         return given
-    default = Path(__file__).resolve().parents[2] / "scenarios"
-    return () if read_only or not any(default.glob("*.yaml")) else (default,)
+    return () if read_only or not any(SCENARIO_DIR.glob("*.yaml")) else (SCENARIO_DIR,)
 
 
-class _progress:
-    """A rich progress bar of operations done (nothing when quiet)."""
+class Progressbar:
+    """A rich progress bar of operations (or scenarios) done; nothing when quiet."""
 
-    def __init__(self, console, total: int, quiet: bool):
+    def __init__(self, console, total: int, quiet: bool, label: str = "operations"):
         self.bar = (
             None
             if quiet
             else Progress(
-                TextColumn("[bold]operations"),
+                TextColumn(f"[bold]{label}"),
                 BarColumn(),
                 MofNCompleteColumn(),
                 TimeElapsedColumn(),
@@ -315,7 +275,7 @@ class _progress:
         )
         self.total = total
 
-    def __enter__(self) -> _progress | None:
+    def __enter__(self) -> Progressbar | None:
         if self.bar is None:
             return None
         self.bar.start()
@@ -331,6 +291,9 @@ class _progress:
     def advance(self, op, done: int, total: int) -> None:
         self.bar.update(self.task, completed=done)
 
+    def at(self, done: int, description: str) -> None:
+        self.bar.update(self.task, completed=done, description=description)
+
     def __exit__(self, *exc: object) -> None:
         if self.bar is not None:
             self.bar.stop()
@@ -342,13 +305,22 @@ def _print_summary(result: RunResult, report_dir: Path) -> None:
     where = (
         "built-in simulator" if ep.get("simulated") and result.options.get("builtin_simulator") else ep["url"]
     )
-    click.echo(
-        f"{s['operations']} operations, {s['checks']} checks against {where} "
-        f"(release {ep['release']} over {protocol_name(ep)}): "
-        f"{s['passed']} passed, {s['failed']} failed ({s['accepted']} accepted), {s['error']} error, "
-        f"{s['skipped']} skipped in {result.stats.get('duration_s', 0)} s, "
-        f"{result.stats.get('requests', 0)} requests"
-    )
+    if not result.operations and result.scenarios:  # `scenarios run`
+        outcomes = [sc.status for sc in result.scenarios]
+        click.echo(
+            f"{len(outcomes)} scenarios against {where} (release {ep['release']} over {protocol_name(ep)}): "
+            f"{outcomes.count('passed')} passed, {outcomes.count('failed')} failed, "
+            f"{outcomes.count('error')} error, {outcomes.count('skipped')} skipped in "
+            f"{result.stats.get('duration_s', 0)} s, {result.stats.get('requests', 0)} requests"
+        )
+    else:
+        click.echo(
+            f"{s['operations']} operations, {s['checks']} checks against {where} "
+            f"(release {ep['release']} over {protocol_name(ep)}): "
+            f"{s['passed']} passed, {s['failed']} failed ({s['accepted']} accepted), {s['error']} error, "
+            f"{s['skipped']} skipped in {result.stats.get('duration_s', 0)} s, "
+            f"{result.stats.get('requests', 0)} requests"
+        )
     per_check = result.by_check()
     if per_check:
         click.echo(f"  {'check':<14}{'passed':>8}{'failed':>8}{'error':>8}{'skipped':>8}")

@@ -290,7 +290,7 @@ def execute_plan(
     caller's: :func:`harness.run.entry.run_contracts`).  Raises :class:`RunError` (exit 2 for usage,
     3 for an unreachable endpoint) before anything runs."""
     baseline = load_baseline(options.baseline) if options.baseline else Baseline()
-    plan = plan or make_plan(options, registry)
+    plan = plan if plan is not None else make_plan(options, registry)
     scenarios = _load_scenarios(options)
     interrupted = False
     with Runner(options, baseline, sandbox_factory, observers) as runner:
