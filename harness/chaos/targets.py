@@ -1,4 +1,5 @@
-"""What a scenario action may act on besides its own VM: a host no powered-on VM runs on."""
+"""What a scenario action may act on besides its own VM: a host no powered-on VM runs on, the host
+the VM runs on, the VM's Fault Tolerance secondary."""
 
 from __future__ import annotations
 
@@ -8,7 +9,43 @@ from ..client import ViClient
 from ..outcomes import Skip
 
 #: The names an action's ``target`` (and a body value) may use, and the managed type each names.
-TARGETS: dict[str, str] = {"$vm": "VirtualMachine", "$free_host": "HostSystem"}
+TARGETS: dict[str, str] = {
+    "$vm": "VirtualMachine",
+    "$free_host": "HostSystem",
+    "$vm_host": "HostSystem",
+    "$ft_secondary": "VirtualMachine",
+}
+
+
+def resolve(name: str, client: ViClient, hosts: list[str], vm: str) -> str:
+    """The moId a target name (other than ``$vm``) stands for; :class:`Skip` when there is none."""
+    if name == "$free_host":
+        return free_host(client, hosts, vm)
+    if name == "$vm_host":
+        return vm_host(client, vm)
+    if name == "$ft_secondary":
+        return ft_secondary(client, vm)
+    raise ValueError(f"unknown target {name!r}; known: {', '.join(TARGETS)}")
+
+
+def vm_host(client: ViClient, vm: str) -> str:
+    """The host ``vm`` runs on (``runtime.host``)."""
+    ex = client.get("VirtualMachine", vm, "runtime")
+    host = ex.json.get("host") if ex.ok and isinstance(ex.json, dict) else None
+    if not isinstance(host, dict) or not host.get("value"):
+        raise Skip(f"the endpoint does not say which host {vm} runs on")
+    return str(host["value"])
+
+
+def ft_secondary(client: ViClient, vm: str) -> str:
+    """The Fault Tolerance secondary of ``vm``, which must be an FT primary (``config.ftInfo``)."""
+    ex = client.get("VirtualMachine", vm, "config")
+    info = ex.json.get("ftInfo") if ex.ok and isinstance(ex.json, dict) else None
+    secondaries = info.get("secondaries") if isinstance(info, dict) and info.get("role") == 1 else None
+    refs = [r.get("value") for r in secondaries or [] if isinstance(r, dict) and r.get("value")]
+    if not refs:
+        raise Skip(f"{vm} is no Fault Tolerance primary with a secondary")
+    return str(refs[0])
 
 
 def free_host(client: ViClient, hosts: list[str], vm: str) -> str:
