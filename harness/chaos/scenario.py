@@ -562,7 +562,13 @@ class ScenarioRun:
         if name == "$vm":
             return "VirtualMachine", self.vm
         if name not in self._resolved:
-            self._resolved[name] = resolve(name, self.conn.admin, list(self.sandbox.inventory.hosts), self.vm)
+            self._resolved[name] = resolve(
+                name,
+                self.conn.admin,
+                self.sandbox,
+                self.vm,
+                lambda text: self.timeline.add("setup", name, text),
+            )
         return TARGETS[name], self._resolved[name]
 
     def _session(self) -> ViClient:

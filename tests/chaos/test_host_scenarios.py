@@ -167,3 +167,27 @@ def test_malformed_host_steps_are_refused_with_their_place(tmp_path, text, words
     path.write_text(text)
     with pytest.raises(ScenarioError, match=words):
         load_scenario(path)
+
+
+def test_the_harness_powers_off_its_own_vms_to_free_a_host_but_no_one_elses(sim, runner):
+    leftover = runner.sandbox.fresh_vm("poweredOn")["value"]  # as a check may leave one
+    inv = sim.sim.inv
+    inv.get(leftover).host = inv.get("host-14")
+    inv.get(leftover).touch()
+    result = _run(sim, runner, MAINTENANCE)
+    assert result.status == "passed", (result.message, result.timeline)
+    setup = [e["outcome"] for e in result.timeline if e["phase"] == "setup"]
+    assert setup == [f"powered off the harness's own VMs on host-14: {leftover}"]
+    assert inv.get(leftover).power_state == "poweredOff"
+
+    seeded = inv.get("vm-101")  # powered on, not the harness's
+    home = seeded.host
+    seeded.host = inv.get("host-14")
+    seeded.touch()
+    try:
+        result = _run(sim, runner, MAINTENANCE)
+    finally:
+        seeded.host = home
+        seeded.touch()
+    assert result.status == "skipped" and "without a powered-on VM" in result.message
+    assert seeded.power_state == "poweredOn"
