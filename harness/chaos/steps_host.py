@@ -33,6 +33,7 @@ import requests
 
 from ..client import ClientError, TaskTimeout, ViClient
 from ..contract.semantics import holds, walk
+from ..outcomes import Skip
 
 #: The HostSystemConnectionState values the ``host`` step may give a host.
 CONNECTION_STATES = ("connected", "notResponding", "disconnected")
@@ -61,8 +62,12 @@ def host_step(run: Any, action: dict[str, Any]) -> tuple[str, str]:
 def set_connection(run: Any, action: dict[str, Any]) -> tuple[str, str]:
     """Give the target host a connection state through the simulator's control; the first change
     of a host registers its restoration for when the faults end."""
-    type_name, host = run._target(action.get("target", "$vm_host"))
     state = action["host"]["connection"]
+    try:
+        type_name, host = run._target(action.get("target", "$vm_host"))
+    except Skip as exc:
+        run.step_errors.append(f"no host to make {state}: {exc}")
+        return f"host {state}", f"not done: {exc}"
     what = f"host {host} {state}"
     if type_name != "HostSystem":
         run.step_errors.append(f"{what}: the target is a {type_name}, not a host")
@@ -98,7 +103,11 @@ def _post_connection(run: Any, host: str, state: str) -> dict[str, Any]:
 def check_state(run: Any, action: dict[str, Any]) -> tuple[str, str]:
     """Read the target's properties with the clean client now: a predicate that breaks fails the
     scenario; a property the harness could not read leaves it undecided (error)."""
-    type_name, moid = run._target(action.get("target", "$vm"))
+    try:
+        type_name, moid = run._target(action.get("target", "$vm"))
+    except Skip as exc:
+        run.step_errors.append(f"nothing to check: {exc}")
+        return "check", f"not done: {exc}"
     clean: ViClient = run.conn.admin
     results: list[str] = []
     for path, predicate in action["check"].items():
