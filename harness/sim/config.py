@@ -35,6 +35,12 @@ MISBEHAVIOURS: dict[str, str] = {
     "concurrent-*-from-sessions)",
     "forget_tasks_on_logout": "a task answers ManagedObjectNotFound once the session that started it has ended "
     "(chaos session-expires-during-a-task)",
+    "ignore_maintenance_mode": "a VM on a host in maintenance mode is powered on (PowerOnVM_Task, a revert that "
+    "powers on) instead of InvalidState (chaos host-enters-maintenance-mid-sequence)",
+    "maintenance_half_done": "EnterMaintenanceMode_Task that fails because powered-on VMs remain still leaves the "
+    "host in maintenance mode (chaos host-enters-maintenance-mid-sequence)",
+    "ft_double_swap": "MakePrimaryVM_Task holds no lock and swaps the pair's roles on every call, so two at once "
+    "swap twice (chaos ft-failover-with-faulted-host)",
 }
 
 DEFAULT_VMS = 32
