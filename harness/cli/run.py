@@ -135,7 +135,7 @@ def default_report_dir() -> Path:
     callback=_jobs_option,
     metavar="N|auto",
     help="Worker processes the run is spread over (each runs a shard of the plan with a sandbox, and "
-    "for the built-in simulator a simulator, of its own; one merged result). auto: one per CPU (at "
+    "for the built-in simulator a simulator, of its own; one merged result). auto: two per CPU (at "
     "most 4) for a full run on the built-in simulator, else 1.",
 )
 @allow_errors_option

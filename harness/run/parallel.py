@@ -22,7 +22,7 @@ from multiprocessing.managers import SyncManager
 from typing import Any
 
 from .. import __version__
-from ..chaos.scenario import scenario_files
+from ..chaos.scenario import load_scenarios, scenario_files
 from ..report.merge import merge_runs
 from ..report.model import OperationResult, RunResult
 from ..report.secrets import Scrubber
@@ -175,6 +175,8 @@ def _as_one_run(merged: RunResult, options: RunOptions, wall_s: float, interrupt
     """Record the merged shards as one run of ``jobs`` workers: its options, its wall-clock time."""
     merged.options.pop("merged_shards", None)
     merged.options["scenarios"] = [str(s) for s in options.scenarios]
+    order = {s.name: n for n, s in enumerate(load_scenarios(list(options.scenarios)))}
+    merged.scenarios.sort(key=lambda sc: order.get(sc.name, len(order)))  # as one process runs them
     merged.options["jobs"] = options.jobs
     merged.stats["workers_s"] = merged.stats.pop("duration_s", 0.0)
     merged.stats["duration_s"] = round(wall_s, 2)
@@ -193,10 +195,11 @@ AUTO_MAX_JOBS = 4
 
 
 def auto_jobs(options: RunOptions, pairs: int, cpus: int | None = None) -> int:
-    """How many workers ``--jobs auto`` means: one per CPU (at most :data:`AUTO_MAX_JOBS`) for a
-    run of at least :data:`AUTO_MIN_PAIRS` pairs on the built-in simulator; 1 otherwise (a real
-    endpoint is not loaded with parallel runs unless asked, and a shard is run as it is)."""
+    """How many workers ``--jobs auto`` means: two per CPU (at most :data:`AUTO_MAX_JOBS`) for a
+    run of at least :data:`AUTO_MIN_PAIRS` pairs on the built-in simulator (a worker spends much of
+    its time waiting for tasks, which another one fills); 1 otherwise (a real endpoint is not loaded
+    with parallel runs unless asked, and a shard is run as it is)."""
     if options.endpoint is not None or options.shard is not None or pairs < AUTO_MIN_PAIRS:
         return 1
     cpus = cpus if cpus is not None else len(os.sched_getaffinity(0))
-    return max(1, min(cpus, AUTO_MAX_JOBS))
+    return max(1, min(2 * cpus, AUTO_MAX_JOBS))
