@@ -39,7 +39,14 @@ Two steps act on the scenario as a whole::
                                        # for 10 s: one it cannot find any more is lost (failed)
 
 with the hypotheses ``relogin: true`` (the scenario's client logged in again after the sessions
-expired) and ``tasks_succeed: true`` (every task the scenario started ended in success).
+expired) and ``tasks_succeed: true`` (every task the scenario started ended in success).  And::
+
+    - restart_endpoint: {down_ms: 500}  # our simulator stops, its port stays closed 500 ms, it serves
+                                        # again keeping its inventory, not its sessions nor tasks
+                                        # (harness.chaos.steps_restart; skipped, and said so, elsewhere)
+
+with ``inventory_survives: true`` (the scenario's VM still exists with its name).  A task the restart
+made the endpoint forget, or one no answer came for, is undecided (reported), never lost (failed).
 
 The verdict is decided with a clean client after the faults end: ``failed`` only when the endpoint
 broke a hypothesis, ``error`` when the harness could not set the scenario up, ``skipped`` when a
@@ -71,6 +78,7 @@ from ..report.model import ScenarioResult
 from ..yamlfile import read_yaml
 from .fanout import MAX_IN_FLIGHT, MAX_SESSIONS, fan_out, outcome_kind, sessions
 from .proxy import Toxic, ToxicProxy
+from .steps_restart import inventory_survived, not_followed, restart_endpoint
 from .targets import TARGETS, free_host
 from .transport import ChaosAdapter, TransportFault, install
 
@@ -117,6 +125,7 @@ SCENARIO_SCHEMA: dict[str, Any] = {
                 "recover_within_s": {"type": "number", "minimum": 0},
                 "relogin": {"type": "boolean"},
                 "tasks_succeed": {"type": "boolean"},
+                "inventory_survives": {"type": "boolean"},
                 "state": {"type": "object", "additionalProperties": _PREDICATE},
             },
         },
@@ -139,6 +148,11 @@ SCENARIO_SCHEMA: dict[str, Any] = {
                 "sleep_ms": {"type": "integer"},
                 "expire_sessions": {"const": True},
                 "follow_tasks": {"type": "number", "minimum": 0},
+                "restart_endpoint": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "properties": {"down_ms": {"type": "integer", "minimum": 0, "maximum": 60000}},
+                },
                 "target": {"enum": list(TARGETS)},
                 "body": {
                     "type": "object",
@@ -156,6 +170,7 @@ SCENARIO_SCHEMA: dict[str, Any] = {
                 {"required": ["sleep_ms"]},
                 {"required": ["expire_sessions"]},
                 {"required": ["follow_tasks"]},
+                {"required": ["restart_endpoint"]},
             ],
         },
     },
@@ -272,6 +287,8 @@ class ScenarioRun:
         self.chaos: ViClient | None = None
         self.expired: int | None = None  # sessions the expire_sessions steps ended (None: none ran)
         self.unfound: list[str] = []
+        self.restarted: int | None = None  # restarts the restart_endpoint steps asked for
+        self.before_restart: set[str] = set()  # tasks started before a restart (steps_restart)
 
     # --- verdict helpers ----------------------------------------------------------------------
     def _result(self, status: str, message: str) -> ScenarioResult:
@@ -322,9 +339,11 @@ class ScenarioRun:
         if failures:
             return self._result("failed", "; ".join(failures))
         done = len([e for e in self.timeline.events if e["phase"] == "action"])
+        undecided = f"; {len(set(self.undecided))} undecided (see the timeline)" if self.undecided else ""
         return self._result(
             "passed",
-            f"{done} actions under {', '.join(sorted(self.s.layers)) or 'no'} faults; every hypothesis held",
+            f"{done} actions under {', '.join(sorted(self.s.layers)) or 'no'} faults; every hypothesis held"
+            + undecided,
         )
 
     # --- phases --------------------------------------------------------------------------------
@@ -426,6 +445,9 @@ class ScenarioRun:
         if "follow_tasks" in action:
             self._follow(client, float(action["follow_tasks"]), phase)
             return
+        if "restart_endpoint" in action:
+            self.timeline.add(phase, "restart endpoint", restart_endpoint(self, action["restart_endpoint"]))
+            return
         method = action.get("invoke") or action["get"]
         type_name, moid = self._target(action.get("target", "$vm"))
         body = self._body(action.get("body"))
@@ -504,8 +526,9 @@ class ScenarioRun:
                 self.undecided.append(task)
                 outcome = f"undecided: still running after {limit:g} s (an error, not a failure)"
             except ClientError as exc:
-                self.unfound.append(f"the scenario's client could not find task {task} any more ({exc})")
-                outcome = f"lost: {exc}"
+                outcome = not_followed(self, task, exc) or f"lost: {exc}"
+                if outcome.startswith("lost"):
+                    self.unfound.append(f"the scenario's client could not find task {task} any more ({exc})")
             self.timeline.add(phase, f"follow task {task}", outcome)
 
     def _expect(self, action: dict[str, Any], method: str, ex: Exchange) -> None:
@@ -640,6 +663,8 @@ class ScenarioRun:
             )
         if h.get("relogin"):
             failures.extend(self._relogged_in())
+        if h.get("inventory_survives"):
+            failures.extend(inventory_survived(self, clean))
         if h.get("no_duplicate_objects", True):
             failures.extend(self._no_duplicates(clean))
         failures.extend(self.unexpected[:3])
@@ -679,8 +704,10 @@ class ScenarioRun:
                 self.ended[task] = infos[-1].get("state", "?")
                 self.timeline.add("verify", f"task {task}", self.ended[task])
             except ClientError as exc:
-                self.timeline.add("verify", f"task {task}", f"lost: {exc}")
-                lost.append(f"task {task} never reached a terminal state ({exc})")
+                undecided = not_followed(self, task, exc)
+                self.timeline.add("verify", f"task {task}", undecided or f"lost: {exc}")
+                if undecided is None:
+                    lost.append(f"task {task} never reached a terminal state ({exc})")
         return lost
 
     def _contests(self) -> list[str]:

@@ -21,6 +21,7 @@ from ..sandbox import Sandbox
 from .baseline import Baseline, load_baseline
 from .endpoint import Connection, open_endpoint
 from .options import RunOptions, UsageError, shard_scenarios
+from .outage import OutageWatch
 from .plan import Plan, PlanItem, make_plan
 
 ProgressFn = Callable[[OperationResult, int, int], None]  # (result, done, total)
@@ -62,6 +63,7 @@ class Runner:
         self._reported: set[tuple[str, str]] = set()  # (operation, check) results handed out by run_one
         #: audit findings that landed on a result already handed out (the pytest plugin reports them)
         self.late: list[tuple[str, CheckResult]] = []
+        self.outages = OutageWatch(self.options.reconnect_wait)
 
     # --- lifecycle -------------------------------------------------------------------------------
     def __enter__(self) -> Runner:
@@ -129,6 +131,9 @@ class Runner:
             self.result.stats["sandbox"] = self.sandbox_error
         if self.auditor is not None:
             self.result.stats["answers_judged"] = self.auditor.judged
+        if self.outages.outages:
+            self.result.stats["endpoint_outages"] = self.outages.summary()
+            self.result.stats["outage_waits"] = self.outages.outages
         if getattr(self.sandbox, "sample_size", 0):
             self.result.stats["inventory_sample"] = self.sandbox.sample_summary()
         self.baseline.apply(self.result)
@@ -167,6 +172,8 @@ class Runner:
         if result.status == "error" and elsewhere:
             result.message += f" (meanwhile {', '.join(sorted(elsewhere))} broke its contract: see there)"
         self._reported.add((contract.id, spec.name))
+        assert self.conn is not None
+        self.outages.after(f"{contract.id}::{spec.name}", result, [self.conn.admin, self.conn.limited])
         return result
 
     def _operation(self, op_id: str) -> OperationResult:

@@ -1,5 +1,5 @@
 """The ASGI app: VI/JSON under ``/sdk/vim25/{release}/{type}/{moId}/{name}`` plus the administrative
-endpoints under ``/_sim/`` (about, fault rules, misbehaviour switches, session expiry)."""
+endpoints under ``/_sim/`` (about, fault rules, misbehaviour switches, session expiry, restart)."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from .build import Builder, builder
 from .config import ConfigError, SimConfig, parse_misbehaviour
 from .faults import invalid_request
 from .responses import release_of
+from .restart import restart_route
 from .rules import RuleError
 from .simulator import Simulator
 
@@ -120,6 +121,7 @@ def create_app(cfg: SimConfig | None = None, sim: Simulator | None = None) -> St
         Route("/_sim/faults", faults, methods=["GET", "POST", "DELETE"]),
         Route("/_sim/misbehaviour", misbehaviour, methods=["GET", "PUT"]),
         Route("/_sim/sessions/expire", expire_sessions, methods=["POST"]),
+        Route("/_sim/restart", restart_route(sim), methods=["POST"]),
         Route("/sdk/vim25/{rest:path}", vi, methods=["GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"]),
         Route("/{rest:path}", other, methods=["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD"]),
     ]

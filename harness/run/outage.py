@@ -1,0 +1,92 @@
+"""A bounded wait for an endpoint that stopped answering mid-run (a restart, a network outage).
+
+After a check ends in ``error`` because the network refused or reset the connection, the runner
+waits for the endpoint to answer ``ServiceContent`` again, at most ``reconnect_wait`` seconds, so
+the remaining items do not all error while it restarts.  When it is back the run's clients log in
+again (a restarted endpoint forgot their sessions).  Each wait is recorded in the run's stats
+(``outages``: when, how long, whether the endpoint came back); after a wait that ended without the
+endpoint, later items do not wait again (the run ends in errors, never in a stall).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..client import ClientError, TransportError, ViClient
+from ..report.model import CheckResult
+
+#: The network errors that mean "the endpoint is not there" (harness.client.session._reason).
+DOWN = ("connection refused", "connection reset", "connection failed")
+PROBE_EVERY_S = 0.2
+
+
+def endpoint_down(result: CheckResult) -> bool:
+    """Whether a check's result is an error because the endpoint could not be reached."""
+    return (
+        result.status == "error"
+        and result.message.startswith("network:")
+        and any(w in result.message for w in DOWN)
+    )
+
+
+@dataclass
+class OutageWatch:
+    """Waits (bounded) for the endpoint after a check found it down; remembers each wait."""
+
+    limit_s: float
+    outages: list[dict[str, Any]] = field(default_factory=list)
+    gave_up: bool = False
+
+    def after(self, during: str, result: CheckResult, clients: list[ViClient | None]) -> None:
+        """After ``result`` (of ``during``): when the endpoint was down, wait for it and log in again."""
+        if self.limit_s <= 0 or self.gave_up or not endpoint_down(result):
+            return
+        start = time.monotonic()
+        admin = next(c for c in clients if c is not None)
+        back = _wait(admin, self.limit_s)
+        waited = round(time.monotonic() - start, 2)
+        relogged = 0
+        if back:
+            for client in clients:
+                relogged += _relogin(client)
+        else:
+            self.gave_up = True
+        self.outages.append({"after": during, "waited_s": waited, "back": back, "logged_in_again": relogged})
+
+    def summary(self) -> str:
+        """One line for the run's stats (empty when the endpoint never went away)."""
+        if not self.outages:
+            return ""
+        back = sum(o["back"] for o in self.outages)
+        text = f"{len(self.outages)} times unreachable, back {back} times within {self.limit_s:g} s"
+        return text + ("; gave up waiting" if self.gave_up else "")
+
+
+def _wait(client: ViClient, limit_s: float) -> bool:
+    """Whether the endpoint answers ServiceContent (any HTTP answer) within ``limit_s`` seconds."""
+    deadline = time.monotonic() + limit_s
+    while True:
+        try:
+            client.request("GET", "/ServiceInstance/ServiceInstance/content", use_session=False)
+            return True
+        except TransportError:
+            pass
+        except ClientError:
+            return True  # it answered, though not well: that is for the checks to judge
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(PROBE_EVERY_S)
+
+
+def _relogin(client: ViClient | None) -> int:
+    """Log ``client`` in again when its session is gone (1), else 0."""
+    if client is None or not client.user:
+        return 0
+    before = client.relogins
+    try:
+        client.get("SessionManager", client.content["sessionManager"]["value"], "currentSession")
+    except (ClientError, KeyError, TypeError):
+        return 0
+    return client.relogins - before
