@@ -1,0 +1,138 @@
+"""The harness while its endpoint is down (refused, reset) and when it comes back: canned replies."""
+
+from __future__ import annotations
+
+import pytest
+import requests
+import responses
+
+from harness.checks.base import CheckContext, CheckSpec
+from harness.client import SESSION_HEADER, TransportError, ViClient
+from harness.report.model import CheckResult
+from harness.run.outage import OutageWatch, endpoint_down
+
+BASE = "http://vc.example:8080"
+ROOT = f"{BASE}/sdk/vim25/8.0.2.0"
+CONTENT_URL = f"{ROOT}/ServiceInstance/ServiceInstance/content"
+LOGIN_URL = f"{ROOT}/SessionManager/SessionManager/Login"
+CURRENT_URL = f"{ROOT}/SessionManager/SessionManager/currentSession"
+CONTENT = {
+    "_typeName": "ServiceContent",
+    "sessionManager": {
+        "_typeName": "ManagedObjectReference",
+        "type": "SessionManager",
+        "value": "SessionManager",
+    },
+}
+REFUSED = requests.ConnectionError(
+    "HTTPConnectionPool: Max retries exceeded ([Errno 111] Connection refused)"
+)
+RESET = requests.ConnectionError(
+    ("Connection aborted.", ConnectionResetError(104, "Connection reset by peer"))
+)
+NOT_AUTHENTICATED = {"_typeName": "NotAuthenticated", "faultMessage": []}
+
+
+@pytest.fixture
+def mocked():
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        rsps.get(CONTENT_URL, json=CONTENT)
+        rsps.post(LOGIN_URL, json={"_typeName": "UserSession", "key": "k"}, headers={SESSION_HEADER: "sid-1"})
+        yield rsps
+
+
+def logged_in() -> ViClient:
+    c = ViClient(BASE, "8.0.2.0", timeout=2)
+    c.login("administrator@vsphere.local", "pw")
+    return c
+
+
+@pytest.mark.parametrize(("error", "reason"), [(REFUSED, "connection refused"), (RESET, "connection reset")])
+def test_a_call_while_the_endpoint_is_down_is_a_network_error(mocked, error, reason):
+    mocked.get(f"{ROOT}/VirtualMachine/vm-1/runtime", body=error)
+    c = logged_in()
+    with pytest.raises(TransportError, match=reason):
+        c.get("VirtualMachine", "vm-1", "runtime")
+
+
+def _check_calling(client: ViClient) -> CheckResult:
+    def fn(ctx, v) -> str:
+        ex = ctx.client.get("VirtualMachine", "vm-1", "runtime")
+        if not ex.ok:
+            v.fail("the runtime read failed", ex)
+        return "read"
+
+    spec = CheckSpec("probe", fn, "reads runtime", lambda c: True, False)
+    return spec.run(CheckContext(contract=None, release="8.0.2.0", client=client))  # type: ignore[arg-type]
+
+
+def test_the_check_is_an_error_not_a_failure_while_down_and_passes_after_a_relogin(mocked):
+    url = f"{ROOT}/VirtualMachine/vm-1/runtime"
+    mocked.get(url, body=REFUSED)
+    c = logged_in()
+    down = _check_calling(c)
+    assert (
+        down.status == "error"
+        and down.message.startswith("network:")
+        and "connection refused" in down.message
+    )
+    assert endpoint_down(down)
+    mocked.replace(responses.GET, url, status=500, json=NOT_AUTHENTICATED)  # back, sessions forgotten
+    mocked.add(
+        responses.GET, url, json={"_typeName": "VirtualMachineRuntimeInfo", "powerState": "poweredOff"}
+    )
+    back = _check_calling(c)
+    assert back.status == "passed" and c.relogins == 1
+    mocked.replace(responses.GET, url, status=500, json={"_typeName": "SystemError", "faultMessage": []})
+    assert _check_calling(c).status == "failed"  # an answer that is a fault still fails the check
+
+
+@pytest.mark.parametrize(
+    ("result", "down"),
+    [
+        (CheckResult("x", "error", "network: GET http://h/x: connection refused"), True),
+        (CheckResult("x", "error", "network: GET http://h/x: connection reset"), True),
+        (CheckResult("x", "error", "network: GET http://h/x: timed out"), False),
+        (CheckResult("x", "failed", "connection refused in a message"), False),
+        (CheckResult("x", "error", "could not decide: connection refused"), False),
+    ],
+)
+def test_which_results_mean_the_endpoint_is_down(result, down):
+    assert endpoint_down(result) is down
+
+
+def test_the_runner_waits_for_the_endpoint_and_logs_its_clients_in_again(mocked):
+    c = logged_in()
+    mocked.replace(responses.GET, CONTENT_URL, body=REFUSED)
+    mocked.add(responses.GET, CONTENT_URL, body=REFUSED)
+    mocked.add(responses.GET, CONTENT_URL, json=CONTENT)  # back on the third probe
+    mocked.get(CURRENT_URL, status=500, json=NOT_AUTHENTICATED)
+    mocked.get(CURRENT_URL, json={"_typeName": "UserSession", "key": "k"})
+    watch = OutageWatch(limit_s=10)
+    watch.after("op::check", CheckResult("check", "error", "network: GET x: connection refused"), [c, None])
+    (outage,) = watch.outages
+    assert outage["back"] is True and outage["logged_in_again"] == 1 and outage["after"] == "op::check"
+    assert 0.2 <= outage["waited_s"] < 5 and not watch.gave_up
+    assert "1 times unreachable, back 1 times" in watch.summary()
+
+
+def test_the_wait_is_bounded_and_not_repeated_once_it_gave_up(mocked):
+    c = logged_in()
+    mocked.replace(responses.GET, CONTENT_URL, body=REFUSED)
+    watch = OutageWatch(limit_s=0.5)
+    down = CheckResult("check", "error", "network: GET x: connection refused")
+    watch.after("a::check", down, [c])
+    watch.after("b::check", down, [c])
+    (outage,) = watch.outages
+    assert outage["back"] is False and outage["waited_s"] < 3 and watch.gave_up
+    assert "gave up" in watch.summary()
+
+
+def test_no_wait_for_other_results_nor_when_switched_off(mocked):
+    c = logged_in()
+    for watch, result in [
+        (OutageWatch(limit_s=10), CheckResult("check", "passed", "ok")),
+        (OutageWatch(limit_s=0), CheckResult("check", "error", "network: GET x: connection refused")),
+    ]:
+        watch.after("a::check", result, [c])
+        assert watch.outages == [] and watch.summary() == ""
