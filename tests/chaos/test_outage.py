@@ -8,7 +8,9 @@ import responses
 
 from harness.checks.base import CheckContext, CheckSpec
 from harness.client import SESSION_HEADER, TransportError, ViClient
-from harness.report.model import CheckResult
+from harness.report.merge import merge_runs
+from harness.report.model import CheckResult, RunResult
+from harness.run import RunOptions
 from harness.run.outage import OutageWatch, endpoint_down
 
 BASE = "http://vc.example:8080"
@@ -136,3 +138,18 @@ def test_no_wait_for_other_results_nor_when_switched_off(mocked):
     ]:
         watch.after("a::check", result, [c])
         assert watch.outages == [] and watch.summary() == ""
+
+
+def _shard(i: int, waits: list[dict]) -> tuple[str, RunResult]:
+    run = RunResult("0", {"url": "http://h", "release": "8.0.2.0"}, "2026-01-01T00:00:0{i}Z", seed=1)
+    run.options = {**RunOptions().public(), "shard": f"{i}/2"}
+    run.stats = {"endpoint_outages": f"{len(waits)} times unreachable", "outage_waits": waits}
+    return f"shard-{i}", run
+
+
+def test_merged_shards_keep_every_wait():
+    one = {"after": "a::shape", "waited_s": 1.0, "back": True, "logged_in_again": 1}
+    two = {"after": "b::shape", "waited_s": 2.0, "back": False, "logged_in_again": 0}
+    merged = merge_runs([_shard(1, [one]), _shard(2, [two])])
+    assert merged.stats["outage_waits"] == [one, two]
+    assert merged.stats["endpoint_outages"] == "1 times unreachable"
