@@ -21,7 +21,14 @@ from .simulator import Simulator
 
 
 class _Server(uvicorn.Server):
-    """uvicorn's server, ending cleanly on SIGINT/SIGTERM without re-raising the signal."""
+    """uvicorn's server, ending cleanly on SIGINT/SIGTERM without re-raising the signal
+    (``signalled`` then: the process stops, even in the middle of a restart)."""
+
+    signalled = False
+
+    def handle_exit(self, sig: int, frame: Any) -> None:
+        self.signalled = True
+        super().handle_exit(sig, frame)
 
     @contextmanager
     def capture_signals(self) -> Iterator[None]:
@@ -165,6 +172,22 @@ def running_simulator(cfg: SimConfig | None = None) -> Iterator[RunningSimulator
         sim.close()
 
 
+def _down(seconds: float) -> bool:
+    """Stay down ``seconds`` (the port closed); True when SIGINT or SIGTERM came meanwhile."""
+    stop: list[int] = []
+    originals = {
+        sig: signal.signal(sig, lambda n, _f: stop.append(n)) for sig in (signal.SIGINT, signal.SIGTERM)
+    }
+    try:
+        deadline = time.monotonic() + seconds
+        while not stop and time.monotonic() < deadline:
+            time.sleep(min(0.05, max(0.0, deadline - time.monotonic())))
+    finally:
+        for sig, handler in originals.items():
+            signal.signal(sig, handler)
+    return bool(stop)
+
+
 def serve_forever(cfg: SimConfig, on_ready=None) -> None:
     """Serve in the foreground until SIGINT or SIGTERM (uvicorn's handlers end the loop cleanly).
     ``POST /_sim/restart`` stops the server, keeps the port closed a while and serves again."""
@@ -189,10 +212,11 @@ def serve_forever(cfg: SimConfig, on_ready=None) -> None:
                 server.run(sockets=[sock])
             finally:
                 sock.close()
-            if not pending:
+            if not pending or server.signalled:
                 return
             forget_memory(sim)
-            time.sleep(pending.pop())
+            if _down(pending.pop()):
+                return
             sock = bind(host, port)
             server = _Server(config)
     finally:

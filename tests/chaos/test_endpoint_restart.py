@@ -11,13 +11,16 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+import requests
 
 from harness.chaos.scenario import ScenarioRun, load_scenario
 from harness.chaos.steps_restart import restart_endpoint
+from harness.client import TransportError, ViClient
 from harness.report.model import ScenarioResult
 from harness.run.execute import Runner, exit_code, run_contracts
 from harness.run.options import RunOptions
@@ -161,3 +164,69 @@ def test_a_run_survives_the_simulator_process_killed_and_started_again(tmp_path)
     written = json.loads((tmp_path / "report" / "results.json").read_text())
     assert written["gate"] == {"verdict": "undecided", "exit_code": 4}
     assert "endpoint_outages" in (tmp_path / "report" / "summary.md").read_text()
+
+
+def test_a_sim_process_restarts_in_place_on_the_control_route(tmp_path):
+    port = _free_port()
+    proc = _start_sim(port, tmp_path / "sim.state")
+    url = f"http://127.0.0.1:{port}"
+    try:
+        client = ViClient(url, timeout=5)
+        client.login(*ADMIN)
+        task = client.invoke("VirtualMachine", "vm-102", "PowerOnVM_Task").json["value"]
+        resp = requests.post(f"{url}/_sim/restart", params={"down_ms": 600}, timeout=5)
+        assert resp.status_code == 202
+        seen_down = False
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            try:
+                answered = client.get("VirtualMachine", "vm-102", "name")
+            except TransportError:
+                seen_down = True
+                time.sleep(0.05)
+                continue
+            if seen_down:
+                break
+            time.sleep(0.02)
+        assert seen_down and answered.ok and client.relogins == 1
+        assert client.task_info(task).fault_type in ("ManagedObjectNotFound", None)
+        assert requests.get(f"{url}/_sim/about", timeout=5).json()["restarts"] == 1
+        assert proc.poll() is None  # the same process serves again
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(10)
+    assert proc.returncode == 0
+
+
+def test_a_state_file_the_sim_cannot_read_is_a_one_line_error(tmp_path):
+    bad = tmp_path / "state"
+    bad.write_bytes(b"garbage")
+    out = subprocess.run(
+        [sys.executable, "-m", "harness", "sim", "--port", "0", "--state-file", str(bad)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+    )
+    assert out.returncode == 2 and out.stderr.strip().startswith("error:") and "state file" in out.stderr
+
+
+def test_sigterm_while_the_sim_process_is_down_stops_it(tmp_path):
+    port = _free_port()
+    proc = _start_sim(port, tmp_path / "sim.state")
+    try:
+        url = f"http://127.0.0.1:{port}"
+        assert requests.post(f"{url}/_sim/restart", params={"down_ms": 20000}, timeout=5).status_code == 202
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                requests.get(f"{url}/_sim/about", timeout=1)
+                time.sleep(0.05)
+            except requests.ConnectionError:
+                break
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(5) == 0  # not after the 20 s down time
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(5)
