@@ -289,6 +289,7 @@ class ScenarioRun:
         self.unfound: list[str] = []
         self.restarted: int | None = None  # restarts the restart_endpoint steps asked for
         self.before_restart: set[str] = set()  # tasks started before a restart (steps_restart)
+        self.not_done: list[str] = []  # steps the harness could not carry out (the scenario is an error)
 
     # --- verdict helpers ----------------------------------------------------------------------
     def _result(self, status: str, message: str) -> ScenarioResult:
@@ -338,6 +339,8 @@ class ScenarioRun:
             self._act(clean, action, "rollback")
         if failures:
             return self._result("failed", "; ".join(failures))
+        if self.not_done:  # a step the harness could not carry out: the hypotheses were not put to the test
+            return self._result("error", "; ".join(self.not_done))
         done = len([e for e in self.timeline.events if e["phase"] == "action"])
         undecided = f"; {len(set(self.undecided))} undecided (see the timeline)" if self.undecided else ""
         return self._result(

@@ -3,7 +3,8 @@
 ``- restart_endpoint: {down_ms: 500}`` asks our simulator (``POST /_sim/restart``) to stop, keep
 its port closed ``down_ms`` and serve again with what a vCenter keeps over a restart (the inventory;
 not the sessions nor the tasks: :mod:`harness.sim.restart`); the step returns once the endpoint has
-gone down, so the next actions meet the outage.  Elsewhere it is skipped, and says so.
+gone down, so the next actions meet the outage.  Elsewhere it is skipped, and says so; a restart
+the simulator refuses (or cannot be asked for) makes the scenario an ``error``.
 
 A task started before a restart that the endpoint no longer knows afterwards
 (``ManagedObjectNotFound``) was lost *by the restart*: the endpoint's documented behaviour, so it is
@@ -40,9 +41,9 @@ def restart_endpoint(run: Any, spec: dict[str, Any]) -> str:
             f"{conn.url}/_sim/restart", params={"down_ms": down_ms}, timeout=10, verify=conn.admin.verify
         )
     except requests.RequestException as exc:
-        return f"not done: {type(exc).__name__}"
+        return _not_done(run, f"{type(exc).__name__}: {exc}")
     if resp.status_code != 202:
-        return f"not done: the simulator answered HTTP {resp.status_code} {resp.text[:200]}"
+        return _not_done(run, f"the simulator answered HTTP {resp.status_code} {resp.text[:200]}")
     gone = _gone(conn.admin, GONE_WITHIN_S)
     run.restarted = (run.restarted or 0) + 1
     sessions = (
@@ -52,6 +53,11 @@ def restart_endpoint(run: Any, spec: dict[str, Any]) -> str:
     )
     run.expired = (run.expired or 0) + int(sessions)  # the relogin hypothesis judges them
     return f"restarting, down {down_ms} ms" + ("" if gone else " (not seen down: it came back at once)")
+
+
+def _not_done(run: Any, why: str) -> str:
+    run.not_done.append(f"the endpoint could not be restarted: {why}")
+    return f"not done: {why}"
 
 
 def not_followed(run: Any, task: str, exc: ClientError) -> str | None:

@@ -230,3 +230,13 @@ def test_sigterm_while_the_sim_process_is_down_stops_it(tmp_path):
         if proc.poll() is None:
             proc.kill()
             proc.wait(5)
+
+
+def test_a_restart_the_simulator_refuses_makes_the_scenario_an_error(sim, runner):
+    hook, sim.sim.restart_hook = sim.sim.restart_hook, None
+    try:
+        result = _run(sim, runner)
+    finally:
+        sim.sim.restart_hook = hook
+    assert result.status == "error", (result.message, result.timeline)
+    assert "could not be restarted" in result.message and "HTTP 409" in result.message
