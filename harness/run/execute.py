@@ -21,7 +21,7 @@ from ..sandbox import Sandbox
 from .baseline import Baseline, load_baseline
 from .endpoint import Connection, open_endpoint
 from .options import RunOptions, UsageError, shard_scenarios
-from .outage import OutageWatch
+from .outage import OutageWatch, relogins, undecided_if_forgotten
 from .plan import Plan, PlanItem, make_plan
 
 ProgressFn = Callable[[OperationResult, int, int], None]  # (result, done, total)
@@ -165,15 +165,17 @@ class Runner:
     def run_one(self, contract: Contract, spec: CheckSpec) -> CheckResult:
         """Run one check on one operation and record it in the result; then judge every answer the
         check's exchanges brought (a violation lands on the operation that answered)."""
-        assert self.result is not None
+        assert self.result is not None and self.conn is not None
+        clients = [self.conn.admin, self.conn.limited]
+        before = relogins(clients)
         result = spec.run(self.context(contract))
+        result = undecided_if_forgotten(result, relogins(clients) > before)
         result = self._record(contract.id, result)
         elsewhere = self.audit(f"{contract.id}::{spec.name}", current=(contract.id, result))
         if result.status == "error" and elsewhere:
             result.message += f" (meanwhile {', '.join(sorted(elsewhere))} broke its contract: see there)"
         self._reported.add((contract.id, spec.name))
-        assert self.conn is not None
-        self.outages.after(f"{contract.id}::{spec.name}", result, [self.conn.admin, self.conn.limited])
+        self.outages.after(f"{contract.id}::{spec.name}", result, clients)
         return result
 
     def _operation(self, op_id: str) -> OperationResult:

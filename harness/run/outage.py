@@ -1,6 +1,8 @@
 """A bounded wait for an endpoint that stopped answering mid-run (a restart, a network outage).
 
-After a check ends in ``error`` because the network refused or reset the connection, the runner
+A check that would fail while the endpoint forgot the run's sessions (it had to log in again
+during the check: a restart) is ``error`` instead (:func:`undecided_if_forgotten`).  After a check
+ends in ``error`` because the network refused or reset the connection, the runner
 waits for the endpoint to answer ``ServiceContent`` again, at most ``reconnect_wait`` seconds, so
 the remaining items do not all error while it restarts.  When it is back the run's clients log in
 again (a restarted endpoint forgot their sessions).  Each wait is recorded in the run's stats
@@ -29,6 +31,23 @@ def endpoint_down(result: CheckResult) -> bool:
         and result.message.startswith("network:")
         and any(w in result.message for w in DOWN)
     )
+
+
+def relogins(clients: list[ViClient | None]) -> int:
+    """How many times the run's clients logged in again: the endpoint forgot their sessions."""
+    return sum(c.relogins for c in clients if c is not None)
+
+
+def undecided_if_forgotten(result: CheckResult, forgotten: bool) -> CheckResult:
+    """A ``failed`` check during which the endpoint forgot the run's sessions (a restart) is
+    undecided: what it found may be what the restart lost (a task, a lock), not a broken contract."""
+    if result.status == "failed" and forgotten:
+        result.status = "error"
+        result.message = (
+            "undecided: the endpoint forgot the run's session during the check (a restart?), "
+            f"so this may be what it lost: {result.message}"
+        )
+    return result
 
 
 @dataclass

@@ -8,9 +8,11 @@ import responses
 
 from harness.checks.base import CheckContext, CheckSpec
 from harness.client import SESSION_HEADER, TransportError, ViClient
+from harness.contract import load_contracts
 from harness.report.merge import merge_runs
 from harness.report.model import CheckResult, RunResult
 from harness.run import RunOptions
+from harness.run.execute import Runner
 from harness.run.outage import OutageWatch, endpoint_down
 
 BASE = "http://vc.example:8080"
@@ -153,3 +155,25 @@ def test_merged_shards_keep_every_wait():
     merged = merge_runs([_shard(1, [one]), _shard(2, [two])])
     assert merged.stats["outage_waits"] == [one, two]
     assert merged.stats["endpoint_outages"] == "1 times unreachable"
+
+
+def _failing_check(forget: bool) -> CheckSpec:
+    def fn(ctx, v) -> str:
+        if forget:  # as a restart would: the endpoint forgets every session
+            ctx.extras["simulator"].expire_sessions()
+        ex = ctx.client.get("VirtualMachine", "vm-100", "name")
+        v.fail("what the check found broken", ex)
+        return ""
+
+    return CheckSpec("probe", fn, "fails", lambda c: True, False)
+
+
+@pytest.mark.parametrize(("forget", "status"), [(True, "error"), (False, "failed")])
+def test_a_failure_while_the_endpoint_forgot_the_sessions_is_undecided(forget, status):
+    options = RunOptions(sim={"vms": 2}, inventory_sample=0)
+    with Runner(options, sandbox_factory=lambda *a: None) as runner:
+        contract = load_contracts().get("VirtualMachine_getName")
+        result = runner.run_one(contract, _failing_check(forget))
+    assert result.status == status, result.message
+    assert result.message.startswith("undecided: the endpoint forgot") is forget
+    assert result.message.endswith("what the check found broken")
