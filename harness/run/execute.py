@@ -112,7 +112,11 @@ class Runner:
         try:
             if self.sandbox is not None:
                 try:
-                    self.result.leftovers = list(self.sandbox.cleanup())
+                    self.result.leftovers = self.outages.cleaned_again(
+                        list(self.sandbox.cleanup()),
+                        self.sandbox.cleanup,
+                        [self.conn.admin, self.conn.limited],
+                    )
                 except Exception as err:  # noqa: BLE001 - report, never crash at the end
                     self.result.leftovers = [f"sandbox cleanup failed: {type(err).__name__}: {err}"]
                 self.audit("sandbox clean-up")

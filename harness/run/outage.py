@@ -6,13 +6,15 @@ ends in ``error`` because the network refused or reset the connection, the runne
 waits for the endpoint to answer ``ServiceContent`` again, at most ``reconnect_wait`` seconds, so
 the remaining items do not all error while it restarts.  When it is back the run's clients log in
 again (a restarted endpoint forgot their sessions).  Each wait is recorded in the run's stats
-(``outages``: when, how long, whether the endpoint came back); after a wait that ended without the
-endpoint, later items do not wait again (the run ends in errors, never in a stall).
+(``outage_waits``: when, how long, whether the endpoint came back); after a wait that ended without
+the endpoint, later items do not wait again (the run ends in errors, never in a stall).  The sandbox's
+clean-up, when the endpoint went away during it, is done once more after the wait.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,7 +22,7 @@ from ..client import ClientError, TransportError, ViClient
 from ..report.model import CheckResult
 
 #: The network errors that mean "the endpoint is not there" (harness.client.session._reason).
-DOWN = ("connection refused", "connection reset", "connection failed")
+DOWN = ("connection refused", "connection reset", "connection failed", "truncated response")
 PROBE_EVERY_S = 0.2
 
 
@@ -58,13 +60,17 @@ class OutageWatch:
     outages: list[dict[str, Any]] = field(default_factory=list)
     gave_up: bool = False
 
-    def after(self, during: str, result: CheckResult, clients: list[ViClient | None]) -> None:
-        """After ``result`` (of ``during``): when the endpoint was down, wait for it and log in again."""
+    def after(self, during: str, result: CheckResult, clients: list[ViClient | None]) -> str:
+        """After ``result`` (of ``during``): when the endpoint was down, wait for it and log in again.
+        ``""`` (not down, or no waiting), ``"up"`` (it answered at once: nothing recorded), ``"back"``
+        or ``"gone"`` (recorded)."""
         if self.limit_s <= 0 or self.gave_up or not endpoint_down(result):
-            return
+            return ""
         start = time.monotonic()
         admin = next(c for c in clients if c is not None)
-        back = _wait(admin, self.limit_s)
+        probes, back = _wait(admin, self.limit_s)
+        if back and probes == 1:
+            return "up"
         waited = round(time.monotonic() - start, 2)
         relogged = 0
         if back:
@@ -73,6 +79,19 @@ class OutageWatch:
         else:
             self.gave_up = True
         self.outages.append({"after": during, "waited_s": waited, "back": back, "logged_in_again": relogged})
+        return "back" if back else "gone"
+
+    def cleaned_again(
+        self, leftovers: list[str], cleanup: Callable[[], list[str]], clients: list[ViClient | None]
+    ) -> list[str]:
+        """The sandbox's clean-up once more when the endpoint went away during it and answers again
+        (within the wait); else ``leftovers`` as they are."""
+        if not any(w in p for p in leftovers for w in DOWN):
+            return leftovers
+        down = CheckResult("cleanup", "error", f"network: {DOWN[0]}")
+        if self.after("sandbox clean-up", down, clients) not in ("up", "back"):
+            return leftovers
+        return list(cleanup())
 
     def summary(self) -> str:
         """One line for the run's stats (empty when the endpoint never went away)."""
@@ -83,19 +102,22 @@ class OutageWatch:
         return text + ("; gave up waiting" if self.gave_up else "")
 
 
-def _wait(client: ViClient, limit_s: float) -> bool:
-    """Whether the endpoint answers ServiceContent (any HTTP answer) within ``limit_s`` seconds."""
+def _wait(client: ViClient, limit_s: float) -> tuple[int, bool]:
+    """``(probes, back)``: whether the endpoint answers ServiceContent (any HTTP answer) within
+    ``limit_s`` seconds, and how many probes it took."""
     deadline = time.monotonic() + limit_s
+    probes = 0
     while True:
+        probes += 1
         try:
             client.request("GET", "/ServiceInstance/ServiceInstance/content", use_session=False)
-            return True
+            return probes, True
         except TransportError:
             pass
         except ClientError:
-            return True  # it answered, though not well: that is for the checks to judge
+            return probes, True  # it answered, though not well: that is for the checks to judge
         if time.monotonic() >= deadline:
-            return False
+            return probes, False
         time.sleep(PROBE_EVERY_S)
 
 

@@ -177,3 +177,31 @@ def test_a_failure_while_the_endpoint_forgot_the_sessions_is_undecided(forget, s
     assert result.status == status, result.message
     assert result.message.startswith("undecided: the endpoint forgot") is forget
     assert result.message.endswith("what the check found broken")
+
+
+def test_no_record_when_the_endpoint_answers_at_once(mocked):
+    c = logged_in()
+    watch = OutageWatch(limit_s=10)
+    assert watch.after("a::check", CheckResult("check", "error", "network: x: connection reset"), [c]) == "up"
+    assert watch.outages == []
+
+
+def test_the_clean_up_is_done_again_after_the_endpoint_came_back(mocked):
+    c = logged_in()
+    calls: list[int] = []
+
+    def cleanup() -> list[str]:
+        calls.append(1)
+        return []
+
+    watch = OutageWatch(limit_s=10)
+    kept = ["VM vm-1: it is busy"]
+    assert watch.cleaned_again(kept, cleanup, [c]) == kept and calls == []  # not the network: as is
+    mocked.replace(responses.GET, CONTENT_URL, body=REFUSED)
+    mocked.add(responses.GET, CONTENT_URL, json=CONTENT)
+    left = ["VM vm-1: GET http://h/x: connection refused"]
+    assert watch.cleaned_again(left, cleanup, [c]) == [] and calls == [1]
+    assert watch.outages[-1]["after"] == "sandbox clean-up" and watch.outages[-1]["back"] is True
+    mocked.replace(responses.GET, CONTENT_URL, body=REFUSED)
+    gone = OutageWatch(limit_s=0.3)
+    assert gone.cleaned_again(left, cleanup, [c]) == left and calls == [1]  # never came back
