@@ -88,6 +88,8 @@ class Simulator:
         self.tasks.start()
         self._local = threading.local()
         self.lock = threading.RLock()
+        if self.store is not None and not self.resumed:
+            self.persist()  # the seed's inventory is the state from the start
 
     def close(self) -> None:
         self.tasks.stop()

@@ -108,6 +108,7 @@ def test_the_state_file_keeps_the_inventory_for_a_new_process(tmp_path):
     state = tmp_path / "state"
     first = Simulator(SimConfig(vms=3, task_delay_ms=0, state_file=str(state)))
     try:
+        assert state.exists() and not first.resumed  # written from the start
         vm = first.inv.get("vm-102")
         session = first.auth.login("administrator@vsphere.local", "VMware1!", "127.0.0.1", "t")
         assert session is not None
@@ -155,7 +156,7 @@ def test_writes_from_several_threads_leave_a_readable_file(tmp_path):
             t.start()
         for t in threads:
             t.join()
-        assert sim.store.writes == 8
+        assert sim.store.writes == 9  # the first at the start
         assert sim.store.load()["inv"].get("vm-100") is not None
     finally:
         sim.close()
