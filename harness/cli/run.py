@@ -129,6 +129,15 @@ def default_report_dir() -> Path:
     help="Seconds per task, and per HTTP exchange (connect, headers and body together).",
 )
 @click.option(
+    "--reconnect-wait",
+    type=click.FloatRange(min=0),
+    default=60.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="When the endpoint stops answering mid-run (a restart), wait this long for it to come back "
+    "before the next check (0: never wait); each wait is in the report's stats.",
+)
+@click.option(
     "--max-body",
     type=click.IntRange(min=1),
     default=64 * 1024 * 1024,
@@ -192,6 +201,7 @@ def run_cmd(
     baseline: Path | None,
     read_only: bool,
     timeout: float,
+    reconnect_wait: float,
     max_body: int,
     inventory_sample: int,
     scenarios: tuple[Path, ...],
@@ -224,6 +234,7 @@ def run_cmd(
         seed=seed,
         read_only=read_only,
         timeout=timeout,
+        reconnect_wait=reconnect_wait,
         max_body=max_body,
         allow_errors=allow_errors,
         baseline=baseline,
