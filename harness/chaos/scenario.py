@@ -39,7 +39,14 @@ Two steps act on the scenario as a whole::
                                        # for 10 s: one it cannot find any more is lost (failed)
 
 with the hypotheses ``relogin: true`` (the scenario's client logged in again after the sessions
-expired) and ``tasks_succeed: true`` (every task the scenario started ended in success).
+expired) and ``tasks_succeed: true`` (every task the scenario started ended in success).  And::
+
+    - restart_endpoint: {down_ms: 500}  # our simulator stops, its port stays closed 500 ms, it serves
+                                        # again keeping its inventory, not its sessions nor tasks
+                                        # (harness.chaos.steps_restart; skipped, and said so, elsewhere)
+
+with ``inventory_survives: true`` (the scenario's VM still exists with its name).  A task the restart
+made the endpoint forget, or one no answer came for, is undecided (reported), never lost (failed).
 
 Host and Fault Tolerance steps (``host: {connection: notResponding}``, ``check: {path: predicate}``,
 an ``invoke``'s ``ends: [InvalidState]``, the targets ``$vm_host`` and ``$ft_secondary``, a VM
@@ -78,6 +85,7 @@ from .fanout import MAX_IN_FLIGHT, MAX_SESSIONS, fan_out, outcome_kind, sessions
 from .proxy import Toxic, ToxicProxy
 from .steps_host import ENDS_SCHEMA, HOST_STEP_SCHEMA, host_step, needs_simulator, task_end
 from .steps_host import verify as verify_steps
+from .steps_restart import inventory_survived, not_followed, restart_endpoint
 from .targets import TARGETS, resolve
 from .transport import ChaosAdapter, TransportFault, install
 
@@ -125,6 +133,7 @@ SCENARIO_SCHEMA: dict[str, Any] = {
                 "relogin": {"type": "boolean"},
                 "tasks_succeed": {"type": "boolean"},
                 "roles_swap_once": {"type": "boolean"},
+                "inventory_survives": {"type": "boolean"},
                 "state": {"type": "object", "additionalProperties": _PREDICATE},
             },
         },
@@ -150,6 +159,11 @@ SCENARIO_SCHEMA: dict[str, Any] = {
                 "host": HOST_STEP_SCHEMA,
                 "check": {"type": "object", "minProperties": 1, "additionalProperties": _PREDICATE},
                 "ends": ENDS_SCHEMA,
+                "restart_endpoint": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "properties": {"down_ms": {"type": "integer", "minimum": 0, "maximum": 60000}},
+                },
                 "target": {"enum": list(TARGETS)},
                 "body": {
                     "type": "object",
@@ -169,6 +183,7 @@ SCENARIO_SCHEMA: dict[str, Any] = {
                 {"required": ["follow_tasks"]},
                 {"required": ["host"]},
                 {"required": ["check"]},
+                {"required": ["restart_endpoint"]},
             ],
         },
     },
@@ -293,6 +308,9 @@ class ScenarioRun:
         self.chaos: ViClient | None = None
         self.expired: int | None = None  # sessions the expire_sessions steps ended (None: none ran)
         self.unfound: list[str] = []
+        self.restarted: int | None = None  # restarts the restart_endpoint steps asked for
+        self.before_restart: set[str] = set()  # tasks started before a restart (steps_restart)
+        self.not_done: list[str] = []  # steps the harness could not carry out (the scenario is an error)
 
     # --- verdict helpers ----------------------------------------------------------------------
     def _result(self, status: str, message: str) -> ScenarioResult:
@@ -350,10 +368,14 @@ class ScenarioRun:
             return self._result("failed", "; ".join(failures))
         if self.step_errors:
             return self._result("error", "undecided: " + "; ".join(self.step_errors[:3]))
+        if self.not_done:  # a step the harness could not carry out: the hypotheses were not put to the test
+            return self._result("error", "; ".join(self.not_done))
         done = len([e for e in self.timeline.events if e["phase"] == "action"])
+        undecided = f"; {len(set(self.undecided))} undecided (see the timeline)" if self.undecided else ""
         return self._result(
             "passed",
-            f"{done} actions under {', '.join(sorted(self.s.layers)) or 'no'} faults; every hypothesis held",
+            f"{done} actions under {', '.join(sorted(self.s.layers)) or 'no'} faults; every hypothesis held"
+            + undecided,
         )
 
     # --- phases --------------------------------------------------------------------------------
@@ -458,6 +480,9 @@ class ScenarioRun:
         if "host" in action or "check" in action:
             self.timeline.add(phase, *host_step(self, action))
             return
+        if "restart_endpoint" in action:
+            self.timeline.add(phase, "restart endpoint", restart_endpoint(self, action["restart_endpoint"]))
+            return
         method = action.get("invoke") or action["get"]
         type_name, moid = self._target(action.get("target", "$vm"))
         body = self._body(action.get("body"))
@@ -538,8 +563,9 @@ class ScenarioRun:
                 self.undecided.append(task)
                 outcome = f"undecided: still running after {limit:g} s (an error, not a failure)"
             except ClientError as exc:
-                self.unfound.append(f"the scenario's client could not find task {task} any more ({exc})")
-                outcome = f"lost: {exc}"
+                outcome = not_followed(self, task, exc) or f"lost: {exc}"
+                if outcome.startswith("lost"):
+                    self.unfound.append(f"the scenario's client could not find task {task} any more ({exc})")
             self.timeline.add(phase, f"follow task {task}", outcome)
 
     def _expect(self, action: dict[str, Any], method: str, ex: Exchange) -> None:
@@ -675,6 +701,8 @@ class ScenarioRun:
             )
         if h.get("relogin"):
             failures.extend(self._relogged_in())
+        if h.get("inventory_survives"):
+            failures.extend(inventory_survived(self, clean))
         if h.get("no_duplicate_objects", True):
             failures.extend(self._no_duplicates(clean))
         failures.extend(self.unexpected[:3])
@@ -715,8 +743,10 @@ class ScenarioRun:
                 self.ended[task] = infos[-1].get("state", "?")
                 self.timeline.add("verify", f"task {task}", self.ended[task])
             except ClientError as exc:
-                self.timeline.add("verify", f"task {task}", f"lost: {exc}")
-                lost.append(f"task {task} never reached a terminal state ({exc})")
+                undecided = not_followed(self, task, exc)
+                self.timeline.add("verify", f"task {task}", undecided or f"lost: {exc}")
+                if undecided is None:
+                    lost.append(f"task {task} never reached a terminal state ({exc})")
         return lost
 
     def _contests(self) -> list[str]:

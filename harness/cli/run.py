@@ -101,6 +101,15 @@ def default_report_dir() -> Path:
 )
 @read_only_option
 @timeout_option
+@click.option(
+    "--reconnect-wait",
+    type=click.FloatRange(min=0),
+    default=60.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="When the endpoint stops answering mid-run (a restart), wait this long for it to come back "
+    "before the next check (0: never wait); each wait is in the report's stats.",
+)
 @max_body_option
 @click.option(
     "--inventory-sample",
@@ -164,6 +173,7 @@ def run_cmd(
     baseline: Path | None,
     read_only: bool,
     timeout: float,
+    reconnect_wait: float,
     max_body: int,
     inventory_sample: int,
     scenarios: tuple[Path, ...],
@@ -197,6 +207,7 @@ def run_cmd(
         seed=seed,
         read_only=read_only,
         timeout=timeout,
+        reconnect_wait=reconnect_wait,
         max_body=max_body,
         allow_errors=allow_errors,
         baseline=baseline,

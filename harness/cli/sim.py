@@ -8,6 +8,7 @@ import click
 
 from ..sim.auth import AuthError
 from ..sim.config import DEFAULT_VMS, ConfigError, SimConfig
+from ..sim.persist import StateError
 from ..sim.rules import RuleError
 from ..sim.server import serve_forever
 from .common import EXIT_USAGE
@@ -34,6 +35,13 @@ from .group import main
     type=float,
     help="Seconds after which an unused session expires (NotAuthenticated). Default: never.",
 )
+@click.option(
+    "--state-file",
+    "state_file",
+    default=None,
+    help="Keep the inventory (with roles and permissions) in FILE, written on every change; started "
+    "again with the same FILE (even after SIGKILL), the simulator serves that inventory.",
+)
 @click.option("--faults", "faults_file", default=None, help="YAML file of server-side fault rules.")
 @click.option("--users", "users_file", default=None, help="YAML file of users (replaces the defaults).")
 @click.option(
@@ -46,6 +54,7 @@ def sim_command(
     seed: int,
     task_delay: int,
     session_timeout: float | None,
+    state_file: str | None,
     faults_file: str | None,
     users_file: str | None,
     misbehave: str,
@@ -66,6 +75,7 @@ def sim_command(
             seed=seed,
             task_delay_ms=task_delay,
             session_timeout_s=session_timeout,
+            state_file=state_file,
             users_file=users_file,
             faults_file=faults_file,
             misbehave=misbehave,
@@ -73,7 +83,7 @@ def sim_command(
             port=port,
         )
         serve_forever(cfg, on_ready=ready)
-    except (ConfigError, AuthError, RuleError) as exc:
+    except (ConfigError, AuthError, RuleError, StateError) as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(EXIT_USAGE)
     except OSError as exc:

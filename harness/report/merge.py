@@ -138,7 +138,9 @@ def _stats(runs: Sequence[RunResult]) -> dict[str, Any]:
                 stats[key] = stats.get(key, 0) + value
             elif key == "interrupted":
                 stats[key] = stats.get(key, False) or bool(value)
-            elif key == "sandbox":  # why a shard's sandbox could not be set up: every distinct reason
+            elif key == "outage_waits":  # every shard's waits for an endpoint that went away
+                stats[key] = [*stats.get(key, []), *value]
+            elif key in ("sandbox", "endpoint_outages"):  # every distinct reason / summary of the shards
                 if key not in stats:
                     stats[key] = value
                 elif value not in stats[key]:

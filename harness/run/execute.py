@@ -21,6 +21,7 @@ from ..sandbox import Sandbox
 from .baseline import Baseline, load_baseline
 from .endpoint import Connection, open_endpoint
 from .options import RunOptions, UsageError
+from .outage import OutageWatch, relogins, undecided_if_forgotten
 from .plan import Plan, PlanItem, make_plan
 
 ProgressFn = Callable[[OperationResult, int, int], None]  # (result, done, total)
@@ -62,6 +63,7 @@ class Runner:
         self._reported: set[tuple[str, str]] = set()  # (operation, check) results handed out by run_one
         #: audit findings that landed on a result already handed out (the pytest plugin reports them)
         self.late: list[tuple[str, CheckResult]] = []
+        self.outages = OutageWatch(self.options.reconnect_wait)
 
     # --- lifecycle -------------------------------------------------------------------------------
     def __enter__(self) -> Runner:
@@ -110,7 +112,11 @@ class Runner:
         try:
             if self.sandbox is not None:
                 try:
-                    self.result.leftovers = list(self.sandbox.cleanup())
+                    self.result.leftovers = self.outages.cleaned_again(
+                        list(self.sandbox.cleanup()),
+                        self.sandbox.cleanup,
+                        [self.conn.admin, self.conn.limited],
+                    )
                 except Exception as err:  # noqa: BLE001 - report, never crash at the end
                     self.result.leftovers = [f"sandbox cleanup failed: {type(err).__name__}: {err}"]
                 self.audit("sandbox clean-up")
@@ -129,6 +135,9 @@ class Runner:
             self.result.stats["sandbox"] = self.sandbox_error
         if self.auditor is not None:
             self.result.stats["answers_judged"] = self.auditor.judged
+        if self.outages.outages:
+            self.result.stats["endpoint_outages"] = self.outages.summary()
+            self.result.stats["outage_waits"] = self.outages.outages
         if getattr(self.sandbox, "sample_size", 0):
             self.result.stats["inventory_sample"] = self.sandbox.sample_summary()
         self.baseline.apply(self.result)
@@ -160,13 +169,17 @@ class Runner:
     def run_one(self, contract: Contract, spec: CheckSpec) -> CheckResult:
         """Run one check on one operation and record it in the result; then judge every answer the
         check's exchanges brought (a violation lands on the operation that answered)."""
-        assert self.result is not None
+        assert self.result is not None and self.conn is not None
+        clients = [self.conn.admin, self.conn.limited]
+        before = relogins(clients)
         result = spec.run(self.context(contract))
+        result = undecided_if_forgotten(result, relogins(clients) > before)
         result = self._record(contract.id, result)
         elsewhere = self.audit(f"{contract.id}::{spec.name}", current=(contract.id, result))
         if result.status == "error" and elsewhere:
             result.message += f" (meanwhile {', '.join(sorted(elsewhere))} broke its contract: see there)"
         self._reported.add((contract.id, spec.name))
+        self.outages.after(f"{contract.id}::{spec.name}", result, clients)
         return result
 
     def _operation(self, op_id: str) -> OperationResult:

@@ -94,6 +94,8 @@ class RunOptions:
     seed: int = 0
     read_only: bool = False
     timeout: float = 30.0  # per task, and per HTTP exchange (connect, headers and body together)
+    #: seconds to wait for an endpoint that stopped answering mid-run (harness.run.outage); 0: never
+    reconnect_wait: float = 60.0
     max_body: int = 64 * 1024 * 1024  # bytes; a larger answer is refused unread and judged failed
     allow_errors: bool = False  # exit 0 (not 4) when checks could not decide but none failed
     baseline: str | Path | None = None
@@ -139,6 +141,7 @@ class RunOptions:
             "seed": self.seed,
             "read_only": self.read_only,
             "timeout": self.timeout,
+            "reconnect_wait": self.reconnect_wait,
             "max_body": self.max_body,
             "allow_errors": self.allow_errors,
             "baseline": str(self.baseline) if self.baseline else None,

@@ -1,6 +1,6 @@
 """The ASGI app: VI/JSON under ``/sdk/vim25/{release}/{type}/{moId}/{name}`` plus the administrative
 endpoints under ``/_sim/`` (about, fault rules, misbehaviour switches, session expiry, a host's
-connection)."""
+connection, restart)."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from .config import ConfigError, SimConfig, parse_misbehaviour
 from .faults import invalid_request
 from .hostctl import HostControlError, set_host_connection
 from .responses import release_of
+from .restart import restart_route
 from .rules import RuleError
 from .simulator import Simulator
 
@@ -133,6 +134,7 @@ def create_app(cfg: SimConfig | None = None, sim: Simulator | None = None) -> St
         Route("/_sim/misbehaviour", misbehaviour, methods=["GET", "PUT"]),
         Route("/_sim/sessions/expire", expire_sessions, methods=["POST"]),
         Route("/_sim/hosts/{moid}/connection", host_connection, methods=["POST"]),
+        Route("/_sim/restart", restart_route(sim), methods=["POST"]),
         Route("/sdk/vim25/{rest:path}", vi, methods=["GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"]),
         Route("/{rest:path}", other, methods=["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD"]),
     ]

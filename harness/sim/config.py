@@ -33,6 +33,8 @@ MISBEHAVIOURS: dict[str, str] = {
     "chaos answers_well_formed)",
     "no_task_lock": "an object busy with a task accepts another task at once, never TaskInProgress (chaos "
     "concurrent-*-from-sessions)",
+    "restart_loses_inventory": "a restart loses every VM made at run time, as if its database were not kept "
+    "(chaos endpoint-restarts-mid-run)",
     "forget_tasks_on_logout": "a task answers ManagedObjectNotFound once the session that started it has ended "
     "(chaos session-expires-during-a-task)",
     "ignore_maintenance_mode": "a VM on a host in maintenance mode is powered on (PowerOnVM_Task, a revert that "
@@ -81,6 +83,7 @@ class SimConfig:
     port: int = 0
     max_body: int = MAX_BODY
     session_timeout_s: float | None = None
+    state_file: str | None = None  # the inventory survives a kill in it (harness.sim.persist)
     method_delay_factor: dict[str, float] = field(
         default_factory=lambda: {
             "CloneVM_Task": 3.0,

@@ -46,6 +46,10 @@ class Managed:
     def touch(self) -> None:
         self.version += 1
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Saved without its cache of rendered properties (harness.sim.persist)."""
+        return {**self.__dict__, "cache": {}}
+
     def ancestors(self) -> Iterator[Managed]:
         """The object itself, then its parents up to the root folder."""
         obj: Managed | None = self

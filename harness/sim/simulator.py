@@ -9,6 +9,7 @@ rules and curated preconditions, runs the operation against state and encodes th
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
 import threading
 import time
@@ -28,9 +29,11 @@ from .faults import SimFault, invalid_argument, invalid_request, not_found_objec
 from .model import Managed, ServiceObject, Snapshot, Task
 from .ops.base import HANDLERS, Call, TaskPlan
 from .optable import OpSpec, build_tables
+from .persist import StateFile
 from .preconditions import check_preconditions
 from .props import PER_USER, SUPPORT_PROPERTIES, VM_PROPERTIES
 from .responses import Response, add_extra, break_value, drop_typename, release_of
+from .restart import forget_tasks, next_task_number
 from .rules import FaultRules
 from .seed import build_inventory
 from .tasks import TaskRunner
@@ -52,13 +55,17 @@ class Simulator:
     def __init__(self, cfg: SimConfig):
         self.cfg = cfg
         self.started = time.monotonic()
-        self.inv = build_inventory(cfg.vms, cfg.seed)
+        #: the state file (``cfg.state_file``): the inventory is read from it when it exists
+        self.store = StateFile(cfg.state_file) if cfg.state_file else None
+        saved = self.store.load() if self.store is not None else None
+        self.resumed = saved is not None
+        self.inv = saved["inv"] if saved is not None else build_inventory(cfg.vms, cfg.seed)
         self.contracts = load_contracts()
         optables = build_tables(self.contracts)
         self.tables = optables.by_release
         self.newest = optables.newest
         self.services = {
-            name: ServiceObject(name, name)
+            name: self.inv.get(name) or ServiceObject(name, name)  # type: ignore[misc]
             for name in ("ServiceInstance", "SessionManager", "AuthorizationManager")
         }
         for obj in self.services.values():
@@ -71,12 +78,26 @@ class Simulator:
             self.rules.load_file(cfg.faults_file)
         self.misbehave: set[str] = set(cfg.misbehave)
         self.tasks = TaskRunner(self)
+        self.restarts = 0  # restarts in this process (harness.sim.restart)
+        self.restart_hook: Any = None  # set by the server that can restart it (harness.sim.server)
+        if saved is not None:  # started again from the state file: what a restart keeps (.restart)
+            self.auth.roles, self.auth.permissions = saved["roles"], saved["permissions"]
+            self.auth._role_ids = saved["role_ids"]
+            self.tasks._numbers = itertools.count(next_task_number(self.inv))
+            forget_tasks(self.inv)
         self.tasks.start()
         self._local = threading.local()
         self.lock = threading.RLock()
+        if self.store is not None and not self.resumed:
+            self.persist()  # the seed's inventory is the state from the start
 
     def close(self) -> None:
         self.tasks.stop()
+
+    def persist(self) -> None:
+        """Write the state file, when there is one (after a change, before it can be seen)."""
+        if self.store is not None:
+            self.store.save(self.inv, self.auth)
 
     # helpers for operations ----------------------------------------------------------------------
     def current_user(self) -> User | None:
@@ -129,6 +150,8 @@ class Simulator:
         finally:
             self._local.user = None
             self._local.session = None
+            if method == "POST" and self.store is not None:
+                self.persist()
 
     def _handle(self, method: str, path: str, headers: dict[str, str], body: bytes, client: str) -> Response:
         parts = path.split("/")
@@ -524,4 +547,7 @@ class Simulator:
             "session_timeout_s": self.cfg.session_timeout_s,
             "misbehaviour": sorted(self.misbehave),
             "fault_rules": len(self.rules.rules),
+            "restarts": self.restarts,
+            "state_file": str(self.store.path) if self.store is not None else None,
+            "resumed": self.resumed,
         }

@@ -175,6 +175,9 @@ class TaskRunner:
                 task.entity.touch()
             task.touch()
         self._forget_old(task)
+        persist = getattr(self.sim, "persist", None)
+        if persist is not None:  # the state file holds the effect before any reader sees success
+            persist()
 
     def _forget_old(self, task: Task) -> None:
         self.finished.append(task)
