@@ -22,7 +22,8 @@ from harness.chaos.scenario import ScenarioRun, load_scenario
 from harness.chaos.steps_restart import restart_endpoint
 from harness.client import TransportError, ViClient
 from harness.report.model import ScenarioResult
-from harness.run.execute import Runner, exit_code, run_contracts
+from harness.run import run_contracts
+from harness.run.execute import Runner, exit_code
 from harness.run.options import RunOptions
 from harness.sim import SimConfig, running_simulator
 
