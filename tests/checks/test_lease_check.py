@@ -1,0 +1,80 @@
+"""The lease check over real sockets: it passes on the clean simulator, fails against each lease switch
+(the endpoint's doing), and is an error, never a failure, when the network breaks; the lease it opened
+never stays open."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import requests
+import responses
+
+from harness.sandbox.leases import Leases
+
+OP = "VirtualMachine_ExportVm"
+
+
+def _lease_state(env, moid: str) -> str:
+    return env.admin.get("HttpNfcLease", moid, "state").json
+
+
+def _last_lease(env) -> str:
+    seen = [k for k, o in env.running.sim.inv.objects.items() if o.type_name == "HttpNfcLease"]
+    return max(seen, key=lambda k: int(k.rsplit("-", 1)[1]))
+
+
+def test_passes_on_the_clean_simulator(env):
+    result = env.run("lease", OP)
+    assert result.status == "passed", result.message
+    assert "became ready" in result.message and "completed" in result.message
+    assert _lease_state(env, _last_lease(env)) == "done"
+    assert not env.sandbox.leases.release(env.admin)  # nothing left open
+
+
+@pytest.mark.parametrize(
+    ("switch", "words", "kw"),
+    [
+        ("lease_stuck_initializing", "never left initializing", {"timeout": 1.0}),
+        ("lease_info_malformed", "is not a valid HttpNfcLeaseInfo", {}),
+        ("lease_complete_refused", "HttpNfcLeaseComplete on ready lease", {}),
+    ],
+)
+def test_fails_against_each_lease_switch(env, switch, words, kw):
+    result = env.run("lease", OP, misbehave={switch}, **kw)
+    assert result.status == "failed", result.message
+    assert words in result.message, result.message
+    assert result.evidence and "HttpNfcLease" in result.evidence[0].request["url"]
+    # the lease stays open after a refused complete or a stuck start: the sandbox aborts it
+    assert not env.sandbox.leases.release(env.admin)
+    assert _lease_state(env, _last_lease(env)) in ("done", "error")
+
+
+def test_a_network_failure_is_an_error_not_a_failure(env):
+    """The lease's info cannot be read (the connection resets): the check cannot decide."""
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        mock.add_passthru(env.running.url)
+        info = re.compile(re.escape(env.admin.root) + r"/HttpNfcLease/[^/]+/info")
+        mock.add("GET", info, body=requests.ConnectionError("connection reset by peer"))
+        result = env.run("lease", OP)
+    assert result.status == "error", result.message
+    assert len(env.sandbox.leases) == 1  # left open by the check: the sandbox aborts it
+    assert env.sandbox.leases.release(env.admin) == [] and len(env.sandbox.leases) == 0
+    assert _lease_state(env, _last_lease(env)) == "error"
+
+
+def test_the_sandbox_notes_leases_in_answers_and_forgets_closed_ones():
+    leases = Leases()
+
+    class Ex:
+        def __init__(self, url, status, json):
+            self.url, self.status, self.json = url, status, json
+
+    ref = {"_typeName": "ManagedObjectReference", "type": "HttpNfcLease", "value": "lease-7"}
+    leases.observe(Ex("http://h/sdk/vim25/8.0.2.0/VirtualMachine/vm-1/ExportVm", 200, ref))
+    leases.observe(Ex("http://h/sdk/vim25/8.0.2.0/VirtualMachine/vm-1/ExportVm", 500, ref))
+    assert len(leases) == 1
+    leases.observe(Ex("http://h/sdk/vim25/8.0.2.0/HttpNfcLease/lease-7/HttpNfcLeaseProgress", 204, None))
+    assert len(leases) == 1
+    leases.observe(Ex("http://h/sdk/vim25/8.0.2.0/HttpNfcLease/lease-7/HttpNfcLeaseComplete", 204, None))
+    assert len(leases) == 0
