@@ -41,6 +41,10 @@ Two steps act on the scenario as a whole::
 with the hypotheses ``relogin: true`` (the scenario's client logged in again after the sessions
 expired) and ``tasks_succeed: true`` (every task the scenario started ended in success).
 
+``lease`` steps drive an export lease of the scenario's VM (``open``, ``{ready: 10}``,
+``{progress: 40}``, ``abort``, ``complete``), with the hypothesis ``lease_ends: error|done``
+(:mod:`harness.chaos.steps_lease`).
+
 The verdict is decided with a clean client after the faults end: ``failed`` only when the endpoint
 broke a hypothesis, ``error`` when the harness could not set the scenario up, ``skipped`` when a
 layer is not available (server-side faults need our simulator).
@@ -71,6 +75,8 @@ from ..report.model import ScenarioResult
 from ..yamlfile import read_yaml
 from .fanout import MAX_IN_FLIGHT, MAX_SESSIONS, fan_out, outcome_kind, sessions
 from .proxy import Toxic, ToxicProxy
+from .steps_lease import LEASE_ENDS_SCHEMA, LEASE_STEP_SCHEMA, LeaseSteps
+from .steps_lease import describe as describe_lease
 from .targets import TARGETS, free_host
 from .transport import ChaosAdapter, TransportFault, install
 
@@ -118,6 +124,7 @@ SCENARIO_SCHEMA: dict[str, Any] = {
                 "relogin": {"type": "boolean"},
                 "tasks_succeed": {"type": "boolean"},
                 "state": {"type": "object", "additionalProperties": _PREDICATE},
+                "lease_ends": LEASE_ENDS_SCHEMA,
             },
         },
         "rollback": {"type": "array", "items": {"$ref": "#/$defs/action"}},
@@ -139,6 +146,7 @@ SCENARIO_SCHEMA: dict[str, Any] = {
                 "sleep_ms": {"type": "integer"},
                 "expire_sessions": {"const": True},
                 "follow_tasks": {"type": "number", "minimum": 0},
+                "lease": LEASE_STEP_SCHEMA,
                 "target": {"enum": list(TARGETS)},
                 "body": {
                     "type": "object",
@@ -156,6 +164,7 @@ SCENARIO_SCHEMA: dict[str, Any] = {
                 {"required": ["sleep_ms"]},
                 {"required": ["expire_sessions"]},
                 {"required": ["follow_tasks"]},
+                {"required": ["lease"]},
             ],
         },
     },
@@ -272,6 +281,9 @@ class ScenarioRun:
         self.chaos: ViClient | None = None
         self.expired: int | None = None  # sessions the expire_sessions steps ended (None: none ran)
         self.unfound: list[str] = []
+        self.lease: LeaseSteps | None = (
+            None  # the export lease of ``lease`` steps (harness.chaos.steps_lease)
+        )
 
     # --- verdict helpers ----------------------------------------------------------------------
     def _result(self, status: str, message: str) -> ScenarioResult:
@@ -321,6 +333,8 @@ class ScenarioRun:
             self._act(clean, action, "rollback")
         if failures:
             return self._result("failed", "; ".join(failures))
+        if self.lease is not None and self.lease.undecided:
+            return self._result("error", "undecided: " + "; ".join(self.lease.undecided[:3]))
         done = len([e for e in self.timeline.events if e["phase"] == "action"])
         return self._result(
             "passed",
@@ -425,6 +439,12 @@ class ScenarioRun:
             return
         if "follow_tasks" in action:
             self._follow(client, float(action["follow_tasks"]), phase)
+            return
+        if "lease" in action:
+            self.lease = self.lease or LeaseSteps(self.vm)
+            self.timeline.add(
+                phase, describe_lease(action["lease"]), self.lease.step(client, action["lease"])
+            )
             return
         method = action.get("invoke") or action["get"]
         type_name, moid = self._target(action.get("target", "$vm"))
@@ -643,6 +663,8 @@ class ScenarioRun:
         if h.get("no_duplicate_objects", True):
             failures.extend(self._no_duplicates(clean))
         failures.extend(self.unexpected[:3])
+        if self.lease is not None:
+            failures.extend(self.lease.verdict(clean, h, self.timeline.add))
         failures.extend(self._contests())
         if h.get("answers_well_formed", True) and self.garbled:
             failures.append("answers that were neither a value nor a fault: " + "; ".join(self.garbled[:3]))

@@ -99,7 +99,7 @@ def _wait_ready(ctx: CheckContext, v: Verdict, moid: str) -> str:
         return "ready"
     if state == "error":
         err = _read(ctx, moid, "error")
-        kind = (err.json or {}).get("_typeName") if err.ok and isinstance(err.json, dict) else "?"
+        kind = err.json.get("_typeName") if 200 <= err.status < 300 and isinstance(err.json, dict) else "?"
         v.error(f"lease {moid} ended in error ({kind}) before it was ready; the export was not judged", err)
     else:
         v.fail(

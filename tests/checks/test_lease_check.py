@@ -4,12 +4,17 @@ never stays open."""
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
 import requests
 import responses
+from requests.structures import CaseInsensitiveDict
 
+from harness.checks.rules import answer_problems
+from harness.client import Exchange
+from harness.contract import load_contracts
 from harness.sandbox.leases import Leases
 
 OP = "VirtualMachine_ExportVm"
@@ -78,3 +83,32 @@ def test_the_sandbox_notes_leases_in_answers_and_forgets_closed_ones():
     assert len(leases) == 1
     leases.observe(Ex("http://h/sdk/vim25/8.0.2.0/HttpNfcLease/lease-7/HttpNfcLeaseComplete", 204, None))
     assert len(leases) == 0
+
+
+def _answer(status: int, body: dict) -> Exchange:
+    return Exchange(
+        "GET",
+        "http://h/sdk/vim25/8.0.2.0/HttpNfcLease/lease-1/error",
+        {},
+        None,
+        status,
+        CaseInsensitiveDict({"content-type": "application/json"}),
+        json.dumps(body).encode(),
+        1.0,
+        "8.0.2.0",
+        body,
+        True,
+    )
+
+
+def test_a_property_whose_value_is_a_fault_is_judged_as_a_value():
+    """HttpNfcLease.error is a MethodFault: a 200 carrying one is its value, not a fault sent with 200;
+    a value outside the schema still breaks it, and a real fault still needs HTTP 500."""
+    contract = next(c for c in load_contracts() if c.id == "HttpNfcLease_getError")
+    value = {"_typeName": "RequestCanceled", "faultMessage": []}
+    assert answer_problems(contract, "8.0.2.0", _answer(200, value)) == []
+    broken = answer_problems(contract, "8.0.2.0", _answer(200, {**value, "faultMessage": 7}))
+    assert [check for check, _ in broken] == ["shape"]
+    refused = answer_problems(contract, "8.0.2.0", _answer(200, {"_typeName": "NotAuthenticated"}))
+    assert refused == []  # a fault type is a valid MethodFault value here: only the status tells
+    assert answer_problems(contract, "8.0.2.0", _answer(500, {"_typeName": "SystemError", "reason": "x"}))
