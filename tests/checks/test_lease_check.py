@@ -112,3 +112,19 @@ def test_a_property_whose_value_is_a_fault_is_judged_as_a_value():
     refused = answer_problems(contract, "8.0.2.0", _answer(200, {"_typeName": "NotAuthenticated"}))
     assert refused == []  # a fault type is a valid MethodFault value here: only the status tells
     assert answer_problems(contract, "8.0.2.0", _answer(500, {"_typeName": "SystemError", "reason": "x"}))
+
+
+def test_the_lease_operations_get_a_ready_lease_of_the_sandbox(env):
+    """`-o 'HttpNfcLease*'`: the sandbox opens a lease on a VM of its own; effects of Abort hold on
+    the clean simulator and fail when the abort is ignored (the lease ends done, not error)."""
+    contract = env.contracts.get("HttpNfcLease_HttpNfcLeaseAbort")
+    target = env.sandbox.target_for(contract)
+    assert target.prepared.managed_type == "HttpNfcLease" and _lease_state(env, target.moid) == "ready"
+    assert env.sandbox.target_for(contract).moid == target.moid  # reused while open
+    result = env.run("effects", "HttpNfcLease_HttpNfcLeaseAbort")
+    assert result.status == "passed", result.message
+    assert _lease_state(env, target.moid) == "error"
+    assert env.run("shape", "HttpNfcLease_getInfo").status == "passed"
+    # last: an ignored abort leaves the sandbox's lease VM locked for good
+    result = env.run("effects", "HttpNfcLease_HttpNfcLeaseAbort", misbehave={"lease_abort_ignored"})
+    assert result.status == "failed" and "effect not seen" in result.message, result.message
