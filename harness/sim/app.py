@@ -12,9 +12,11 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from ..soap import mount_soap, simulator_handler
+from ..soap.envelope import COOKIE_NAME
 from .build import Builder, builder
 from .config import ConfigError, SimConfig, parse_misbehaviour
 from .faults import invalid_request
+from .lease import device_file
 from .responses import release_of
 from .rules import RuleError
 from .simulator import Simulator
@@ -109,6 +111,14 @@ def create_app(cfg: SimConfig | None = None, sim: Simulator | None = None) -> St
             return JSONResponse({"error": str(exc)}, 400)
         return JSONResponse({"expired": sim.auth.expire(data.get("user") or None)})
 
+    async def nfc(request: Request) -> Response:
+        """A device URL of an export lease (``info.deviceUrl[].url``, host ``*`` replaced by ours)."""
+        key = request.headers.get("vmware-api-session-id") or request.cookies.get(COOKIE_NAME, "").strip('"')
+        status, body = device_file(sim, request.path_params["lease"], request.path_params["name"], key)
+        return Response(
+            body, status, media_type="application/octet-stream" if status == 200 else "text/plain"
+        )
+
     async def other(request: Request) -> Response:
         resp = sim.fault_response(
             invalid_request(f"not a VI/JSON path: {request.url.path[:200]}"), _builder(request.url.path), None
@@ -120,6 +130,7 @@ def create_app(cfg: SimConfig | None = None, sim: Simulator | None = None) -> St
         Route("/_sim/faults", faults, methods=["GET", "POST", "DELETE"]),
         Route("/_sim/misbehaviour", misbehaviour, methods=["GET", "PUT"]),
         Route("/_sim/sessions/expire", expire_sessions, methods=["POST"]),
+        Route("/nfc/{lease}/{name}", nfc, methods=["GET"]),
         Route("/sdk/vim25/{rest:path}", vi, methods=["GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"]),
         Route("/{rest:path}", other, methods=["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD"]),
     ]

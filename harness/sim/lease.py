@@ -190,6 +190,21 @@ def manifest(lease: Lease, b: Builder) -> list[DataObject]:
     ]
 
 
+def device_file(sim: Simulator, moid: str, name: str, session_key: str | None) -> tuple[int, bytes]:
+    """``GET /nfc/<lease>/<disk-N.vmdk>``: (status, body) of a device URL of a ready lease; 401
+    without a live session, 404 for anything else."""
+    if sim.auth.session(session_key) is None:
+        return 401, b"no valid session"
+    lease = sim.inv.get(moid)
+    if not isinstance(lease, Lease):
+        return 404, b"no such lease"
+    advance(sim, lease)
+    names = {f"disk-{n}.vmdk" for n in range(len(lease.disks))}
+    if lease.state != "ready" or name not in names:
+        return 404, f"lease {moid} is {lease.state}; no file {name[:80]}".encode()
+    return 200, VMDK_HEAD
+
+
 def malformed_info(data: Any) -> Any:
     """``lease_info_malformed``: HttpNfcLeaseInfo without its ``lease`` and a text where a number goes."""
     if isinstance(data, dict):

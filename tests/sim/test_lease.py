@@ -3,9 +3,11 @@ switches, over VI/JSON and over SOAP (pyVmomi)."""
 
 from __future__ import annotations
 
+import hashlib
 import time
 
 import pytest
+import requests
 from pyVim.connect import Disconnect, SmartConnect
 from pyVmomi import vim, vmodl
 
@@ -169,3 +171,18 @@ def test_the_lease_over_soap_with_pyvmomi(soap_sim):
             lease.HttpNfcLeaseComplete()
     finally:
         Disconnect(si)
+
+
+def test_the_device_urls_serve_the_disk_while_the_lease_is_ready(admin, fresh, sim):
+    vm = fresh("poweredOff")
+    lease = _export(admin, vm)
+    assert _ready(admin, lease) == "ready"
+    url = admin.prop(lease, "info", LEASE)["deviceUrl"][0]["url"].replace("https://*", sim.url)
+    got = admin.http.get(url)
+    assert got.status_code == 200 and got.content.startswith(b"KDMV")
+    entry = admin.call(LEASE, lease, "HttpNfcLeaseGetManifest").json()[0]
+    assert entry["size"] == len(got.content) and entry["sha1"] == hashlib.sha1(got.content).hexdigest()
+    assert requests.get(url).status_code == 401  # no session
+    assert admin.http.get(url.replace("disk-0", "disk-9")).status_code == 404
+    assert admin.call(LEASE, lease, "HttpNfcLeaseComplete").status_code == 204
+    assert admin.http.get(url).status_code == 404  # the lease is done
