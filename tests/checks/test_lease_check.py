@@ -15,7 +15,10 @@ from requests.structures import CaseInsensitiveDict
 from harness.checks.rules import answer_problems
 from harness.client import Exchange
 from harness.contract import load_contracts
+from harness.run import RunOptions
+from harness.run.execute import run_contracts
 from harness.sandbox.leases import Leases
+from harness.sim import SimConfig, running_simulator
 
 OP = "VirtualMachine_ExportVm"
 
@@ -128,3 +131,27 @@ def test_the_lease_operations_get_a_ready_lease_of_the_sandbox(env):
     # last: an ignored abort leaves the sandbox's lease VM locked for good
     result = env.run("effects", "HttpNfcLease_HttpNfcLeaseAbort", misbehave={"lease_abort_ignored"})
     assert result.status == "failed" and "effect not seen" in result.message, result.message
+
+
+def test_a_run_leaves_no_lease_open():
+    """Every check that calls ExportVm opens a lease; the runner aborts each one the check left open
+    (the VM is free for the next check), and the run ends with no lease open and nothing left over."""
+    with running_simulator(SimConfig(vms=4, seed=1, task_delay_ms=10)) as sim:
+        admin = sim.users["admin"]
+        options = RunOptions(
+            endpoint=sim.url,
+            user=admin[0],
+            password=admin[1],
+            operations=("VirtualMachine_ExportVm",),
+            checks=("shape", "faults", "negative", "lease", "schemathesis"),
+            examples=2,
+            timeout=5,
+            inventory_sample=0,
+        )
+        result = run_contracts(options)
+        leases = [o for o in sim.sim.inv.objects.values() if o.type_name == "HttpNfcLease"]
+        locked = [vm.moid for vm in sim.sim.inv.vms() if getattr(vm, "export_lease", None) is not None]
+    checks = {c.check: c.status for o in result.operations for c in o.checks}
+    assert set(checks.values()) == {"passed"}, checks
+    assert len(leases) >= 4 and all(lease.state in ("done", "error") for lease in leases)
+    assert locked == [] and result.leftovers == []
