@@ -50,6 +50,7 @@ SUPPORT_OPERATIONS: dict[str, dict[str, list[str]]] = {
             "HttpNfcLeaseComplete",
             "HttpNfcLeaseAbort",
             "HttpNfcLeaseGetManifest",
+            "HttpNfcLeaseSetManifestChecksumType",
         ],
     },
 }

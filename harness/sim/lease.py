@@ -51,6 +51,8 @@ class Lease(Managed):
         self.transfer_progress = 0
         self.error: SimFault | DataObject | None = None
         self.disks = _disks(vm)
+        self.keys = [device_key(vm, d) for d in self.disks]  # deviceUrl[].key, one per disk
+        self.checksum_types: dict[str, str] = {}  # device key -> sha1 | sha256 (SetManifestChecksumType)
 
     def ancestors(self):
         """Permissions flow from the exported VM."""
@@ -64,6 +66,14 @@ class Lease(Managed):
 
 def _disks(vm: VM) -> list[DataObject]:
     return [d for d in vm.devices if d.type_name == "VirtualDisk"]
+
+
+def device_key(vm: VM, disk: DataObject) -> str:
+    """VMware's device key of a disk: ``/<vm name>/<controller type><bus>:<unit>``."""
+    ctrl = next((d for d in vm.devices if d.get("key") == disk.get("controllerKey")), None)
+    kind = ctrl.type_name if ctrl is not None else "VirtualController"
+    bus = ctrl.get("busNumber", 0) if ctrl is not None else 0
+    return f"/{vm.name}/{kind}{bus}:{disk.get('unitNumber', 0)}"
 
 
 def open_lease(sim: Simulator, vm: VM) -> Lease:
@@ -125,8 +135,7 @@ def _info(sim: Simulator, lease: Lease, b: Builder) -> DataObject | None:
     if lease.state != "ready":  # VMware: set only while the lease is ready
         return None
     urls = []
-    for n, disk in enumerate(lease.disks):
-        device = f"/{lease.vm.name}/VirtualLsiLogicController0:{disk.get('unitNumber', n)}"
+    for n, device in enumerate(lease.keys):
         urls.append(
             b.obj(
                 "HttpNfcLeaseDeviceUrl",
@@ -174,20 +183,26 @@ LEASE_PROPERTIES = {
 
 
 def manifest(lease: Lease, b: Builder) -> list[DataObject]:
-    """HttpNfcLeaseGetManifest: one entry per disk (SHA-1 of the bytes the device URL serves)."""
+    """HttpNfcLeaseGetManifest: one entry per disk, the digests of the bytes its device URL serves
+    (``checksum`` in the type SetManifestChecksumType chose, SHA-1 by default)."""
     sha1 = hashlib.sha1(VMDK_HEAD).hexdigest()
-    return [
-        b.obj(
-            "HttpNfcLeaseManifestEntry",
-            key=f"/{lease.vm.name}/VirtualLsiLogicController0:{n}",
-            sha1=sha1,
-            size=len(VMDK_HEAD),
-            disk=True,
-            capacity=int(d.get("capacityInKB") or 0) * 1024,
-            populatedSize=len(VMDK_HEAD),
+    out = []
+    for key, disk in zip(lease.keys, lease.disks, strict=True):
+        kind = lease.checksum_types.get(key, "sha1")
+        out.append(
+            b.obj(
+                "HttpNfcLeaseManifestEntry",
+                key=key,
+                sha1=sha1,
+                checksum=hashlib.new(kind, VMDK_HEAD).hexdigest(),
+                checksumType=kind,
+                size=len(VMDK_HEAD),
+                disk=True,
+                capacity=int(disk.get("capacityInKB") or 0) * 1024,
+                populatedSize=len(VMDK_HEAD),
+            )
         )
-        for n, d in enumerate(lease.disks)
-    ]
+    return out
 
 
 def device_file(sim: Simulator, moid: str, name: str, session_key: str | None) -> tuple[int, bytes]:

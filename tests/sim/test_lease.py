@@ -186,3 +186,25 @@ def test_the_device_urls_serve_the_disk_while_the_lease_is_ready(admin, fresh, s
     assert admin.http.get(url.replace("disk-0", "disk-9")).status_code == 404
     assert admin.call(LEASE, lease, "HttpNfcLeaseComplete").status_code == 204
     assert admin.http.get(url).status_code == 404  # the lease is done
+
+
+def test_the_manifest_checksum_type_is_chosen_per_device(admin, fresh):
+    vm = fresh("poweredOff")
+    lease = _export(admin, vm)
+    assert _ready(admin, lease) == "ready"
+    key = admin.prop(lease, "info", LEASE)["deviceUrl"][0]["key"]
+    assert key.startswith(f"/{admin.prop(vm, 'name')}/") and key.endswith(":0")
+    (entry,) = admin.call(LEASE, lease, "HttpNfcLeaseGetManifest").json()
+    assert entry["key"] == key and entry["checksumType"] == "sha1" and entry["checksum"] == entry["sha1"]
+    pair = {"_typeName": "KeyValue", "key": key, "value": "sha256"}
+    body = {"deviceUrlsToChecksumTypes": [pair]}
+    assert admin.call(LEASE, lease, "HttpNfcLeaseSetManifestChecksumType", body).status_code == 204
+    (entry,) = admin.call(LEASE, lease, "HttpNfcLeaseGetManifest").json()
+    assert entry["checksumType"] == "sha256" and len(entry["checksum"]) == 64
+    for bad in ({**pair, "key": "/nope"}, {**pair, "value": "md5"}):
+        got = admin.call(
+            LEASE, lease, "HttpNfcLeaseSetManifestChecksumType", {"deviceUrlsToChecksumTypes": [bad]}
+        )
+        assert fault_of(got) == "InvalidArgument"
+    assert admin.call(LEASE, lease, "HttpNfcLeaseAbort", {}).status_code == 204
+    assert fault_of(admin.call(LEASE, lease, "HttpNfcLeaseSetManifestChecksumType", body)) == "InvalidState"

@@ -2,7 +2,8 @@
 
 Faults as VMware declares them: Complete and GetManifest on a lease that is not ``ready``, and
 Abort on a lease that has ended, answer ``InvalidState``; Progress declares only ``Timedout``, which
-it answers on a lease that has ended (on an initializing lease it is accepted and changes nothing).
+it answers on a lease that has ended (on an initializing lease it is accepted and changes nothing);
+SetManifestChecksumType on an ended lease answers ``InvalidState``.
 """
 
 from __future__ import annotations
@@ -13,6 +14,9 @@ from ..faults import SimFault, invalid_argument, invalid_state
 from ..lease import Lease, advance, end, manifest, open_lease
 from .base import Call, op
 from .guards import not_template, powered
+
+#: HttpNfcLeaseManifestEntryChecksumType
+CHECKSUM_TYPES = ("sha1", "sha256")
 
 
 @op("VirtualMachine", "ExportVm")
@@ -74,6 +78,29 @@ def lease_abort(call: Call):
             end(lease, "done", unlock=False)  # answers OK, but the lease is done and the VM stays locked
         else:
             end(lease, "error", error)
+
+    return apply
+
+
+@op("HttpNfcLease", "HttpNfcLeaseSetManifestChecksumType")
+def lease_checksum_type(call: Call):
+    lease = _lease(call)
+    call.require(lease.active, lambda: invalid_state(f"the lease has ended ({lease.state})"))
+    chosen: dict[str, str] = {}
+    for pair in call.p("deviceUrlsToChecksumTypes", []):
+        key, kind = pair.get("key"), pair.get("value")
+        if key not in lease.keys:
+            raise invalid_argument(
+                "deviceUrlsToChecksumTypes", f"no device URL has the key {str(key)[:80]!r}"
+            )
+        if kind not in CHECKSUM_TYPES:
+            raise invalid_argument(
+                "deviceUrlsToChecksumTypes", f"checksum types are {', '.join(CHECKSUM_TYPES)}"
+            )
+        chosen[key] = kind
+
+    def apply() -> None:
+        lease.checksum_types.update(chosen)
 
     return apply
 
