@@ -80,7 +80,11 @@ def _wait_ready(ctx: CheckContext, v: Verdict, moid: str) -> str:
         progress.append(got.json if got.ok else None)
         if time.monotonic() >= deadline:
             waited = f"{ctx.timeout:g} s"
-            if len(set(map(str, progress))) <= 1:
+            if all(p is None for p in progress):
+                v.error(
+                    f"lease {moid} still initializing after {waited}; its initializeProgress unreadable", ex
+                )
+            elif len(set(map(str, progress))) <= 1:
                 v.fail(
                     f"lease {moid} never left initializing in {waited} (initializeProgress stayed at "
                     f"{show(progress[0])})",
