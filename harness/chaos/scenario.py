@@ -41,6 +41,11 @@ Two steps act on the scenario as a whole::
 with the hypotheses ``relogin: true`` (the scenario's client logged in again after the sessions
 expired) and ``tasks_succeed: true`` (every task the scenario started ended in success).
 
+Host and Fault Tolerance steps (``host: {connection: notResponding}``, ``check: {path: predicate}``,
+an ``invoke``'s ``ends: [InvalidState]``, the targets ``$vm_host`` and ``$ft_secondary``, a VM
+``vm: ftPrimary`` and the hypothesis ``roles_swap_once``) are described in
+:mod:`harness.chaos.steps_host`.
+
 ``lease`` steps drive an export lease of the scenario's VM (``open``, ``{ready: 10}``,
 ``{progress: 40}``, ``abort``, ``complete``), with the hypothesis ``lease_ends: error|done``
 (:mod:`harness.chaos.steps_lease`).
@@ -75,9 +80,11 @@ from ..report.model import ScenarioResult
 from ..yamlfile import read_yaml
 from .fanout import MAX_IN_FLIGHT, MAX_SESSIONS, fan_out, outcome_kind, sessions
 from .proxy import Toxic, ToxicProxy
+from .steps_host import ENDS_SCHEMA, HOST_STEP_SCHEMA, host_step, needs_simulator, task_end
+from .steps_host import verify as verify_steps
 from .steps_lease import LEASE_ENDS_SCHEMA, LEASE_STEP_SCHEMA, LeaseSteps
 from .steps_lease import describe as describe_lease
-from .targets import TARGETS, free_host
+from .targets import TARGETS, resolve
 from .transport import ChaosAdapter, TransportFault, install
 
 _PREDICATE = {
@@ -94,7 +101,7 @@ SCENARIO_SCHEMA: dict[str, Any] = {
     "properties": {
         "name": {"type": "string", "pattern": "^[a-z0-9][a-z0-9-]*$"},
         "description": {"type": "string"},
-        "vm": {"enum": ["poweredOff", "poweredOn", "suspended", "withSnapshot", "toolsRunning"]},
+        "vm": {"enum": ["poweredOff", "poweredOn", "suspended", "withSnapshot", "toolsRunning", "ftPrimary"]},
         "steady_state": {"type": "array", "items": {"$ref": "#/$defs/probe"}},
         "faults": {
             "type": "array",
@@ -123,6 +130,7 @@ SCENARIO_SCHEMA: dict[str, Any] = {
                 "recover_within_s": {"type": "number", "minimum": 0},
                 "relogin": {"type": "boolean"},
                 "tasks_succeed": {"type": "boolean"},
+                "roles_swap_once": {"type": "boolean"},
                 "state": {"type": "object", "additionalProperties": _PREDICATE},
                 "lease_ends": LEASE_ENDS_SCHEMA,
             },
@@ -147,10 +155,13 @@ SCENARIO_SCHEMA: dict[str, Any] = {
                 "expire_sessions": {"const": True},
                 "follow_tasks": {"type": "number", "minimum": 0},
                 "lease": LEASE_STEP_SCHEMA,
+                "host": HOST_STEP_SCHEMA,
+                "check": {"type": "object", "minProperties": 1, "additionalProperties": _PREDICATE},
+                "ends": ENDS_SCHEMA,
                 "target": {"enum": list(TARGETS)},
                 "body": {
                     "type": "object",
-                    "description": 'the request; "$vm", "$free_host" and "$sandbox_folder" become references',
+                    "description": 'the request; "$vm", the other targets and "$sandbox_folder" become references',
                 },
                 "sessions": {"type": "integer", "minimum": 1, "maximum": MAX_SESSIONS},
                 "times": {"type": "integer", "minimum": 1, "maximum": MAX_IN_FLIGHT},
@@ -165,6 +176,8 @@ SCENARIO_SCHEMA: dict[str, Any] = {
                 {"required": ["expire_sessions"]},
                 {"required": ["follow_tasks"]},
                 {"required": ["lease"]},
+                {"required": ["host"]},
+                {"required": ["check"]},
             ],
         },
     },
@@ -275,7 +288,10 @@ class ScenarioRun:
         self.undecided: list[str] = []
         self.contests: list[tuple[str, int, list[str]]] = []
         self.ended: dict[str, str] = {}
-        self._free_host: str | None = None
+        self._resolved: dict[str, str] = {}  # target name -> moId, resolved once
+        self.step_failures: list[str] = []  # what host/check steps and ``ends`` found broken
+        self.step_errors: list[str] = []  # what they could not decide (the verdict is then error)
+        self.faulted_hosts: set[str] = set()  # hosts a host step faulted, restored when the faults end
         self._sessions: list[ViClient] = []
         self._url: str = getattr(conn, "url", "")
         self.chaos: ViClient | None = None
@@ -294,6 +310,10 @@ class ScenarioRun:
             return self._result(
                 "skipped", "server-side faults need the built-in simulator (or `vsphere-harness sim`)"
             )
+        if needs_simulator([*self.s.actions, *self.s.rollback]) and not self.conn.simulated:
+            return self._result(
+                "skipped", "a host step needs the built-in simulator (there is no API to fault a host)"
+            )
         if self.sandbox is None:
             return self._result("error", "no sandbox: the scenario has no VM of its own to work on")
         try:
@@ -304,9 +324,11 @@ class ScenarioRun:
             return self._result("error", f"could not prepare a {self.s.vm} sandbox VM: {exc}")
         self.vm = vm
         clean = self.conn.admin
-        if "$free_host" in json.dumps([*self.s.actions, *self.s.rollback]):
+        named = json.dumps([*self.s.actions, *self.s.rollback])
+        wanted = {"$ft_secondary"} if self.s.hypotheses.get("roles_swap_once") else set()
+        for name in [t for t in TARGETS if t != "$vm" and (t in named or t in wanted)]:
             try:
-                self._target("$free_host")
+                self._target(name)
             except Skip as exc:
                 return self._result("skipped", str(exc))
         broken = self._probe(clean, "steady")
@@ -333,8 +355,10 @@ class ScenarioRun:
             self._act(clean, action, "rollback")
         if failures:
             return self._result("failed", "; ".join(failures))
-        if self.lease is not None and self.lease.undecided:
-            return self._result("error", "undecided: " + "; ".join(self.lease.undecided[:3]))
+        if self.lease is not None:
+            self.step_errors.extend(self.lease.undecided)
+        if self.step_errors:
+            return self._result("error", "undecided: " + "; ".join(self.step_errors[:3]))
         done = len([e for e in self.timeline.events if e["phase"] == "action"])
         return self._result(
             "passed",
@@ -446,6 +470,9 @@ class ScenarioRun:
                 phase, describe_lease(action["lease"]), self.lease.step(client, action["lease"])
             )
             return
+        if "host" in action or "check" in action:
+            self.timeline.add(phase, *host_step(self, action))
+            return
         method = action.get("invoke") or action["get"]
         type_name, moid = self._target(action.get("target", "$vm"))
         body = self._body(action.get("body"))
@@ -478,7 +505,9 @@ class ScenarioRun:
             task = self._task_of(answer)
             if task:
                 started.append(task)
-                if "wait_s" in action:
+                if "ends" in action:
+                    outcomes[-1] += f"; {task_end(self, client, task, action, method)}"
+                elif "wait_s" in action:
                     outcomes[-1] += f"; {self._wait(client, task, float(action['wait_s']))}"
                 elif phase == "rollback":
                     with contextlib.suppress(ClientError):
@@ -550,11 +579,17 @@ class ScenarioRun:
         return f"ended {infos[-1].get('state', '?')}"
 
     def _target(self, name: str) -> tuple[str, str]:
-        if name == "$free_host":
-            if self._free_host is None:
-                self._free_host = free_host(self.conn.admin, list(self.sandbox.inventory.hosts), self.vm)
-            return "HostSystem", self._free_host
-        return "VirtualMachine", self.vm
+        if name == "$vm":
+            return "VirtualMachine", self.vm
+        if name not in self._resolved:
+            self._resolved[name] = resolve(
+                name,
+                self.conn.admin,
+                self.sandbox,
+                self.vm,
+                lambda text: self.timeline.add("setup", name, text),
+            )
+        return TARGETS[name], self._resolved[name]
 
     def _session(self) -> ViClient:
         """Another session with the endpoint, through the same faults' path (proxy) as the scenario's."""
@@ -626,14 +661,9 @@ class ScenarioRun:
             return {k: self._body(v) for k, v in body.items()}
         if isinstance(body, list):
             return [self._body(v) for v in body]
-        if body == "$vm":
-            return {"_typeName": "ManagedObjectReference", "type": "VirtualMachine", "value": self.vm}
-        if body == "$free_host":
-            return {
-                "_typeName": "ManagedObjectReference",
-                "type": "HostSystem",
-                "value": self._target(body)[1],
-            }
+        if isinstance(body, str) and body in TARGETS:
+            type_name, moid = self._target(body)
+            return {"_typeName": "ManagedObjectReference", "type": type_name, "value": moid}
         if body == "$sandbox_folder":
             return {"_typeName": "ManagedObjectReference", "type": "Folder", "value": self.sandbox.folder}
         return body
@@ -666,6 +696,7 @@ class ScenarioRun:
         if self.lease is not None:
             failures.extend(self.lease.verdict(clean, h, self.timeline.add))
         failures.extend(self._contests())
+        failures.extend(verify_steps(self, clean))
         if h.get("answers_well_formed", True) and self.garbled:
             failures.append("answers that were neither a value nor a fault: " + "; ".join(self.garbled[:3]))
         for path, predicate in (h.get("state") or {}).items():

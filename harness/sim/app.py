@@ -1,5 +1,6 @@
 """The ASGI app: VI/JSON under ``/sdk/vim25/{release}/{type}/{moId}/{name}`` plus the administrative
-endpoints under ``/_sim/`` (about, fault rules, misbehaviour switches, session expiry)."""
+endpoints under ``/_sim/`` (about, fault rules, misbehaviour switches, session expiry, a host's
+connection), and the device URLs of export leases under ``/nfc/``."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from ..soap.envelope import COOKIE_NAME
 from .build import Builder, builder
 from .config import ConfigError, SimConfig, parse_misbehaviour
 from .faults import invalid_request
+from .hostctl import HostControlError, set_host_connection
 from .lease import device_file
 from .responses import release_of
 from .rules import RuleError
@@ -119,6 +121,16 @@ def create_app(cfg: SimConfig | None = None, sim: Simulator | None = None) -> St
             body, status, media_type="application/octet-stream" if status == 200 else "text/plain"
         )
 
+    async def host_connection(request: Request) -> Response:
+        try:
+            data = json.loads(await request.body() or b"{}")
+            if not isinstance(data, dict):
+                raise HostControlError('send a JSON object, {"state": "notResponding"}')
+            done = set_host_connection(sim, request.path_params["moid"], data.get("state", ""))
+        except (ValueError, HostControlError) as exc:
+            return JSONResponse({"error": str(exc)}, 400)
+        return JSONResponse(done)
+
     async def other(request: Request) -> Response:
         resp = sim.fault_response(
             invalid_request(f"not a VI/JSON path: {request.url.path[:200]}"), _builder(request.url.path), None
@@ -131,6 +143,7 @@ def create_app(cfg: SimConfig | None = None, sim: Simulator | None = None) -> St
         Route("/_sim/misbehaviour", misbehaviour, methods=["GET", "PUT"]),
         Route("/_sim/sessions/expire", expire_sessions, methods=["POST"]),
         Route("/nfc/{lease}/{name}", nfc, methods=["GET"]),
+        Route("/_sim/hosts/{moid}/connection", host_connection, methods=["POST"]),
         Route("/sdk/vim25/{rest:path}", vi, methods=["GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"]),
         Route("/{rest:path}", other, methods=["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD"]),
     ]

@@ -40,6 +40,12 @@ MISBEHAVIOURS: dict[str, str] = {
     "lease_complete_refused": "HttpNfcLeaseComplete on a ready lease answers InvalidState (lease)",
     "lease_abort_ignored": "HttpNfcLeaseAbort answers OK but the lease ends done and the VM stays locked "
     "(chaos export-lease-aborted-midway)",
+    "ignore_maintenance_mode": "a VM on a host in maintenance mode is powered on (PowerOnVM_Task, a revert that "
+    "powers on) instead of InvalidState (chaos host-enters-maintenance-mid-sequence)",
+    "maintenance_half_done": "EnterMaintenanceMode_Task that fails because powered-on VMs remain still leaves the "
+    "host in maintenance mode (chaos host-enters-maintenance-mid-sequence)",
+    "ft_double_swap": "MakePrimaryVM_Task holds no lock and swaps the pair's roles on every call, so two at once "
+    "swap twice (chaos ft-failover-with-faulted-host)",
 }
 
 DEFAULT_VMS = 32

@@ -179,6 +179,15 @@ def _ft_info(vm: VM, b: Builder) -> DataObject | None:
     )
 
 
+def _vm_connection(vm: VM) -> str:
+    """orphaned when unregistered, disconnected while its host is not connected, else connected."""
+    if not vm.registered:
+        return "orphaned"
+    if vm.host is not None and vm.host.connection_state != "connected":
+        return "disconnected"
+    return "connected"
+
+
 def vm_runtime(sim: Simulator, vm: VM, b: Builder) -> DataObject:
     return b.obj(
         "VirtualMachineRuntimeInfo",
@@ -194,7 +203,7 @@ def vm_runtime(sim: Simulator, vm: VM, b: Builder) -> DataObject:
             for d in _nics(vm)
         ],
         host=vm.host.ref if vm.host is not None else None,
-        connectionState="connected" if vm.registered else "orphaned",
+        connectionState=_vm_connection(vm),
         powerState=vm.power_state,
         faultToleranceState=vm.ft_state,
         toolsInstallerMounted=vm.tools_installer_mounted,

@@ -1,5 +1,5 @@
-"""A seeded inventory: one datacenter, folders, a cluster of hosts (an FT-capable pair, one host in
-maintenance mode), datastores, networks, resource pools, a vApp and VMs in mixed states.
+"""A seeded inventory: one datacenter, folders, a cluster of hosts (an FT-capable pair, a third host,
+one in maintenance mode, one empty), datastores, networks, resource pools, a vApp and VMs in mixed states.
 
 The first VMs are fixed so tests and the sandbox find every state (see :data:`FIXED`); the rest are
 drawn from the seed: their state, and apart from it (so that the states stay as they were) their
@@ -82,7 +82,9 @@ def _build(vms: int, seed: int) -> Inventory:
     inv.pools = [pool, child_pool]
     for p in inv.pools:
         inv.add(p)
-    for i, (ft, maintenance) in enumerate([(True, False), (True, False), (False, False), (False, True)]):
+    # host-14 stays empty (no seeded VM runs there): a host a scenario may put into maintenance mode
+    hosts = [(True, False), (True, False), (False, False), (False, True), (False, False)]
+    for i, (ft, maintenance) in enumerate(hosts):
         host = Host(f"host-{10 + i}", f"esx{i + 1}.sim.local", cluster, ft_capable=ft)
         host.maintenance = maintenance
         cluster.hosts.append(host)

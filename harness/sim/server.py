@@ -15,6 +15,7 @@ import uvicorn
 
 from .app import create_app
 from .config import SimConfig, parse_misbehaviour
+from .hostctl import set_host_connection
 from .simulator import Simulator
 
 
@@ -87,6 +88,10 @@ class RunningSimulator:
     def expire_sessions(self, user: str | None = None) -> int:
         """End every session (or ``user``'s) as a timeout would; how many ended."""
         return self.sim.auth.expire(user)
+
+    def set_host_connection(self, moid: str, state: str) -> dict[str, str]:
+        """Give a host a connection state (``notResponding``, ``disconnected``, ``connected``)."""
+        return set_host_connection(self.sim, moid, state)
 
 
 @contextmanager

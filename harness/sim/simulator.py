@@ -26,7 +26,7 @@ from .declared import conform, undeclared
 from .decode import decode_params, nested_missing
 from .faults import SimFault, invalid_argument, invalid_request, not_found_object
 from .lease import malformed_info
-from .model import Managed, ServiceObject, Task
+from .model import Managed, ServiceObject, Snapshot, Task
 from .ops.base import HANDLERS, Call, TaskPlan
 from .optable import OpSpec, build_tables
 from .preconditions import check_preconditions
@@ -397,8 +397,10 @@ class Simulator:
             target.touch()
         sync = fault.sync if fault.sync is not None else self.rel(spec).is_runtime_fault(fault.type_name)
         if spec.contract.is_task and not sync:
+            # a task's entity is a ManagedEntity: a refused snapshot operation's is its VM
+            entity = call.obj.vm if isinstance(call.obj, Snapshot) else call.obj
             task = self.tasks.create(
-                call.obj if not isinstance(call.obj, ServiceObject) else None,
+                entity if not isinstance(entity, ServiceObject) else None,
                 call.description_id(),
                 call.user_name(),
                 method=call.spec.contract.name,

@@ -100,11 +100,13 @@ def op(managed_type: str, *names: str) -> Callable[[Handler], Handler]:
 
 @dataclass
 class TaskPlan:
-    """What a task method does: its work, the objects it holds (default: the call's), its entity."""
+    """What a task method does: its work, the objects it holds (default: the call's), its entity,
+    and how long it lasts at least (a task that waits, EnterMaintenanceMode_Task's ``timeout``)."""
 
     work: Callable[[], Any] | None
     locks: list[Managed] | None = None
     entity: Managed | None = None
+    min_delay_s: float = 0.0
 
 
 class Call:
@@ -203,6 +205,8 @@ class Call:
     def check_busy(self) -> None:
         """TaskInProgress when the target (or an object the call would lock) is busy with a task."""
         if self.read_only():
+            return
+        if self.name == "MakePrimaryVM_Task" and "ft_double_swap" in self.sim.misbehave:
             return
         obj = self.obj.vm if isinstance(self.obj, Snapshot) else self.obj
         locked = lock_fault(self.sim, obj) if isinstance(obj, VM) else None  # an open export lease
@@ -306,7 +310,7 @@ class Call:
                 self.user_name(),
                 method=self.spec.contract.name,
                 cancelable=cancelable or hang,
-                delay_s=self.delay_s(),
+                delay_s=max(self.delay_s(), plan.min_delay_s),
                 work=None if skip else plan.work,
                 result_type=c.task_result,
                 error=error,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from ...vmodl.values import DataObject
 from ..faults import SimFault, invalid_state
 from ..lifecycle import make_secondary, power_on, remove_vm
-from ..model import VM, Host, now
+from ..model import VM, FtGroup, Host, now
 from .base import Call, TaskPlan, op
 from .guards import host_usable, not_secondary, not_template
 
@@ -136,6 +136,9 @@ def make_primary(call: Call):
 
     def work() -> None:
         group = vm.ft
+        if group is not None and "ft_double_swap" in call.sim.misbehave and group.primary is secondary:
+            secondary_swapped_back(group, vm)
+            return
         if group is None or secondary not in group.secondaries:
             return
         idx = group.secondaries.index(secondary)
@@ -145,6 +148,17 @@ def make_primary(call: Call):
         secondary.touch()
 
     return TaskPlan(work, locks=[vm, secondary])
+
+
+def secondary_swapped_back(group: FtGroup, vm: VM) -> None:
+    """The ``ft_double_swap`` misbehaviour: a MakePrimaryVM_Task whose swap another one already made
+    swaps the roles again, so ``vm`` is the primary once more."""
+    if vm in group.secondaries:
+        old = group.primary
+        group.secondaries[group.secondaries.index(vm)] = old
+        group.primary = vm
+        vm.touch()
+        old.touch()
 
 
 @op("VirtualMachine", "DisableSecondaryVM_Task")

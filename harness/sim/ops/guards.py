@@ -40,6 +40,17 @@ def host_usable(call: Call, host: Host | None) -> None:
         )
 
 
+def can_power_on_at(call: Call, host: Host | None) -> None:
+    """InvalidState when a VM would be powered on on ``host`` while it is in maintenance mode or not
+    connected (the ``ignore_maintenance_mode`` misbehaviour lets maintenance mode pass)."""
+    if host is not None and host.maintenance and "ignore_maintenance_mode" in call.sim.misbehave:
+        call.require(
+            host.connection_state == "connected", lambda: invalid_state(f"host {host.name} is not connected")
+        )
+        return
+    host_usable(call, host)
+
+
 def tools_running(call: Call) -> None:
     """The VM is powered on and its guest runs VMware Tools."""
     vm = call.vm

@@ -6,7 +6,7 @@ from ..faults import invalid_state
 from ..lifecycle import set_power
 from ..model import Host, now
 from .base import Call, op
-from .guards import host_usable, not_secondary, not_template, powered, tools_running
+from .guards import can_power_on_at, not_secondary, not_template, powered, tools_running
 
 
 @op("VirtualMachine", "PowerOnVM_Task")
@@ -17,7 +17,7 @@ def power_on_vm(call: Call):
     call.require(not vm.crypto_locked, lambda: invalid_state("the virtual machine is locked (encryption)"))
     powered(call, "poweredOff", "suspended", requested="poweredOn")
     host = call.ref_obj("host") or vm.host
-    host_usable(call, host)  # type: ignore[arg-type]
+    can_power_on_at(call, host)  # type: ignore[arg-type]
 
     def work() -> None:
         if isinstance(host, Host):

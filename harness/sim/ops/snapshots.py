@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from ..faults import SimFault, invalid_state
 from ..lifecycle import revert_to, take_snapshot
-from ..model import Snapshot
+from ..model import Host, Snapshot
 from .base import Call, TaskPlan, op
-from .guards import host_usable, not_secondary, not_template, valid_name
+from .guards import can_power_on_at, host_usable, not_secondary, not_template, valid_name
 
 MAX_SNAPSHOT_DEPTH = 32  # vSphere's limit of a snapshot chain
 
@@ -41,6 +41,13 @@ def _depth(snap: Snapshot | None) -> int:
     return depth
 
 
+def _revert_may_power_on(call: Call, snap: Snapshot, host: Host | None) -> None:
+    """A revert to a powered-on snapshot powers the VM on: InvalidState when the host it would run on
+    is in maintenance mode (or not connected), as for PowerOnVM_Task."""
+    if snap.state == "poweredOn" and not call.p("suppressPowerOn"):
+        can_power_on_at(call, host or snap.vm.host)
+
+
 @op("VirtualMachine", "CreateSnapshot_Task")
 def create_snapshot(call: Call):
     quiesce = bool(call.p("quiesce"))
@@ -73,6 +80,8 @@ def revert_current(call: Call):
     )
     host = call.ref_obj("host")
     host_usable(call, host)  # type: ignore[arg-type]
+    if vm.current_snapshot is not None:
+        _revert_may_power_on(call, vm.current_snapshot, host)  # type: ignore[arg-type]
 
     def work() -> None:
         if vm.current_snapshot is not None:
@@ -161,6 +170,7 @@ def revert_snapshot(call: Call):
         call.require(
             not host.maintenance, lambda: SimFault("InvalidState", "the host is in maintenance mode")
         )
+    _revert_may_power_on(call, snap, host)  # type: ignore[arg-type]
 
     def work() -> None:
         revert_to(vm, snap, bool(call.p("suppressPowerOn")), host)
