@@ -53,6 +53,10 @@ an ``invoke``'s ``ends: [InvalidState]``, the targets ``$vm_host`` and ``$ft_sec
 ``vm: ftPrimary`` and the hypothesis ``roles_swap_once``) are described in
 :mod:`harness.chaos.steps_host`.
 
+``lease`` steps drive an export lease of the scenario's VM (``open``, ``{ready: 10}``,
+``{progress: 40}``, ``abort``, ``complete``), with the hypothesis ``lease_ends: error|done``
+(:mod:`harness.chaos.steps_lease`).
+
 The verdict is decided with a clean client after the faults end: ``failed`` only when the endpoint
 broke a hypothesis, ``error`` when the harness could not set the scenario up, ``skipped`` when a
 layer is not available (server-side faults need our simulator).
@@ -85,6 +89,8 @@ from .fanout import MAX_IN_FLIGHT, MAX_SESSIONS, fan_out, outcome_kind, sessions
 from .proxy import Toxic, ToxicProxy
 from .steps_host import ENDS_SCHEMA, HOST_STEP_SCHEMA, host_step, needs_simulator, task_end
 from .steps_host import verify as verify_steps
+from .steps_lease import LEASE_ENDS_SCHEMA, LEASE_STEP_SCHEMA, LeaseSteps
+from .steps_lease import describe as describe_lease
 from .steps_restart import inventory_survived, not_followed, restart_endpoint
 from .targets import TARGETS, resolve
 from .transport import ChaosAdapter, TransportFault, install
@@ -135,6 +141,7 @@ SCENARIO_SCHEMA: dict[str, Any] = {
                 "roles_swap_once": {"type": "boolean"},
                 "inventory_survives": {"type": "boolean"},
                 "state": {"type": "object", "additionalProperties": _PREDICATE},
+                "lease_ends": LEASE_ENDS_SCHEMA,
             },
         },
         "rollback": {"type": "array", "items": {"$ref": "#/$defs/action"}},
@@ -156,6 +163,7 @@ SCENARIO_SCHEMA: dict[str, Any] = {
                 "sleep_ms": {"type": "integer"},
                 "expire_sessions": {"const": True},
                 "follow_tasks": {"type": "number", "minimum": 0},
+                "lease": LEASE_STEP_SCHEMA,
                 "host": HOST_STEP_SCHEMA,
                 "check": {"type": "object", "minProperties": 1, "additionalProperties": _PREDICATE},
                 "ends": ENDS_SCHEMA,
@@ -181,6 +189,7 @@ SCENARIO_SCHEMA: dict[str, Any] = {
                 {"required": ["sleep_ms"]},
                 {"required": ["expire_sessions"]},
                 {"required": ["follow_tasks"]},
+                {"required": ["lease"]},
                 {"required": ["host"]},
                 {"required": ["check"]},
                 {"required": ["restart_endpoint"]},
@@ -311,6 +320,9 @@ class ScenarioRun:
         self.restarted: int | None = None  # restarts the restart_endpoint steps asked for
         self.before_restart: set[str] = set()  # tasks started before a restart (steps_restart)
         self.not_done: list[str] = []  # steps the harness could not carry out (the scenario is an error)
+        self.lease: LeaseSteps | None = (
+            None  # the export lease of ``lease`` steps (harness.chaos.steps_lease)
+        )
 
     # --- verdict helpers ----------------------------------------------------------------------
     def _result(self, status: str, message: str) -> ScenarioResult:
@@ -366,6 +378,8 @@ class ScenarioRun:
             self._act(clean, action, "rollback")
         if failures:
             return self._result("failed", "; ".join(failures))
+        if self.lease is not None:
+            self.step_errors.extend(self.lease.undecided)
         if self.step_errors:
             return self._result("error", "undecided: " + "; ".join(self.step_errors[:3]))
         if self.not_done:  # a step the harness could not carry out: the hypotheses were not put to the test
@@ -476,6 +490,12 @@ class ScenarioRun:
             return
         if "follow_tasks" in action:
             self._follow(client, float(action["follow_tasks"]), phase)
+            return
+        if "lease" in action:
+            self.lease = self.lease or LeaseSteps(self.vm)
+            self.timeline.add(
+                phase, describe_lease(action["lease"]), self.lease.step(client, action["lease"])
+            )
             return
         if "host" in action or "check" in action:
             self.timeline.add(phase, *host_step(self, action))
@@ -706,6 +726,8 @@ class ScenarioRun:
         if h.get("no_duplicate_objects", True):
             failures.extend(self._no_duplicates(clean))
         failures.extend(self.unexpected[:3])
+        if self.lease is not None:
+            failures.extend(self.lease.verdict(clean, h, self.timeline.add))
         failures.extend(self._contests())
         failures.extend(verify_steps(self, clean))
         if h.get("answers_well_formed", True) and self.garbled:

@@ -38,6 +38,7 @@ from ..contract import load_contracts
 from ..contract.openapi import export_openapi, flatten_openapi
 from ..gen.draw import draw
 from ..report.model import Evidence
+from ..sandbox.leases import lease_of
 from ..vmodl.registry import release as registry
 from .base import CheckContext, Skip, check
 from .calls import may_generate, target
@@ -138,10 +139,14 @@ def _evidence(resp: Any, release: str, note: str) -> Evidence:
 
 
 def _settle(ctx: CheckContext, resp: Any) -> None:
-    """Wait for a task a case started, so that it does not hold the sandbox object for later checks."""
+    """Wait for a task a case started, so that it does not hold the sandbox object for later checks; note
+    an export lease it opened (the runner aborts it)."""
     if resp.status_code != 200:
         return
     data, _ = _decode(resp.content)
+    lease = lease_of(data)
+    if lease and ctx.sandbox is not None:  # aborted once the check ends (it locks its VM)
+        ctx.sandbox.leases.add(lease)
     if isinstance(data, dict) and data.get("type") == "Task" and data.get("value"):
         with contextlib.suppress(Exception):
             ctx.client.wait_task(data, timeout=ctx.timeout)

@@ -43,6 +43,16 @@ SUPPORT_OPERATIONS: dict[str, dict[str, list[str]]] = {
     },
     "Folder": {"get": ["childEntity"], "post": ["CreateVM_Task", "CreateFolder", "Destroy_Task"]},
     "HostSystem": {"get": ["runtime"], "post": ["EnterMaintenanceMode_Task", "ExitMaintenanceMode_Task"]},
+    "HttpNfcLease": {
+        "get": ["state", "info", "initializeProgress", "transferProgress", "mode", "capabilities", "error"],
+        "post": [
+            "HttpNfcLeaseProgress",
+            "HttpNfcLeaseComplete",
+            "HttpNfcLeaseAbort",
+            "HttpNfcLeaseGetManifest",
+            "HttpNfcLeaseSetManifestChecksumType",
+        ],
+    },
 }
 
 CURATED_PRIVILEGES_FILE = Path(__file__).with_name("curated_privileges.yaml")

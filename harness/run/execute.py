@@ -71,7 +71,9 @@ class Runner:
         self._requests0 = requests_sent()
         started = utc_now()
         self.auditor = Auditor(self.options.release)
-        self._endpoint_cm = open_endpoint(self.options, observers=[self.auditor.observe, *self.observers])
+        self._endpoint_cm = open_endpoint(
+            self.options, observers=[self.auditor.observe, self._lease_seen, *self.observers]
+        )
         self.conn = self._endpoint_cm.__enter__()
         self.result = RunResult(
             __version__, self.conn.describe(), started, seed=self.options.seed, options=self.options.public()
@@ -166,6 +168,20 @@ class Runner:
             },
         )
 
+    def _lease_seen(self, ex: Any) -> None:
+        """Every exchange of the run's clients: the sandbox notes the export leases answers open."""
+        leases = getattr(self.sandbox, "leases", None)
+        if leases is not None:
+            leases.observe(ex)
+
+    def _release_leases(self) -> None:
+        """Abort the leases a check or scenario left open (each locks a sandbox VM); what cannot be
+        aborted now is tried again, and reported, at clean-up."""
+        leases = getattr(self.sandbox, "leases", None)
+        if leases is not None and len(leases):
+            assert self.conn is not None
+            leases.release(self.conn.admin)
+
     def run_one(self, contract: Contract, spec: CheckSpec) -> CheckResult:
         """Run one check on one operation and record it in the result; then judge every answer the
         check's exchanges brought (a violation lands on the operation that answered)."""
@@ -174,6 +190,7 @@ class Runner:
         before = relogins(clients)
         result = spec.run(self.context(contract))
         result = undecided_if_forgotten(result, relogins(clients) > before)
+        self._release_leases()
         result = self._record(contract.id, result)
         elsewhere = self.audit(f"{contract.id}::{spec.name}", current=(contract.id, result))
         if result.status == "error" and elsewhere:
@@ -256,6 +273,7 @@ class Runner:
             self.result.scenarios.append(
                 run_scenario(scenario, self.conn, self.sandbox, self.options.seed, self.options.timeout)
             )
+            self._release_leases()
             self.audit(f"scenario {scenario.name}")
 
     def run_item(self, item: PlanItem, on_check: CheckStartFn | None = None) -> OperationResult:

@@ -23,7 +23,9 @@ nothing else, so that answers are judged on the shapes real inventories hold.
 The parts, one module each: :mod:`.base` (folder, tasks, new VMs), :mod:`.states` (driving VMs
 into states; the table of states in :mod:`.state_table`), :mod:`.targets` (targets and their
 requests; values in :mod:`.values`), :mod:`.authz` (roles, permissions), :mod:`.sampling` and
-:mod:`.survey` (the sample of existing VMs), :mod:`.cleanup`.
+:mod:`.survey` (the sample of existing VMs), :mod:`.leases` (the export leases the run opened,
+aborted after each check) and :mod:`.lease_target` (a ready lease for the HttpNfcLease operations),
+:mod:`.cleanup`.
 """
 
 from __future__ import annotations
@@ -31,11 +33,12 @@ from __future__ import annotations
 from .base import SetupError
 from .cleanup import Cleanup
 from .inventory import Inventory, discover
+from .lease_target import LeaseTargets
 from .sampling import Sampling
 from .targets import Prepared, Target
 
 
-class Sandbox(Sampling, Cleanup):
+class Sandbox(LeaseTargets, Sampling, Cleanup):
     """Objects created by this run, in states checks ask for."""
 
 

@@ -10,6 +10,7 @@ from ..vmodl.codec import codec
 from ..vmodl.registry import release as registry
 from ..vmodl.values import MoRef
 from .inventory import Inventory, discover
+from .leases import Leases
 from .reads import unique_name
 from .survey import Sampled
 from .values import vm_config_spec
@@ -63,6 +64,8 @@ class SandboxBase:
         self.sample_seed = seed
         self._sample: list[Sampled] | None = None
         self.sample_notes: list[str] = []
+        #: export leases seen open (the run's clients report every answer to ``leases.observe``)
+        self.leases = Leases()
 
     @property
     def inventory(self) -> Inventory:

@@ -15,11 +15,11 @@ CLEANUP_WORKERS = 4
 
 
 class Cleanup(VmStates, SandboxBase):
-    """Permissions, roles, VMs (FT primaries first), then the folders, in that order."""
+    """Open export leases, permissions, roles, VMs (FT primaries first), then the folders, in that order."""
 
     def cleanup(self) -> list[str]:
         """Destroy what the sandbox created; what could not be cleaned, one line each."""
-        problems: list[str] = []
+        problems: list[str] = self.leases.release(self.client)  # an open lease locks its VM
         if self.read_only:
             return problems
         am = (self.client.content.get("authorizationManager") or {}).get("value")

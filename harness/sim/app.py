@@ -1,6 +1,6 @@
 """The ASGI app: VI/JSON under ``/sdk/vim25/{release}/{type}/{moId}/{name}`` plus the administrative
 endpoints under ``/_sim/`` (about, fault rules, misbehaviour switches, session expiry, a host's
-connection, restart)."""
+connection, restart), and the device URLs of export leases under ``/nfc/``."""
 
 from __future__ import annotations
 
@@ -13,10 +13,12 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from ..soap import mount_soap, simulator_handler
+from ..soap.envelope import COOKIE_NAME
 from .build import Builder, builder
 from .config import ConfigError, SimConfig, parse_misbehaviour
 from .faults import invalid_request
 from .hostctl import HostControlError, set_host_connection
+from .lease import device_file
 from .responses import release_of
 from .restart import restart_route
 from .rules import RuleError
@@ -112,6 +114,14 @@ def create_app(cfg: SimConfig | None = None, sim: Simulator | None = None) -> St
             return JSONResponse({"error": str(exc)}, 400)
         return JSONResponse({"expired": sim.auth.expire(data.get("user") or None)})
 
+    async def nfc(request: Request) -> Response:
+        """A device URL of an export lease (``info.deviceUrl[].url``, host ``*`` replaced by ours)."""
+        key = request.headers.get("vmware-api-session-id") or request.cookies.get(COOKIE_NAME, "").strip('"')
+        status, body = device_file(sim, request.path_params["lease"], request.path_params["name"], key)
+        return Response(
+            body, status, media_type="application/octet-stream" if status == 200 else "text/plain"
+        )
+
     async def host_connection(request: Request) -> Response:
         try:
             data = json.loads(await request.body() or b"{}")
@@ -133,6 +143,7 @@ def create_app(cfg: SimConfig | None = None, sim: Simulator | None = None) -> St
         Route("/_sim/faults", faults, methods=["GET", "POST", "DELETE"]),
         Route("/_sim/misbehaviour", misbehaviour, methods=["GET", "PUT"]),
         Route("/_sim/sessions/expire", expire_sessions, methods=["POST"]),
+        Route("/nfc/{lease}/{name}", nfc, methods=["GET"]),
         Route("/_sim/hosts/{moid}/connection", host_connection, methods=["POST"]),
         Route("/_sim/restart", restart_route(sim), methods=["POST"]),
         Route("/sdk/vim25/{rest:path}", vi, methods=["GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"]),

@@ -37,6 +37,11 @@ MISBEHAVIOURS: dict[str, str] = {
     "(chaos endpoint-restarts-mid-run)",
     "forget_tasks_on_logout": "a task answers ManagedObjectNotFound once the session that started it has ended "
     "(chaos session-expires-during-a-task)",
+    "lease_stuck_initializing": "an ExportVm lease never leaves initializing (lease)",
+    "lease_info_malformed": "HttpNfcLease.info breaks the HttpNfcLeaseInfo schema (lease)",
+    "lease_complete_refused": "HttpNfcLeaseComplete on a ready lease answers InvalidState (lease)",
+    "lease_abort_ignored": "HttpNfcLeaseAbort answers OK but the lease ends done and the VM stays locked "
+    "(chaos export-lease-aborted-midway)",
     "ignore_maintenance_mode": "a VM on a host in maintenance mode is powered on (PowerOnVM_Task, a revert that "
     "powers on) instead of InvalidState (chaos host-enters-maintenance-mid-sequence)",
     "maintenance_half_done": "EnterMaintenanceMode_Task that fails because powered-on VMs remain still leaves the "

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from ..vmodl.values import AnyValue, DataObject, MoRef
 from .build import Builder
 from .devices import of_kind
+from .lease import LEASE_PROPERTIES
 from .model import VM, Folder, Host, Managed, Snapshot, Task, VirtualApp, now
 
 if TYPE_CHECKING:
@@ -703,4 +704,5 @@ SUPPORT_PROPERTIES: dict[tuple[str, str], Renderer] = {
     ("HostSystem", "runtime"): host_runtime,
     ("Folder", "childEntity"): lambda s, f, b: [c.ref for c in f.children] if isinstance(f, Folder) else [],
     ("Task", "info"): task_info,
+    **LEASE_PROPERTIES,
 }

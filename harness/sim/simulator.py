@@ -26,6 +26,7 @@ from .config import SimConfig
 from .declared import conform, undeclared
 from .decode import decode_params, nested_missing
 from .faults import SimFault, invalid_argument, invalid_request, not_found_object
+from .lease import malformed_info
 from .model import Managed, ServiceObject, Snapshot, Task
 from .ops.base import HANDLERS, Call, TaskPlan
 from .optable import OpSpec, build_tables
@@ -367,6 +368,8 @@ class Simulator:
         version = obj.version
         value = self.property_value(obj, name, b)
         resp = self.ok(call, value)
+        if "lease_info_malformed" in self.misbehave and (obj.type_name, name) == ("HttpNfcLease", "info"):
+            return Response(200, json.dumps(malformed_info(json.loads(resp.body or b"null"))).encode())
         if "break_existing_vms" in self.misbehave and getattr(obj, "seeded", False):
             return Response(200, json.dumps(break_value(json.loads(resp.body or b"null"))).encode())
         if cacheable:

@@ -204,11 +204,15 @@ class SoapFacade:
         data, ok = answer.json
         if not ok or (answer.status >= 300 and not isinstance(data, dict)):
             raise _Passthrough(answer)
+        declared = _property_type(release, ref.type, prop)
+        rel = registry(release)
         if answer.status >= 300 or (
-            isinstance(data, dict) and registry(release).is_fault(str(data.get("_typeName")))
+            isinstance(data, dict)
+            and rel.is_fault(str(data.get("_typeName")))
+            and not rel.is_fault(declared.name)  # HttpNfcLease.error is a fault
         ):
             return Read(False, data)
-        return Read(True, data, _property_type(release, ref.type, prop))
+        return Read(True, data, declared)
 
     def _reply(
         self, ctx: _Ctx, method: str, result_type: type, declared: TypeRef | None, answer: ViAnswer

@@ -301,7 +301,9 @@ def test_tools_console_tickets(admin, fresh):
     assert admin.vm("vm-101", "QueryConnections").json() == []
     off = fresh("poweredOff")
     assert fault_of(admin.vm(off, "SendNMI")) == "InvalidPowerState"
-    assert admin.vm(off, "ExportVm").json()["type"] == "HttpNfcLease"
+    lease = admin.vm(off, "ExportVm").json()
+    assert lease["type"] == "HttpNfcLease"
+    assert admin.call("HttpNfcLease", lease["value"], "HttpNfcLeaseAbort", {}).status_code == 204  # unlocks
     assert fault_of(admin.vm(vm, "ExportVm")) == "InvalidPowerState"
     assert admin.vm(off, "ResetGuestInformation").status_code == 204
     assert fault_of(admin.vm(vm, "ResetGuestInformation")) == "InvalidPowerState"

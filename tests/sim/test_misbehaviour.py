@@ -23,7 +23,7 @@ def _set(sim, *names):
 def test_switches_over_http(sim):
     assert requests.put(f"{sim.url}/_sim/misbehaviour", json=["no_such"]).status_code == 400
     assert requests.get(f"{sim.url}/_sim/misbehaviour").json() == []
-    assert len(MISBEHAVIOURS) == 26
+    assert len(MISBEHAVIOURS) == 30
 
 
 def test_shape_switches(sim, admin):

@@ -23,7 +23,11 @@ def inproc():
         {},
         json.dumps({"userName": "administrator@vsphere.local", "password": "VMware1!"}).encode(),
     )
-    yield sim, {"vmware-api-session-id": r.headers["vmware-api-session-id"]}
+    headers = {"vmware-api-session-id": r.headers["vmware-api-session-id"]}
+    off = next(v for v in sim.inv.vms() if v.power_state == "poweredOff" and not v.template)
+    lease = sim.handle("POST", f"/sdk/vim25/8.0.2.0/VirtualMachine/{off.moid}/ExportVm", headers, b"")
+    assert lease.status == 200, lease.body  # an export lease, ready at once (no task delay), to read
+    yield sim, headers
     sim.close()
 
 

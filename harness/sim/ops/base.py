@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from ...vmodl.registry import release
 from ...vmodl.values import DataObject, MoRef
 from ..faults import SimFault, task_in_progress
+from ..lease import lock_fault
 from ..model import VM, Folder, Host, Managed, Snapshot
 from ..preconditions import holds_in_state, lookup_path, walk
 
@@ -203,11 +204,16 @@ class Call:
 
     def check_busy(self) -> None:
         """TaskInProgress when the target (or an object the call would lock) is busy with a task."""
-        if self.read_only() or "no_task_lock" in self.sim.misbehave:
+        if self.read_only():
             return
         if self.name == "MakePrimaryVM_Task" and "ft_double_swap" in self.sim.misbehave:
             return
         obj = self.obj.vm if isinstance(self.obj, Snapshot) else self.obj
+        locked = lock_fault(self.sim, obj) if isinstance(obj, VM) else None  # an open export lease
+        if locked is not None and not self.force:
+            raise locked
+        if "no_task_lock" in self.sim.misbehave:
+            return
         for target in {id(o): o for o in [obj, *self.locked_objects()]}.values():
             busy = getattr(target, "busy_task", None)
             if busy is not None:

@@ -1,11 +1,10 @@
-"""The guest and the rest: custom values, NMI, OVF, export, encryption, EVC, questions, customization."""
+"""The guest and the rest: custom values, NMI, OVF, encryption, EVC, questions, customization."""
 
 from __future__ import annotations
 
-from ...vmodl.values import MoRef
 from ..faults import SimFault, invalid_argument, invalid_state
 from ..model import now
-from .base import Call, op, serial
+from .base import Call, op
 from .guards import not_template, powered
 
 
@@ -44,13 +43,6 @@ def extract_ovf(call: Call):
         f'environment/1" ovfenv:id="{vm.moid}"><PlatformSection><Kind>VMware ESXi</Kind>'
         f"</PlatformSection></Environment>"
     )
-
-
-@op("VirtualMachine", "ExportVm")
-def export_vm(call: Call):
-    not_template(call)
-    powered(call, "poweredOff", requested="poweredOff")
-    return lambda: MoRef("HttpNfcLease", f"lease-{call.vm.moid}-{serial()}")
 
 
 @op("VirtualMachine", "CryptoUnlock_Task")

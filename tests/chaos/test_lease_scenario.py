@@ -1,0 +1,111 @@
+"""The scenario export-lease-aborted-midway passes on the clean simulator and fails when the
+simulator ignores the abort (the lease ends done and the VM stays locked); the lease steps' refusals
+and a network that keeps a step from its answer are judged apart."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from harness.chaos.scenario import ScenarioError, load_scenario, run_scenario
+from harness.chaos.steps_lease import LeaseSteps
+from harness.client import TransportError
+from harness.report.model import ScenarioResult
+from harness.run import RunOptions
+from harness.run.execute import Runner
+from harness.sim import SimConfig, running_simulator
+
+ROOT = Path(__file__).resolve().parents[2]
+NAME = "export-lease-aborted-midway"
+
+
+@pytest.fixture(scope="module")
+def sim():
+    with running_simulator(SimConfig(vms=8, seed=3, task_delay_ms=100)) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def runner(sim):
+    options = RunOptions(
+        endpoint=sim.url, user=sim.users["admin"][0], password=sim.users["admin"][1], timeout=5
+    )
+    with Runner(options) as r:
+        yield r
+
+
+def _run(sim, runner, misbehave: set[str] | None = None, path: Path | None = None) -> ScenarioResult:
+    """Run the scenario; ``misbehave`` is switched on once its VM is ready."""
+    scenario = load_scenario(path or ROOT / "scenarios" / f"{NAME}.yaml")
+    prepare = runner.sandbox.fresh_vm
+
+    def fresh_then_misbehave(state: str = "poweredOff"):
+        vm = prepare(state)
+        sim.set_misbehaviour(misbehave or set())
+        return vm
+
+    runner.sandbox.fresh_vm = fresh_then_misbehave
+    try:
+        return run_scenario(scenario, runner.conn, runner.sandbox, timeout=5)
+    finally:
+        runner.sandbox.fresh_vm = prepare
+        sim.set_misbehaviour(set())
+
+
+def test_passes_on_the_clean_simulator(sim, runner):
+    result = _run(sim, runner)
+    assert result.status == "passed", (result.message, result.timeline)
+    outcomes = {e["what"]: e["outcome"] for e in result.timeline}
+    assert outcomes["lease open"].startswith("ok lease")
+    assert outcomes["lease ready 10"] == "state ready"
+    assert outcomes["lease progress 40"] == "ok" and outcomes["lease abort"] == "ok"
+    assert outcomes["lease_ends"] == "error: holds"
+    assert outcomes["state runtime.powerState"].startswith("'poweredOn'")
+
+
+def test_fails_when_the_abort_is_ignored(sim, runner):
+    result = _run(sim, runner, {"lease_abort_ignored"})
+    assert result.status == "failed", (result.message, result.timeline)
+    assert "ended done, not error" in result.message
+    assert "not success" in result.message  # the VM stayed locked: the power-on task failed
+
+
+def test_a_refused_step_fails_and_a_stuck_lease_is_undecided(sim, runner, tmp_path):
+    result = _run(sim, runner, {"lease_stuck_initializing"}, _variant(tmp_path, ready=0.3))
+    assert result.status == "error", (result.message, result.timeline)
+    assert "still initializing" in result.message
+    result = _run(sim, runner, {"lease_complete_refused"}, _variant(tmp_path, last="complete"))
+    assert result.status == "failed", (result.message, result.timeline)
+    assert "HttpNfcLeaseComplete on lease" in result.message
+
+
+def _variant(tmp_path: Path, ready: float = 10, last: str = "abort") -> Path:
+    text = (ROOT / "scenarios" / f"{NAME}.yaml").read_text()
+    text = text.replace("lease: {ready: 10}", f"lease: {{ready: {ready}}}").replace(
+        "lease: abort", f"lease: {last}"
+    )
+    text = text.replace("lease_ends: error", f"lease_ends: {'done' if last == 'complete' else 'error'}")
+    path = tmp_path / f"{NAME}-{ready}-{last}.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_a_step_the_network_broke_is_undecided():
+    class Down:
+        def invoke(self, *a, **k):
+            raise TransportError("connection reset by peer")
+
+    steps = LeaseSteps("vm-1")
+    assert steps.step(Down(), "open").startswith("undecided: transport")
+    assert steps.undecided and not steps.broken
+
+
+def test_lease_steps_are_validated(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: bad\nactions: [{lease: {progress: 140}}]\n")
+    with pytest.raises(ScenarioError):
+        load_scenario(bad)
+    bad.write_text("name: bad\nactions: [{lease: open}]\nhypotheses: {lease_ends: maybe}\n")
+    with pytest.raises(ScenarioError):
+        load_scenario(bad)
