@@ -15,8 +15,7 @@ from requests.structures import CaseInsensitiveDict
 from harness.checks.rules import answer_problems
 from harness.client import Exchange
 from harness.contract import load_contracts
-from harness.run import RunOptions
-from harness.run.execute import run_contracts
+from harness.run import RunOptions, run_contracts
 from harness.sandbox.leases import Leases
 from harness.sim import SimConfig, running_simulator
 
