@@ -15,53 +15,24 @@ import time
 from pathlib import Path
 from types import SimpleNamespace
 
-import pytest
 import requests
 
-from harness.chaos.scenario import ScenarioRun, load_scenario
 from harness.chaos.steps_restart import restart_endpoint
 from harness.client import TransportError, ViClient
 from harness.report.model import ScenarioResult
 from harness.run import run_contracts
-from harness.run.execute import Runner, exit_code
+from harness.run.execute import exit_code
 from harness.run.options import RunOptions
-from harness.sim import SimConfig, running_simulator
+
+from .support import run_misbehaving
 
 ROOT = Path(__file__).resolve().parents[2]
 SCENARIO = ROOT / "scenarios" / "endpoint-restarts-mid-run.yaml"
 ADMIN = ("administrator@vsphere.local", "VMware1!")
 
 
-@pytest.fixture(scope="module")
-def sim():
-    with running_simulator(SimConfig(vms=8, seed=3, task_delay_ms=100)) as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-def runner(sim):
-    options = RunOptions(
-        endpoint=sim.url, user=sim.users["admin"][0], password=sim.users["admin"][1], timeout=5
-    )
-    with Runner(options) as r:
-        yield r
-
-
 def _run(sim, runner, misbehave: set[str] | None = None) -> ScenarioResult:
-    """Run the scenario; ``misbehave`` is switched on once its VM is ready (the sandbox works)."""
-    prepare = runner.sandbox.fresh_vm
-
-    def fresh_then_misbehave(state: str = "poweredOff"):
-        vm = prepare(state)
-        sim.set_misbehaviour(misbehave or set())
-        return vm
-
-    runner.sandbox.fresh_vm = fresh_then_misbehave
-    try:
-        return ScenarioRun(load_scenario(SCENARIO), runner.conn, runner.sandbox, 0, 5).run()
-    finally:
-        runner.sandbox.fresh_vm = prepare
-        sim.set_misbehaviour(set())
+    return run_misbehaving(sim, runner, SCENARIO, misbehave)
 
 
 def test_the_run_recovers_from_a_restart_and_the_lost_task_is_undecided(sim, runner):

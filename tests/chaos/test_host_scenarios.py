@@ -8,50 +8,21 @@ from pathlib import Path
 
 import pytest
 
-from harness.chaos.scenario import Scenario, ScenarioError, load_scenario, run_scenario
+from harness.chaos.scenario import Scenario, ScenarioError, load_scenario
 from harness.report.model import ScenarioResult
-from harness.run import RunOptions
-from harness.run.execute import Runner
-from harness.sim import SimConfig, running_simulator
+
+from .support import run_misbehaving
 
 ROOT = Path(__file__).resolve().parents[2]
 MAINTENANCE = "host-enters-maintenance-mid-sequence"
 FAILOVER = "ft-failover-with-faulted-host"
 
 
-@pytest.fixture(scope="module")
-def sim():
-    with running_simulator(SimConfig(vms=12, seed=3, task_delay_ms=100)) as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-def runner(sim):
-    options = RunOptions(
-        endpoint=sim.url, user=sim.users["admin"][0], password=sim.users["admin"][1], timeout=5
-    )
-    with Runner(options) as r:
-        yield r
-
-
 def _run(sim, runner, scenario: str | Scenario, misbehave: set[str] | None = None) -> ScenarioResult:
-    """Run one scenario; ``misbehave`` is switched on once its VM is ready (the sandbox works)."""
-    if isinstance(scenario, str):
-        scenario = load_scenario(ROOT / "scenarios" / f"{scenario}.yaml")
-    prepare = runner.sandbox.fresh_vm
-
-    def fresh_then_misbehave(state: str = "poweredOff"):
-        vm = prepare(state)
-        sim.set_misbehaviour(misbehave or set())
-        return vm
-
-    runner.sandbox.fresh_vm = fresh_then_misbehave
+    """Run one scenario (see :func:`run_misbehaving`), then put back every host it may have left."""
     try:
-        return run_scenario(scenario, runner.conn, runner.sandbox, timeout=5)
+        return run_misbehaving(sim, runner, scenario, misbehave)
     finally:
-        runner.sandbox.fresh_vm = prepare
-        sim.set_misbehaviour(set())
-        sim.clear_fault_rules()
         for host in sim.sim.inv.hosts:  # whatever a failed scenario left behind
             host.connection_state = "connected"
             host.maintenance = host.moid == "host-13"

@@ -8,49 +8,19 @@ from pathlib import Path
 
 import pytest
 
-from harness.chaos.scenario import ScenarioError, load_scenario, run_scenario
+from harness.chaos.scenario import ScenarioError, load_scenario
 from harness.chaos.steps_lease import LeaseSteps
 from harness.client import TransportError
 from harness.report.model import ScenarioResult
-from harness.run import RunOptions
-from harness.run.execute import Runner
-from harness.sim import SimConfig, running_simulator
+
+from .support import run_misbehaving
 
 ROOT = Path(__file__).resolve().parents[2]
 NAME = "export-lease-aborted-midway"
 
 
-@pytest.fixture(scope="module")
-def sim():
-    with running_simulator(SimConfig(vms=8, seed=3, task_delay_ms=100)) as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-def runner(sim):
-    options = RunOptions(
-        endpoint=sim.url, user=sim.users["admin"][0], password=sim.users["admin"][1], timeout=5
-    )
-    with Runner(options) as r:
-        yield r
-
-
 def _run(sim, runner, misbehave: set[str] | None = None, path: Path | None = None) -> ScenarioResult:
-    """Run the scenario; ``misbehave`` is switched on once its VM is ready."""
-    scenario = load_scenario(path or ROOT / "scenarios" / f"{NAME}.yaml")
-    prepare = runner.sandbox.fresh_vm
-
-    def fresh_then_misbehave(state: str = "poweredOff"):
-        vm = prepare(state)
-        sim.set_misbehaviour(misbehave or set())
-        return vm
-
-    runner.sandbox.fresh_vm = fresh_then_misbehave
-    try:
-        return run_scenario(scenario, runner.conn, runner.sandbox, timeout=5)
-    finally:
-        runner.sandbox.fresh_vm = prepare
-        sim.set_misbehaviour(set())
+    return run_misbehaving(sim, runner, path or NAME, misbehave)
 
 
 def test_passes_on_the_clean_simulator(sim, runner):

@@ -7,13 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from harness.chaos.scenario import load_scenario, run_scenario
-from harness.report.model import ScenarioResult
-from harness.run import RunOptions
-from harness.run.execute import Runner
-from harness.sim import SimConfig, running_simulator
+from .support import run_misbehaving
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 NEW = [
     "concurrent-power-on-from-sessions",
     "concurrent-power-off-from-sessions",
@@ -26,43 +22,9 @@ NEW = [
 ]
 
 
-@pytest.fixture(scope="module")
-def sim():
-    with running_simulator(SimConfig(vms=12, seed=3, task_delay_ms=100)) as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-def runner(sim):
-    options = RunOptions(
-        endpoint=sim.url, user=sim.users["admin"][0], password=sim.users["admin"][1], timeout=5
-    )
-    with Runner(options) as r:
-        yield r
-
-
-def _run(sim, runner, name: str, misbehave: set[str] | None = None) -> ScenarioResult:
-    """Run one scenario; ``misbehave`` is switched on once its VM is ready (the sandbox works)."""
-    scenario = load_scenario(ROOT / "scenarios" / f"{name}.yaml")
-    prepare = runner.sandbox.fresh_vm
-
-    def fresh_then_misbehave(state: str = "poweredOff"):
-        vm = prepare(state)
-        sim.set_misbehaviour(misbehave or set())
-        return vm
-
-    runner.sandbox.fresh_vm = fresh_then_misbehave
-    try:
-        return run_scenario(scenario, runner.conn, runner.sandbox, timeout=5)
-    finally:
-        runner.sandbox.fresh_vm = prepare
-        sim.set_misbehaviour(set())
-        sim.clear_fault_rules()
-
-
 @pytest.mark.parametrize("name", NEW)
 def test_scenario_passes_on_the_clean_simulator(sim, runner, name):
-    result = _run(sim, runner, name)
+    result = run_misbehaving(sim, runner, name)
     assert result.status == "passed", (result.message, result.timeline)
 
 
@@ -80,19 +42,19 @@ def test_scenario_passes_on_the_clean_simulator(sim, runner, name):
     ],
 )
 def test_scenario_fails_when_the_simulator_breaks_its_hypothesis(sim, runner, name, switch, words):
-    result = _run(sim, runner, name, {switch})
+    result = run_misbehaving(sim, runner, name, {switch})
     assert result.status == "failed", (result.message, result.timeline)
     assert words in result.message
 
 
 def test_a_task_slower_than_the_wait_is_undecided_not_failed(sim, runner):
-    result = _run(sim, runner, "task-slower-than-the-timeout")
+    result = run_misbehaving(sim, runner, "task-slower-than-the-timeout")
     (action,) = [e for e in result.timeline if e["phase"] == "action"]
     assert "undecided" in action["outcome"] and result.status == "passed"
 
 
 def test_the_client_logs_in_again_and_follows_its_task_after_the_sessions_expire(sim, runner):
-    result = _run(sim, runner, "session-expires-during-a-task")
+    result = run_misbehaving(sim, runner, "session-expires-during-a-task")
     outcomes = {e["what"]: e["outcome"] for e in result.timeline}
     assert result.status == "passed", (result.message, result.timeline)
     assert outcomes["expire sessions"].endswith("sessions ended") and not outcomes[
