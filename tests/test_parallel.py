@@ -141,3 +141,35 @@ def test_ctrl_c_stops_every_worker_and_writes_the_partial_reports(tmp_path):
     assert result["stats"]["interrupted"] is True
     assert 0 < result["summary"]["checks"] < 815
     assert result["leftovers"] == []
+
+
+def _workers_of(pid: int) -> list[int]:
+    """The worker processes a run started (spawned: their command line names spawn_main)."""
+    out = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            cmdline = (entry / "cmdline").read_bytes()
+        except (OSError, IndexError, ValueError):
+            continue
+        if ppid == pid and b"spawn_main" in cmdline:
+            out.append(int(entry.name))
+    return sorted(out)
+
+
+def test_a_worker_killed_mid_run_is_a_one_line_undecided_error(tmp_path):
+    out = tmp_path / "r"
+    proc = _cli("--jobs", "2", "--no-scenarios", "--report-dir", str(out), "-q")
+    deadline = time.monotonic() + 60
+    while len(workers := _workers_of(proc.pid)) < 2 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert len(workers) == 2, "the run did not start two workers"
+    time.sleep(4)  # both are running checks
+    os.kill(workers[0], signal.SIGKILL)
+    _, err = proc.communicate(timeout=240)
+    assert proc.returncode == 4, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: worker process(es) 1") and "Traceback" not in err
+    assert not _workers_of(proc.pid)  # the other worker finished (and cleaned up) before the run ended

@@ -14,11 +14,8 @@ import contextlib
 import multiprocessing
 import os
 import queue
-import signal
 import time
-from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import replace
-from multiprocessing.managers import SyncManager
 from typing import Any
 
 from .. import __version__
@@ -28,33 +25,44 @@ from ..report.model import OperationResult, RunResult
 from ..report.secrets import Scrubber
 from ..report.writers import write_reports
 from .execute import CheckStartFn, ProgressFn, ScenarioProgressFn, execute_plan, prepare_report_dir
-from .options import RunOptions, UsageError
+from .options import RunError, RunOptions, UsageError
 from .plan import make_plan
 
 #: How often the parent looks at the workers' progress (seconds).
 POLL_S = 0.05
 
 
-def _ignore_sigint() -> None:
-    """The progress queue's server process ignores Ctrl-C (the workers still need it)."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+class WorkerFailed(RunError):
+    """A worker process ended without a result (killed, out of memory, a harness bug): the run could
+    not decide (exit 4), and says which."""
+
+    exit_code = 4
 
 
-def _work(options: RunOptions, events: Any) -> tuple[dict[str, Any], list[str]]:
-    """One worker: its shard of the plan, sequentially; its result as results.json would hold it
-    (secrets redacted) and the secrets, for the parent's last pass over the rendered reports."""
+def _work(options: RunOptions, index: int, events: Any) -> None:
+    """One worker (a process of its own): its shard of the plan, sequentially.  It sends its progress,
+    then its result as results.json would hold it (secrets redacted) with the secrets, for the
+    parent's last pass over the rendered reports; or why it has none."""
 
     def send(*event: Any) -> None:
-        with contextlib.suppress(OSError, EOFError):  # the parent went away: the result still matters
+        with contextlib.suppress(OSError, ValueError):  # the parent went away: nothing to tell
             events.put(event)
 
-    result, scrubber = execute_plan(
-        options,
-        progress=lambda op, _done, _total: send("done", op.id),
-        on_check=lambda op_id, check: send("check", op_id, check),
-        on_scenario=lambda name: send("scenario", name),
-    )
-    return scrubber.value(result.to_dict()), sorted(scrubber.secrets)
+    try:
+        result, scrubber = execute_plan(
+            options,
+            progress=lambda op, _done, _total: send("done", index, op.id),
+            on_check=lambda op_id, check: send("check", index, op_id, check),
+            on_scenario=lambda name: send("scenario", index, name),
+        )
+    except KeyboardInterrupt:  # Ctrl-C before the run had anything (execute_plan keeps the rest)
+        send("interrupted", index)
+    except RunError as exc:
+        send("run-error", index, str(exc), exc.exit_code)
+    except Exception as exc:  # noqa: BLE001 - a harness bug: the parent says it in one line
+        send("failed", index, f"{type(exc).__name__}: {exc}")
+    else:
+        send("result", index, scrubber.value(result.to_dict()), sorted(scrubber.secrets))
 
 
 def worker_options(options: RunOptions, index: int, jobs: int) -> RunOptions:
@@ -71,6 +79,102 @@ def worker_options(options: RunOptions, index: int, jobs: int) -> RunOptions:
     )
 
 
+class _Workers:
+    """The worker processes of a run and what they reported."""
+
+    def __init__(self, options: RunOptions):
+        self.options = options
+        context = multiprocessing.get_context("spawn")
+        self.events = context.Queue()
+        self.procs = [
+            context.Process(
+                target=_work,
+                args=(worker_options(options, i, options.jobs), i, self.events),
+                name=f"vsphere-harness-worker-{i}",
+            )
+            for i in range(1, options.jobs + 1)
+        ]
+        self.results: dict[int, tuple[RunResult, list[str]]] = {}
+        self.errors: dict[int, tuple[str, int]] = {}  # worker -> (message, exit code)
+        self.interrupted = False
+        self.done = 0
+
+    def follow(
+        self,
+        total: int,
+        progress: ProgressFn | None,
+        on_check: CheckStartFn | None,
+        on_scenario: ScenarioProgressFn | None,
+    ) -> None:
+        """Start the workers and pass their progress on until every one has ended.  Ctrl-C reaches
+        them too: each cleans up its sandbox and reports what it found (a second Ctrl-C here is
+        ignored until they have)."""
+        for proc in self.procs:
+            proc.start()
+        while True:
+            try:
+                ended = not any(proc.is_alive() for proc in self.procs)
+                self._drain(ended, total, progress, on_check, on_scenario)
+                if ended:
+                    break
+            except KeyboardInterrupt:
+                self.interrupted = True
+        for proc in self.procs:
+            proc.join()
+
+    def _drain(self, ended: bool, total: int, progress, on_check, on_scenario) -> None:
+        while True:
+            try:
+                event = self.events.get(timeout=0.2 if ended else POLL_S)
+            except queue.Empty:
+                return
+            kind, index, *rest = event
+            if kind == "done":
+                self.done += 1
+                if progress:
+                    progress(OperationResult(rest[0], []), min(self.done, total), total)
+            elif kind == "check" and on_check:
+                on_check(rest[0], rest[1])
+            elif kind == "scenario" and on_scenario:
+                on_scenario(rest[0])
+            elif kind == "result":
+                self.results[index] = (RunResult.from_dict(rest[0]), rest[1])
+            elif kind == "run-error":
+                self.errors[index] = (rest[0], rest[1])
+            elif kind == "failed":
+                self.errors[index] = (f"worker {index} failed: {rest[0]}", WorkerFailed.exit_code)
+            elif kind == "interrupted":
+                self.interrupted = True
+
+    def outcome(self) -> list[tuple[RunResult, list[str]]]:
+        """Every worker's result in order: a worker's run error is the run's (the first one); a
+        worker that ended without a result fails the run (:class:`WorkerFailed`) unless Ctrl-C was
+        pressed, when it counts as an interrupted, empty shard."""
+        if self.errors:
+            message, code = self.errors[min(self.errors)]
+            error = RunError(message)
+            error.exit_code = code
+            raise error
+        missing = [i for i in range(1, len(self.procs) + 1) if i not in self.results]
+        if missing and not self.interrupted:
+            codes = ", ".join(f"{i} (exit code {self.procs[i - 1].exitcode})" for i in missing)
+            raise WorkerFailed(
+                f"worker process(es) {codes} ended without a result (killed, or out of memory)"
+            )
+        if len(missing) == len(self.procs):
+            raise KeyboardInterrupt
+        endpoint = next(iter(self.results.values()))[0].endpoint
+        out = []
+        for index in range(1, len(self.procs) + 1):
+            if index not in self.results:
+                mine = worker_options(self.options, index, len(self.procs))
+                empty = RunResult(__version__, endpoint, "", "", self.options.seed, options=mine.public())
+                empty.stats["interrupted"] = True
+                self.results[index] = (empty, [])
+            out.append(self.results[index])
+        return out
+
+
 def run_parallel(
     options: RunOptions,
     progress: ProgressFn | None = None,
@@ -79,96 +183,20 @@ def run_parallel(
 ) -> RunResult:
     """Run the plan over ``options.jobs`` worker processes; one merged result (reports written when
     ``options.report_dir`` is set)."""
-    jobs = options.jobs
     if options.shard is not None:
         raise UsageError("--jobs splits the run into shards itself: it cannot run one shard (--shard)")
     total = len(make_plan(options))
     report_dir = prepare_report_dir(options)
     t0 = time.perf_counter()
-    context = multiprocessing.get_context("spawn")
-    manager = SyncManager(ctx=context)
-    manager.start(_ignore_sigint)
-    interrupted = False
-    try:
-        events = manager.Queue()
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-            futures = [
-                pool.submit(_work, worker_options(options, i, jobs), events) for i in range(1, jobs + 1)
-            ]
-            interrupted = _follow(futures, events, total, progress, on_check, on_scenario)
-            results = _or_empty([_result(f) for f in futures], options)
-    finally:
-        manager.shutdown()
+    workers = _Workers(options)
+    workers.follow(total, progress, on_check, on_scenario)
+    results = workers.outcome()
     merged = merge_runs([(f"worker {i}", run) for i, (run, _) in enumerate(results, 1)])
-    _as_one_run(merged, options, time.perf_counter() - t0, interrupted)
+    _as_one_run(merged, options, time.perf_counter() - t0, workers.interrupted)
     if report_dir is not None:
         scrubber = Scrubber([secret for _, secrets in results for secret in secrets])
         write_reports(merged, report_dir, scrubber)
     return merged
-
-
-def _follow(
-    futures: list[Future],
-    events: Any,
-    total: int,
-    progress: ProgressFn | None,
-    on_check: CheckStartFn | None,
-    on_scenario: ScenarioProgressFn | None,
-) -> bool:
-    """Pass the workers' progress on until every worker is done; whether Ctrl-C was pressed (the
-    workers, which got it too, clean up and return their partial results)."""
-    done = 0
-    interrupted = False
-    while True:
-        try:
-            finished = all(f.done() for f in futures)
-            while True:
-                try:
-                    event = events.get(timeout=0 if finished else POLL_S)
-                except queue.Empty:
-                    break
-                if event[0] == "done":
-                    done += 1
-                    if progress:
-                        progress(OperationResult(event[1], []), min(done, total), total)
-                elif event[0] == "check" and on_check:
-                    on_check(event[1], event[2])
-                elif event[0] == "scenario" and on_scenario:
-                    on_scenario(event[1])
-            if finished:
-                return interrupted
-        except KeyboardInterrupt:
-            interrupted = True
-
-
-def _result(future: Future) -> tuple[RunResult, list[str]] | None:
-    """A worker's result and secrets; None for a worker stopped before it had one (Ctrl-C while it
-    started)."""
-    try:
-        data, secrets = future.result()
-    except KeyboardInterrupt:
-        return None
-    return RunResult.from_dict(data), secrets
-
-
-def _or_empty(
-    results: list[tuple[RunResult, list[str]] | None], options: RunOptions
-) -> list[tuple[RunResult, list[str]]]:
-    """Every worker's result, an interrupted empty shard for a worker that had none."""
-    present = [r for r in results if r is not None]
-    if not present:
-        raise KeyboardInterrupt
-    out = []
-    for index, got in enumerate(results, 1):
-        if got is None:
-            mine = worker_options(options, index, len(results))
-            empty = RunResult(
-                __version__, present[0][0].endpoint, "", "", options.seed, options=mine.public()
-            )
-            empty.stats["interrupted"] = True
-            got = (empty, [])
-        out.append(got)
-    return out
 
 
 def _as_one_run(merged: RunResult, options: RunOptions, wall_s: float, interrupted: bool) -> None:
