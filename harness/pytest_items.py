@@ -48,6 +48,7 @@ def _options(config: pytest.Config) -> Any:
         seed=o("--vsphere-seed"),
         read_only=o("--vsphere-read-only"),
         timeout=o("--vsphere-timeout"),
+        reconnect_wait=o("--vsphere-reconnect-wait"),
         baseline=o("--vsphere-baseline"),
         report_dir=o("--vsphere-report-dir"),
         force=True,

@@ -58,6 +58,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="Seconds per task and per HTTP exchange.",
     )
     g.addoption(
+        "--vsphere-reconnect-wait",
+        type=float,
+        default=60.0,
+        metavar="S",
+        help="When the endpoint stops answering mid-run, wait this long for it before the next item "
+        "(0: never).",
+    )
+    g.addoption(
         "--vsphere-shard",
         metavar="I/N",
         default=None,

@@ -163,3 +163,13 @@ def test_bad_options_are_usage_errors(pytester, fake):
     result = pytester.runpytest_inprocess(*ARGS, "--vsphere-checks", "nope")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     assert "vsphere-harness: unknown check(s) nope" in result.stderr.str()
+
+
+def test_reconnect_wait_reaches_the_run(pytester, fake, tmp_path):
+    """``--vsphere-reconnect-wait`` is run's ``--reconnect-wait`` (recorded in results.json)."""
+    out = tmp_path / "r"
+    result = pytester.runpytest_inprocess(
+        *ARGS, "--vsphere-reconnect-wait", "7", "--vsphere-report-dir", str(out), "-k", "power"
+    )
+    assert result.ret in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED)
+    assert json.loads((out / "results.json").read_text())["options"]["reconnect_wait"] == 7.0
