@@ -130,8 +130,28 @@ _ENDPOINT_OPTIONS = [
 ]
 
 
+#: The parameters of :func:`endpoint_options`, named as :class:`~harness.run.RunOptions` names them.
+ENDPOINT_PARAMS = (
+    "endpoint",
+    "user",
+    "password",
+    "limited_user",
+    "limited_password",
+    "insecure",
+    "protocol",
+    "release",
+)
+
+
 def endpoint_options(fn):
-    """--endpoint, the credentials, --insecure, --protocol and --release."""
+    """--endpoint, the credentials, --insecure, --protocol and --release, given to the command as one
+    ``target`` mapping of :data:`ENDPOINT_PARAMS` (``RunOptions(**target, ...)``)."""
+
+    @functools.wraps(fn)
+    def command(*args, **kwargs):
+        target = {name: kwargs.pop(name) for name in ENDPOINT_PARAMS}
+        return fn(*args, target=target, **kwargs)
+
     for option in reversed(_ENDPOINT_OPTIONS):
-        fn = option(fn)
-    return fn
+        command = option(command)
+    return command

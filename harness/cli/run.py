@@ -7,6 +7,7 @@ import datetime as dt
 import sys
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import click
 import yaml
@@ -156,14 +157,7 @@ def default_report_dir() -> Path:
 )
 @quiet_option
 def run_cmd(
-    endpoint: str | None,
-    user: str | None,
-    password: str | None,
-    limited_user: str | None,
-    limited_password: str | None,
-    insecure: bool,
-    protocol: str,
-    release: str,
+    target: dict[str, Any],
     operations: tuple[str, ...],
     checks: tuple[str, ...],
     examples: int,
@@ -193,14 +187,7 @@ def run_cmd(
     """
 
     options = RunOptions(
-        endpoint=endpoint,
-        user=user,
-        password=password,
-        limited_user=limited_user,
-        limited_password=limited_password,
-        insecure=insecure,
-        protocol=protocol,
-        release=release,
+        **target,
         operations=operations,
         checks=checks,
         examples=examples,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 from rich.console import Console
@@ -76,14 +77,7 @@ def list_cmd(paths: tuple[Path, ...]) -> None:
 def run_cmd(
     names: tuple[str, ...],
     paths: tuple[Path, ...],
-    endpoint: str | None,
-    user: str | None,
-    password: str | None,
-    limited_user: str | None,
-    limited_password: str | None,
-    insecure: bool,
-    protocol: str,
-    release: str,
+    target: dict[str, Any],
     seed: int,
     report_dir: Path | None,
     force: bool,
@@ -103,14 +97,7 @@ def run_cmd(
         raise HarnessUsageError(f"unknown scenario(s) {', '.join(unknown)}; known: {', '.join(known)}")
     chosen = [known[n] for n in dict.fromkeys(names)] or list(known.values())
     options = RunOptions(
-        endpoint=endpoint,
-        user=user,
-        password=password,
-        limited_user=limited_user,
-        limited_password=limited_password,
-        insecure=insecure,
-        protocol=protocol,
-        release=release,
+        **target,
         seed=seed,
         timeout=timeout,
         max_body=max_body,
@@ -125,7 +112,7 @@ def run_cmd(
             started = iter(range(len(chosen)))
             result = run_contracts(
                 options,
-                plan=Plan(release, ()),
+                plan=Plan(target["release"], ()),
                 on_scenario=(lambda name: bar.at(next(started), f"chaos scenario {name}")) if bar else None,
             )
     except RunError as exc:
