@@ -143,20 +143,24 @@ def test_ctrl_c_stops_every_worker_and_writes_the_partial_reports(tmp_path):
     assert result["leftovers"] == []
 
 
-def _workers_of(pid: int) -> list[int]:
-    """The worker processes a run started (spawned: their command line names spawn_main)."""
-    out = []
+def _processes() -> dict[int, tuple[int, bytes]]:
+    """Every process: pid -> (parent pid, command line)."""
+    out = {}
     for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            cmdline = (entry / "cmdline").read_bytes()
-        except (OSError, IndexError, ValueError):
-            continue
-        if ppid == pid and b"spawn_main" in cmdline:
-            out.append(int(entry.name))
-    return sorted(out)
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+                out[int(entry.name)] = (ppid, (entry / "cmdline").read_bytes())
+            except (OSError, IndexError, ValueError):
+                continue
+    return out
+
+
+def _workers_of(pid: int) -> list[int]:
+    """The worker processes a run started: forked by its fork server (a child of the run)."""
+    procs = _processes()
+    servers = {p for p, (ppid, cmd) in procs.items() if ppid == pid and b"forkserver" in cmd}
+    return sorted(p for p, (ppid, _) in procs.items() if ppid in servers)
 
 
 def test_a_worker_killed_mid_run_is_a_one_line_undecided_error(tmp_path):

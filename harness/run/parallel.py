@@ -1,6 +1,6 @@
 """A run spread over worker processes (``RunOptions.jobs`` > 1).
 
-Worker *i* of *N* runs shard *i/N* of the plan (:func:`harness.run.plan.shard_pairs`) with a sandbox
+Worker *i* of *N* (a process forked from a fork server) runs shard *i/N* of the plan (:func:`harness.run.plan.shard_pairs`) with a sandbox
 of its own, and against the built-in simulator a simulator of its own (the same seed: the same
 inventory), so workers never meet on the endpoint and each pair's verdict is the one a single
 process gives.  The scenarios are dealt round-robin.  The parent shows the workers' progress, merges
@@ -84,7 +84,9 @@ class _Workers:
 
     def __init__(self, options: RunOptions):
         self.options = options
-        context = multiprocessing.get_context("spawn")
+        # forked from one server that imported the harness once: faster than spawning each worker
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(["harness.run.execute"])
         self.events = context.Queue()
         self.procs = [
             context.Process(
