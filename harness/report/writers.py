@@ -20,6 +20,7 @@ import jsonschema_rs
 from .model import STATUSES, CheckResult, Evidence, RunResult
 from .pages import environment
 from .secrets import Scrubber
+from .stats import stats_lines
 
 SCHEMA_PATH = Path(__file__).with_name("results.schema.json")
 #: Rows per table in summary.md (CI job summaries have a size limit).
@@ -215,7 +216,7 @@ def render_markdown(run: RunResult) -> str:
         "",
     ]
     if run.stats:
-        lines += [", ".join(f"{k}: {v}" for k, v in run.stats.items()), ""]
+        lines += [*(f"- {line}" for line in stats_lines(run)), ""]
     per_check = run.by_check()
     if per_check:
         lines += ["| check | passed | failed | error | skipped |", "|---|---:|---:|---:|---:|"]
@@ -333,6 +334,7 @@ def render_html(run: RunResult) -> str:
             overall=overall,
             per_check=per_check,
             statuses=BAR_STATUSES,
+            stats=stats_lines(run),
             evidence_limit=HTML_EVIDENCE,
             timelines=[(sc, html_timeline(sc.timeline)) for sc in run.scenarios],
             scenario_counts=scenario_counts,
