@@ -335,7 +335,9 @@ class ScenarioRun:
             )
         if needs_simulator([*self.s.actions, *self.s.rollback]) and not self.conn.simulated:
             return self._result(
-                "skipped", "a host step needs the built-in simulator (there is no API to fault a host)"
+                "skipped",
+                "a host step, or a change to a host, needs our simulator: there is no API to fault a host, "
+                "and the harness changes no host it did not create",
             )
         if self.sandbox is None:
             return self._result("error", "no sandbox: the scenario has no VM of its own to work on")
@@ -365,17 +367,18 @@ class ScenarioRun:
             self._remove()
             return self._result("error", f"could not inject the faults: {exc}")
         try:
-            for _ in range(self.s.repeat):
-                for action in self.s.actions:
-                    self._act(chaos, action, "action")
-        finally:
-            self._remove()
-            for c in [chaos, *self._sessions]:
-                with contextlib.suppress(Exception):
-                    c.close()
-        failures = self._verify(clean)
-        for action in self.s.rollback:
-            self._act(clean, action, "rollback")
+            try:
+                for _ in range(self.s.repeat):
+                    for action in self.s.actions:
+                        self._act(chaos, action, "action")
+            finally:
+                self._remove()
+                for c in [chaos, *self._sessions]:
+                    with contextlib.suppress(Exception):
+                        c.close()
+            failures = self._verify(clean)
+        finally:  # also after Ctrl-C or a harness error: leave the endpoint as the scenario found it
+            self._roll_back(clean)
         if failures:
             return self._result("failed", "; ".join(failures))
         if self.lease is not None:
@@ -391,6 +394,14 @@ class ScenarioRun:
             f"{done} actions under {', '.join(sorted(self.s.layers)) or 'no'} faults; every hypothesis held"
             + undecided,
         )
+
+    def _roll_back(self, clean: ViClient) -> None:
+        """The rollback actions, each tried even when one before it could not be sent."""
+        for action in self.s.rollback:
+            try:
+                self._act(clean, action, "rollback")
+            except ClientError as exc:
+                self.timeline.add("rollback", action.get("invoke") or str(action), f"not done: {exc}")
 
     # --- phases --------------------------------------------------------------------------------
     def _probe(self, client: ViClient, phase: str) -> str:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.chaos.scenario import Scenario, ScenarioError, load_scenario
+from harness.chaos.scenario import Scenario, ScenarioError, ScenarioRun, load_scenario
 from harness.report.model import ScenarioResult
 
 from .support import run_misbehaving
@@ -122,6 +122,53 @@ def test_a_host_step_is_skipped_where_the_endpoint_is_not_the_simulator(sim, run
     scenario = Scenario(name="host-only", actions=[{"host": {"connection": "notResponding"}}])
     result = _run(sim, runner, scenario)
     assert result.status == "skipped" and "no API to fault a host" in result.message
+
+
+def test_the_maintenance_scenario_changes_no_host_of_a_real_endpoint(sim, runner, monkeypatch):
+    """It changes a host, which the harness never created: skipped on anything but our simulator,
+    before the sandbox or any host is touched."""
+    monkeypatch.setattr(runner.conn, "simulated", False)
+    sent: list[str] = []
+    monkeypatch.setattr(
+        runner.conn.admin, "observers", [*runner.conn.admin.observers, lambda ex: sent.append(ex.url)]
+    )
+    result = _run(sim, runner, MAINTENANCE)
+    assert result.status == "skipped" and "changes no host it did not create" in result.message
+    assert not [url for url in sent if "/HostSystem/" in url and "MaintenanceMode" in url]
+
+
+def test_the_rollback_runs_when_the_harness_fails_mid_way(sim, runner, monkeypatch):
+    """A harness error right after the host entered maintenance mode still takes it out (the
+    rollback runs in a finally), so nothing is left as the scenario made it."""
+    scenario = Scenario(
+        name="enter-then-fail",
+        vm="poweredOff",
+        actions=[
+            {
+                "invoke": "EnterMaintenanceMode_Task",
+                "target": "$free_host",
+                "body": {"timeout": 0},
+                "wait_s": 5,
+            }
+        ],
+        rollback=[{"invoke": "ExitMaintenanceMode_Task", "target": "$free_host", "body": {"timeout": 0}}],
+    )
+    act = ScenarioRun._act
+
+    def act_then_fail(self, client, action, phase):
+        act(self, client, action, phase)
+        if phase == "action":
+            raise RuntimeError("a harness bug after the host entered maintenance mode")
+
+    monkeypatch.setattr(ScenarioRun, "_act", act_then_fail)
+    try:
+        with pytest.raises(RuntimeError, match="harness bug"):
+            run_misbehaving(sim, runner, scenario)  # no clean-up of the hosts after it
+        left = [host.moid for host in sim.sim.inv.hosts if host.maintenance and host.moid != "host-13"]
+    finally:
+        monkeypatch.setattr(ScenarioRun, "_act", act)
+        _run(sim, runner, Scenario(name="reset-hosts", actions=[{"sleep_ms": 1}]))
+    assert left == []
 
 
 @pytest.mark.parametrize(
