@@ -135,7 +135,7 @@ def test_a_run_survives_the_simulator_process_killed_and_started_again(tmp_path)
     assert result.leftovers == []  # the sandbox cleaned up after the restart
     written = json.loads((tmp_path / "report" / "results.json").read_text())
     assert written["gate"] == {"verdict": "undecided", "exit_code": 4}
-    assert "endpoint_outages" in (tmp_path / "report" / "summary.md").read_text()
+    assert "endpoint outages: " in (tmp_path / "report" / "summary.md").read_text()
 
 
 def test_a_sim_process_restarts_in_place_on_the_control_route(tmp_path):
