@@ -72,3 +72,8 @@ def test_run_refuses_to_overwrite_reports(tmp_path):
     result = invoke("scenarios", "run", "server-fault-in-a-task", "--report-dir", str(tmp_path), "-q")
     one_line_error(result, "not empty")
     assert (tmp_path / "keep.txt").read_text() == "mine"
+
+
+def test_nothing_to_run_is_a_usage_error_not_a_pass(tmp_path):
+    (tmp_path / "empty").mkdir()
+    one_line_error(invoke("scenarios", "run", "--scenario", str(tmp_path / "empty")), "no scenario to run")

@@ -177,3 +177,10 @@ def test_a_worker_killed_mid_run_is_a_one_line_undecided_error(tmp_path):
     lines = err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: worker process(es) 1") and "Traceback" not in err
     assert not _workers_of(proc.pid)  # the other worker finished (and cleaned up) before the run ended
+
+
+def test_workers_sharing_an_endpoint_run_no_scenarios():
+    """One process runs the scenarios after every check; workers on one endpoint would run them while
+    the others still check (a restart, a faulted host), so that is refused, with what to do."""
+    with pytest.raises(UsageError, match="--no-scenarios"):
+        run_contracts(RunOptions(endpoint="http://127.0.0.1:1", jobs=2, scenarios=SCENARIOS[:1]))

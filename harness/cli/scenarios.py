@@ -96,6 +96,9 @@ def run_cmd(
     if unknown:
         raise HarnessUsageError(f"unknown scenario(s) {', '.join(unknown)}; known: {', '.join(known)}")
     chosen = [known[n] for n in dict.fromkeys(names)] or list(known.values())
+    if not chosen:
+        where = ", ".join(map(str, paths or (SCENARIO_DIR,)))
+        raise HarnessUsageError(f"no scenario to run: no *.yaml in {where}")
     options = RunOptions(
         **target,
         seed=seed,

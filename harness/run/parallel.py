@@ -187,6 +187,13 @@ def run_parallel(
     ``options.report_dir`` is set)."""
     if options.shard is not None:
         raise UsageError("--jobs splits the run into shards itself: it cannot run one shard (--shard)")
+    if options.endpoint is not None and options.scenarios:
+        # one process runs them after every check; workers sharing an endpoint would run them while
+        # the others still check (a scenario restarts the endpoint, faults a host, ends sessions)
+        raise UsageError(
+            "on an endpoint of your own, chaos scenarios run with --jobs 1 only: add --no-scenarios, "
+            "or run them alone with `vsphere-harness scenarios run`"
+        )
     total = len(make_plan(options))
     report_dir = prepare_report_dir(options)
     t0 = time.perf_counter()
