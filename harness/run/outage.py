@@ -1,7 +1,10 @@
 """A bounded wait for an endpoint that stopped answering mid-run (a restart, a network outage).
 
-A check that would fail while the endpoint forgot the run's sessions (it had to log in again
-during the check: a restart) is ``error`` instead (:func:`undecided_if_forgotten`).  After a check
+A check that would fail while the endpoint forgot the run's sessions is ``error`` instead
+(:func:`undecided_if_forgotten`).  The sign is the administrator's client logging in again during
+the check: the run uses that session all the time, so it is not forgotten by an idle timeout but by
+a restart (the limited user's session may well time out between checks: that is no sign).  An
+endpoint that drops sessions at random thus gets ``error`` (the gate fails closed), never a pass.  After a check
 ends in ``error`` because the network refused or reset the connection, the runner
 waits for the endpoint to answer ``ServiceContent`` again, at most ``reconnect_wait`` seconds, so
 the remaining items do not all error while it restarts.  When it is back the run's clients log in

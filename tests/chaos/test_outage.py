@@ -205,3 +205,23 @@ def test_the_clean_up_is_done_again_after_the_endpoint_came_back(mocked):
     mocked.replace(responses.GET, CONTENT_URL, body=REFUSED)
     gone = OutageWatch(limit_s=0.3)
     assert gone.cleaned_again(left, cleanup, [c]) == left and calls == [1]  # never came back
+
+
+def test_the_limited_user_logging_in_again_keeps_a_failure_failed():
+    """The limited user's session may time out between its checks: its client logging in again is
+    no sign of a restart, so a violation found meanwhile stays ``failed``."""
+
+    def fn(ctx, v) -> str:
+        limited = ctx.limited_client
+        ctx.extras["simulator"].expire_sessions(limited.user)
+        ex = limited.get("VirtualMachine", "vm-100", "name")
+        v.fail("what the check found broken", ex)
+        return ""
+
+    options = RunOptions(sim={"vms": 2}, inventory_sample=0)
+    with Runner(options, sandbox_factory=lambda *a: None) as runner:
+        contract = load_contracts().get("VirtualMachine_getName")
+        before = runner.conn.limited.relogins
+        result = runner.run_one(contract, CheckSpec("probe", fn, "fails", lambda c: True, False))
+        assert runner.conn.limited.relogins == before + 1
+    assert result.status == "failed", result.message
