@@ -182,19 +182,31 @@ def verify(run: Any, clean: ViClient) -> list[str]:
     return failures
 
 
-def _failovers(run: Any, clean: ViClient) -> int:
-    """How many of the tasks the scenario started were a MakePrimaryVM_Task that succeeded."""
+def _failovers(run: Any, clean: ViClient) -> int | None:
+    """How many of the tasks the scenario started were a MakePrimaryVM_Task that succeeded; None
+    when a task could not be read (the network, or an answer that is no TaskInfo): not counted,
+    so not judged (an error, never a failure)."""
     count = 0
     for task in sorted(run.tasks):
-        with contextlib.suppress(ClientError):
+        try:
             ex = clean.get("Task", task, "info")
-            info = ex.json if ex.ok and isinstance(ex.json, dict) else {}
-            name = str(info.get("name") or "")
-            described = str(info.get("descriptionId") or "").lower()
-            if info.get("state") == "success" and (
-                name.startswith("MakePrimaryVM") or described.endswith(".makeprimary")
-            ):
-                count += 1
+        except ClientError as exc:
+            run.step_errors.append(f"roles_swap_once not judged: task {task} could not be read: {exc}")
+            return None
+        if not ex.ok or not isinstance(ex.json, dict):
+            if ex.fault_type == "ManagedObjectNotFound":
+                continue  # a task the endpoint no longer keeps: not one the scenario can count
+            run.step_errors.append(
+                f"roles_swap_once not judged: task {task} answered {ex.fault_type or f'HTTP {ex.status}'}"
+            )
+            return None
+        info = ex.json
+        name = str(info.get("name") or "")
+        described = str(info.get("descriptionId") or "").lower()
+        if info.get("state") == "success" and (
+            name.startswith("MakePrimaryVM") or described.endswith(".makeprimary")
+        ):
+            count += 1
     run.timeline.add("verify", "failovers", f"{count} MakePrimaryVM_Task tasks succeeded")
     return count
 
@@ -229,7 +241,7 @@ def roles_swapped_once(run: Any, clean: ViClient) -> list[str]:
     swaps = _failovers(run, clean)
     out = (
         []
-        if swaps == 1
+        if swaps in (1, None)
         else [f"{swaps} MakePrimaryVM_Task tasks succeeded: the roles swapped not exactly once"]
     )
     if roles["its secondary"] != 1:

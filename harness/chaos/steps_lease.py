@@ -59,6 +59,7 @@ class LeaseSteps:
         self.moid: str | None = None
         self.broken: list[str] = []  # what the endpoint did wrong
         self.undecided: list[str] = []  # what the harness could not decide
+        self.ended_early = False  # the lease went from initializing to done or error, never ready
 
     def step(self, client: ViClient, spec: Any) -> str:
         """Run one step; its outcome for the timeline."""
@@ -70,6 +71,8 @@ class LeaseSteps:
                 return "not done: no lease open"
             if isinstance(spec, dict) and "ready" in spec:
                 return self._ready(client, float(spec["ready"]))
+            if self.ended_early:
+                return "not judged: the lease ended before it was ready"
             if isinstance(spec, dict):
                 body = {"percent": int(spec["progress"])}
                 return self._call(client, "HttpNfcLeaseProgress", body, "a ready lease takes progress")
@@ -95,6 +98,16 @@ class LeaseSteps:
             if not ex.ok:
                 self._refused(f"reading the state of lease {self.moid}", ex)
                 return _kind(ex)
+            if ex.json == "error":  # the export failed on its own (it may): the steps that need a
+                self.ended_early = True  # ready lease cannot be judged
+                self.undecided.append(f"lease {self.moid} ended in error before it was ready")
+                return "undecided: the lease ended in error before it was ready"
+            if ex.json == "done":  # nobody completed it: only HttpNfcLeaseComplete makes a lease done
+                self.ended_early = True
+                self.broken.append(
+                    f"lease {self.moid} went from initializing to done without HttpNfcLeaseComplete"
+                )
+                return "state done, never ready"
             if ex.json != "initializing":
                 return f"state {ex.json}"
             if time.monotonic() >= deadline:

@@ -5,10 +5,13 @@ misbehaviour switch turned on once the scenario's VM exists); the steps they use
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
 from harness.chaos.scenario import Scenario, ScenarioError, ScenarioRun, load_scenario
+from harness.chaos.steps_host import _failovers
+from harness.client import TransportError
 from harness.report.model import ScenarioResult
 
 from .support import run_misbehaving
@@ -209,3 +212,16 @@ def test_the_harness_powers_off_its_own_vms_to_free_a_host_but_no_one_elses(sim,
         seeded.touch()
     assert result.status == "skipped" and "without a powered-on VM" in result.message
     assert seeded.power_state == "poweredOn"
+
+
+def test_failovers_that_cannot_be_read_are_not_counted_as_no_swap():
+    """A task the clean client cannot read (the network) leaves roles_swap_once undecided: it must
+    not count as "0 MakePrimaryVM_Task tasks succeeded" (a failure the harness made)."""
+
+    class Flaky:
+        def get(self, *_):
+            raise TransportError("connection reset by peer")
+
+    run = SimpleNamespace(tasks={"task-1"}, step_errors=[], timeline=SimpleNamespace(add=lambda *a: None))
+    assert _failovers(run, Flaky()) is None
+    assert run.step_errors and "could not be read" in run.step_errors[0]

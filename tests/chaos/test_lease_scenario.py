@@ -5,6 +5,7 @@ and a network that keeps a step from its answer are judged apart."""
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -79,3 +80,33 @@ def test_lease_steps_are_validated(tmp_path):
     bad.write_text("name: bad\nactions: [{lease: open}]\nhypotheses: {lease_ends: maybe}\n")
     with pytest.raises(ScenarioError):
         load_scenario(bad)
+
+
+class _Lease:
+    """A client whose lease answers ``states`` one read after the other."""
+
+    def __init__(self, *states: str):
+        self.states = list(states)
+
+    def get(self, *_):
+        return SimpleNamespace(ok=True, json=self.states.pop(0) if len(self.states) > 1 else self.states[0])
+
+    def invoke(self, *_a, **_k):
+        raise AssertionError("no step may act on a lease that never was ready")
+
+
+def test_a_lease_that_fails_on_its_own_leaves_the_later_steps_undecided():
+    steps = LeaseSteps("vm-1")
+    steps.moid = "lease-1"
+    client = _Lease("initializing", "error")
+    assert steps.step(client, {"ready": 5}).startswith("undecided: the lease ended in error")
+    assert steps.step(client, {"progress": 40}) == "not judged: the lease ended before it was ready"
+    assert steps.step(client, "abort") == "not judged: the lease ended before it was ready"
+    assert steps.undecided and not steps.broken
+
+
+def test_a_lease_done_without_complete_breaks_the_scenario():
+    steps = LeaseSteps("vm-1")
+    steps.moid = "lease-1"
+    assert steps.step(_Lease("initializing", "done"), {"ready": 5}) == "state done, never ready"
+    assert steps.broken == ["lease lease-1 went from initializing to done without HttpNfcLeaseComplete"]
