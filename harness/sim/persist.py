@@ -90,9 +90,13 @@ class StateFile:
                 self.failures += 1
                 return False
             tmp = self.path.with_name(self.path.name + ".tmp")
-            with tmp.open("wb") as f:
-                f.write(blob)
-            os.replace(tmp, self.path)
+            try:
+                with tmp.open("wb") as f:
+                    f.write(blob)
+                os.replace(tmp, self.path)
+            except OSError as exc:
+                self.failures += 1
+                raise StateError(f"cannot write the state file {self.path}: {exc.strerror or exc}") from None
             self.writes += 1
             return True
 

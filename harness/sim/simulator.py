@@ -30,7 +30,7 @@ from .lease import malformed_info
 from .model import Managed, ServiceObject, Snapshot, Task
 from .ops.base import HANDLERS, Call, TaskPlan
 from .optable import OpSpec, build_tables
-from .persist import StateFile
+from .persist import StateError, StateFile
 from .preconditions import check_preconditions
 from .props import PER_USER, SUPPORT_PROPERTIES, VM_PROPERTIES
 from .responses import Response, add_extra, break_value, drop_typename, release_of
@@ -90,15 +90,22 @@ class Simulator:
         self._local = threading.local()
         self.lock = threading.RLock()
         if self.store is not None and not self.resumed:
-            self.persist()  # the seed's inventory is the state from the start
+            self.persist(strict=True)  # the seed's inventory is the state from the start
 
     def close(self) -> None:
         self.tasks.stop()
 
-    def persist(self) -> None:
-        """Write the state file, when there is one (after a change, before it can be seen)."""
+    def persist(self, strict: bool = False) -> None:
+        """Write the state file, when there is one (after a change, before it can be seen).  A file
+        that cannot be written raises :class:`StateError` when ``strict`` (at start: a usage error);
+        later it is counted (``store.failures``) and the endpoint answers on: a full disk is no
+        fault of the request being served."""
         if self.store is not None:
-            self.store.save(self.inv, self.auth)
+            try:
+                self.store.save(self.inv, self.auth)
+            except StateError:
+                if strict:
+                    raise
 
     # helpers for operations ----------------------------------------------------------------------
     def current_user(self) -> User | None:

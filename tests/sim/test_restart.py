@@ -160,3 +160,20 @@ def test_writes_from_several_threads_leave_a_readable_file(tmp_path):
         assert sim.store.load()["inv"].get("vm-100") is not None
     finally:
         sim.close()
+
+
+def test_a_state_file_that_cannot_be_written(tmp_path):
+    """At start: a one-line usage error naming the file (not a port problem); later (the directory
+    went away, a full disk): counted, and the endpoint answers on."""
+    with pytest.raises(ValueError, match="cannot write the state file"):
+        Simulator(SimConfig(vms=1, state_file=str(tmp_path / "missing" / "state")))
+    where = tmp_path / "dir"
+    where.mkdir()
+    sim = Simulator(SimConfig(vms=1, task_delay_ms=0, state_file=str(where / "state")))
+    try:
+        (where / "state").unlink()
+        where.rmdir()
+        sim.persist()
+        assert sim.store.failures == 1
+    finally:
+        sim.close()
