@@ -46,6 +46,11 @@ class Target(NamedTuple):
     prepared: Prepared
 
 
+#: States a shared VM, once brought into them, can always be brought into again (an FT pair, a
+#: recording, tools that must run depend on more than the VM itself).
+REDRIVABLE = frozenset({"poweredOff", "poweredOn", "suspended", "withSnapshot", "template"})
+
+
 class Targets(VmStates, Permissions, SandboxBase):
     """Targets for every contracted operation: sandbox VMs in the state its preconditions need, their
     snapshots, the managers of ServiceContent, the sandbox folder, a task of the run, a host."""
@@ -74,10 +79,10 @@ class Targets(VmStates, Permissions, SandboxBase):
         """Whether a sandbox VM was already brought into a state the operation's target needs, so
         that its target can be built (without building it: a check that only needs to know spares
         the driving).  False when unknown."""
-        if contract.managed_type != "VirtualMachine" or self.read_only:
-            return False
+        if contract.managed_type != "VirtualMachine" or self.read_only or contract.name in DESTRUCTIVE:
+            return False  # a fresh VM each time: whether the next one can be made is not known
         candidates = states_for(contract) or [STATE_BY_OP.get(contract.name, "poweredOff")]
-        return any(state in self.reached for state in candidates)
+        return any(state in self.reached and state in REDRIVABLE for state in candidates)
 
     def unmet(self, contract: Contract, vm: str) -> list[dict[str, Any]]:
         """The curated target preconditions a VM does not meet now (read from the endpoint; a

@@ -153,3 +153,19 @@ def test_random_requests_only_where_they_cannot_hurt(env):
     for body in draw(requests(real.contract, "8.0.2.0", morefs=safe_pool(real)), 20, 3):
         for ref in refs(body):
             assert sb.owns(ref.value) or ref.value in placement or ref.value.endswith("-none"), ref
+
+
+def test_known_reachable_only_for_states_a_shared_vm_can_always_reach_again(env):
+    """What lets `versions` skip without building a target: a state reached before, of a shared VM,
+    that can always be reached again; never for a fresh VM (destructive) nor an FT pair."""
+    sb, c = env.sandbox, env.contracts
+    power_off = c.get("VirtualMachine_PowerOffVM_Task")  # needs poweredOn
+    sb.reached.discard("poweredOn")
+    assert not sb.known_reachable(power_off)
+    sb.vm("poweredOn")
+    assert "poweredOn" in sb.reached and sb.known_reachable(power_off)
+    assert not sb.known_reachable(c.get("VirtualMachine_Destroy_Task"))  # a fresh VM each time
+    sb.vm("ftPrimary")
+    assert "ftPrimary" in sb.reached
+    assert not sb.known_reachable(c.get("VirtualMachine_MakePrimaryVM_Task"))
+    assert not sb.known_reachable(c.get("VirtualMachineSnapshot_RenameSnapshot"))
