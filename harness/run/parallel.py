@@ -13,9 +13,9 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import os
-import queue
 import time
 from dataclasses import replace
+from multiprocessing.connection import Connection, wait
 from typing import Any
 
 from .. import __version__
@@ -39,14 +39,14 @@ class WorkerFailed(RunError):
     exit_code = 4
 
 
-def _work(options: RunOptions, index: int, events: Any) -> None:
+def _work(options: RunOptions, index: int, events: Connection) -> None:
     """One worker (a process of its own): its shard of the plan, sequentially.  It sends its progress,
     then its result as results.json would hold it (secrets redacted) with the secrets, for the
     parent's last pass over the rendered reports; or why it has none."""
 
     def send(*event: Any) -> None:
         with contextlib.suppress(OSError, ValueError):  # the parent went away: nothing to tell
-            events.put(event)
+            events.send(event)
 
     try:
         result, scrubber = execute_plan(
@@ -87,11 +87,12 @@ class _Workers:
         # forked from one server that imported the harness once: faster than spawning each worker
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload(["harness.run.execute"])
-        self.events = context.Queue()
+        # a pipe per worker: one that dies mid-message ends its own pipe (EOF), never a shared one
+        self.pipes = [context.Pipe(duplex=False) for _ in range(options.jobs)]
         self.procs = [
             context.Process(
                 target=_work,
-                args=(worker_options(options, i, options.jobs), i, self.events),
+                args=(worker_options(options, i, options.jobs), i, self.pipes[i - 1][1]),
                 name=f"vsphere-harness-worker-{i}",
             )
             for i in range(1, options.jobs + 1)
@@ -111,42 +112,43 @@ class _Workers:
         """Start the workers and pass their progress on until every one has ended.  Ctrl-C reaches
         them too: each cleans up its sandbox and reports what it found (a second Ctrl-C here is
         ignored until they have)."""
-        for proc in self.procs:
+        for proc, (_, writer) in zip(self.procs, self.pipes, strict=True):
             proc.start()
-        while True:
+            writer.close()  # the worker's end: its death closes the pipe
+        readers = [reader for reader, _ in self.pipes]
+        while readers:
             try:
-                ended = not any(proc.is_alive() for proc in self.procs)
-                self._drain(ended, total, progress, on_check, on_scenario)
-                if ended:
-                    break
+                for reader in wait(readers, timeout=POLL_S):
+                    try:
+                        event = reader.recv()
+                    except (EOFError, OSError):  # the worker ended (a result sent, or none)
+                        readers.remove(reader)
+                        reader.close()
+                        continue
+                    self._event(event, total, progress, on_check, on_scenario)
             except KeyboardInterrupt:
                 self.interrupted = True
         for proc in self.procs:
             proc.join()
 
-    def _drain(self, ended: bool, total: int, progress, on_check, on_scenario) -> None:
-        while True:
-            try:
-                event = self.events.get(timeout=0.2 if ended else POLL_S)
-            except queue.Empty:
-                return
-            kind, index, *rest = event
-            if kind == "done":
-                self.done += 1
-                if progress:
-                    progress(OperationResult(rest[0], []), min(self.done, total), total)
-            elif kind == "check" and on_check:
-                on_check(rest[0], rest[1])
-            elif kind == "scenario" and on_scenario:
-                on_scenario(rest[0])
-            elif kind == "result":
-                self.results[index] = (RunResult.from_dict(rest[0]), rest[1])
-            elif kind == "run-error":
-                self.errors[index] = (rest[0], rest[1])
-            elif kind == "failed":
-                self.errors[index] = (f"worker {index} failed: {rest[0]}", WorkerFailed.exit_code)
-            elif kind == "interrupted":
-                self.interrupted = True
+    def _event(self, event: tuple, total: int, progress, on_check, on_scenario) -> None:
+        kind, index, *rest = event
+        if kind == "done":
+            self.done += 1
+            if progress:
+                progress(OperationResult(rest[0], []), min(self.done, total), total)
+        elif kind == "check" and on_check:
+            on_check(rest[0], rest[1])
+        elif kind == "scenario" and on_scenario:
+            on_scenario(rest[0])
+        elif kind == "result":
+            self.results[index] = (RunResult.from_dict(rest[0]), rest[1])
+        elif kind == "run-error":
+            self.errors[index] = (rest[0], rest[1])
+        elif kind == "failed":
+            self.errors[index] = (f"worker {index} failed: {rest[0]}", WorkerFailed.exit_code)
+        elif kind == "interrupted":
+            self.interrupted = True
 
     def outcome(self) -> list[tuple[RunResult, list[str]]]:
         """Every worker's result in order: a worker's run error is the run's (the first one); a
