@@ -162,8 +162,13 @@ class _Workers:
         missing = [i for i in range(1, len(self.procs) + 1) if i not in self.results]
         if missing and not self.interrupted:
             codes = ", ".join(f"{i} (exit code {self.procs[i - 1].exitcode})" for i in missing)
+            left = (
+                "; its sandbox (a folder vsphere-harness-<run id> with its VMs) may be left on the endpoint"
+                if self.options.endpoint is not None
+                else ""
+            )
             raise WorkerFailed(
-                f"worker process(es) {codes} ended without a result (killed, or out of memory)"
+                f"worker process(es) {codes} ended without a result (killed, or out of memory){left}"
             )
         if len(missing) == len(self.procs):
             raise KeyboardInterrupt
