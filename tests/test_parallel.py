@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -16,7 +17,8 @@ import pytest
 from harness.client.exchange import SESSION_HEADER
 from harness.report.secrets import REDACTED
 from harness.run import RunOptions, UsageError, make_plan, run_contracts
-from harness.run.parallel import AUTO_MAX_JOBS, AUTO_MIN_PAIRS, auto_jobs, worker_options
+from harness.run.parallel import AUTO_MAX_JOBS, AUTO_MIN_PAIRS, WorkerFailed, auto_jobs, worker_options
+from harness.sim import SimConfig, running_simulator
 from harness.sim.auth import DEFAULT_USERS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -184,3 +186,43 @@ def test_workers_sharing_an_endpoint_run_no_scenarios():
     the others still check (a restart, a faulted host), so that is refused, with what to do."""
     with pytest.raises(UsageError, match="--no-scenarios"):
         run_contracts(RunOptions(endpoint="http://127.0.0.1:1", jobs=2, scenarios=SCENARIOS[:1]))
+
+
+def _names(sim, prefix: str) -> list[str]:
+    """The names of the simulator's objects that start with ``prefix``."""
+    return sorted(
+        n for obj in list(sim.sim.inv.objects.values()) if (n := getattr(obj, "name", "")).startswith(prefix)
+    )
+
+
+def test_the_run_cleans_up_after_a_worker_killed_on_an_endpoint_of_ones_own():
+    """On a real endpoint a dead worker's sandbox would stay: the run removes it (its folder and every
+    VM in it, named after the worker's run id), then ends undecided saying so."""
+    with running_simulator(SimConfig(vms=6, seed=2, task_delay_ms=20)) as sim:
+        user, password = sim.users["admin"]
+        options = RunOptions(
+            endpoint=sim.url, user=user, password=password, jobs=2, inventory_sample=0,
+            operations=("VirtualMachine_*Snapshot*", "VirtualMachine_Power*", "VirtualMachine_Rename_Task"),
+        )  # fmt: skip
+        outcome: list[BaseException] = []
+        thread = threading.Thread(target=lambda: _capture(outcome, run_contracts, options))
+        thread.start()
+        deadline = time.monotonic() + 60
+        while not _names(sim, "vsphere-harness-") and time.monotonic() < deadline:
+            time.sleep(0.1)
+        workers = _workers_of(os.getpid())
+        assert len(workers) == 2 and _names(sim, "vsphere-harness-")
+        time.sleep(1)  # the workers made VMs in their sandboxes
+        os.kill(workers[0], signal.SIGKILL)
+        thread.join(180)
+        assert not thread.is_alive()
+        assert outcome and isinstance(outcome[0], WorkerFailed), outcome
+        assert "the run cleaned up its sandbox" in str(outcome[0])
+        assert _names(sim, "vsphere-harness-") == []  # no folder, no VM of either worker left
+
+
+def _capture(into: list[BaseException], fn, *args) -> None:
+    try:
+        fn(*args)
+    except BaseException as exc:  # noqa: BLE001 - the test looks at it
+        into.append(exc)

@@ -101,6 +101,7 @@ class Runner:
                     timeout=timeout,
                     inventory_sample=self.options.inventory_sample,
                     seed=self.options.seed,
+                    run_id=self.options.run_id,
                 )
 
         try:

@@ -111,6 +111,9 @@ class RunOptions:
     shard: Shard | None = None
     #: worker processes the plan is spread over (:mod:`harness.run.parallel`); 1: this process
     jobs: int = 1
+    #: the sandbox's name (``vsphere-harness-<run_id>``); None: a new one (a parallel run names each
+    #: worker's, to clean up after a worker that died)
+    run_id: str | None = None
 
     def with_env(self) -> RunOptions:
         """A copy with credentials completed from the environment."""

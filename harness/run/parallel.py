@@ -14,16 +14,20 @@ import contextlib
 import multiprocessing
 import os
 import time
+import uuid
 from dataclasses import replace
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
 from .. import __version__
 from ..chaos.scenario import load_scenarios, scenario_files
+from ..client import ClientError
 from ..report.merge import merge_runs
 from ..report.model import OperationResult, RunResult
 from ..report.secrets import Scrubber
 from ..report.writers import write_reports
+from ..sandbox.recover import clean_up_after
+from .endpoint import open_endpoint
 from .execute import CheckStartFn, ProgressFn, ScenarioProgressFn, execute_plan, prepare_report_dir
 from .options import RunError, RunOptions, UsageError
 from .plan import make_plan
@@ -89,10 +93,17 @@ class _Workers:
         context.set_forkserver_preload(["harness.run.execute"])
         # a pipe per worker: one that dies mid-message ends its own pipe (EOF), never a shared one
         self.pipes = [context.Pipe(duplex=False) for _ in range(options.jobs)]
+        # each worker's sandbox is named here, so that the run can clean up after one that dies
+        run = uuid.uuid4().hex[:6]
+        self.run_ids = {i: f"{run}w{i}" for i in range(1, options.jobs + 1)}
         self.procs = [
             context.Process(
                 target=_work,
-                args=(worker_options(options, i, options.jobs), i, self.pipes[i - 1][1]),
+                args=(
+                    replace(worker_options(options, i, options.jobs), run_id=self.run_ids[i]),
+                    i,
+                    self.pipes[i - 1][1],
+                ),
                 name=f"vsphere-harness-worker-{i}",
             )
             for i in range(1, options.jobs + 1)
@@ -160,15 +171,19 @@ class _Workers:
             error.exit_code = code
             raise error
         missing = [i for i in range(1, len(self.procs) + 1) if i not in self.results]
+        leftovers = self._clean_up_after(missing)
         if missing and not self.interrupted:
             codes = ", ".join(f"{i} (exit code {self.procs[i - 1].exitcode})" for i in missing)
-            left = (
-                "; its sandbox (a folder vsphere-harness-<run id> with its VMs) may be left on the endpoint"
+            left = [x for i in missing for x in leftovers.get(i, [])]
+            said = (
+                f"; left on the endpoint: {'; '.join(left)}"
+                if left
+                else "; the run cleaned up its sandbox"
                 if self.options.endpoint is not None
                 else ""
             )
             raise WorkerFailed(
-                f"worker process(es) {codes} ended without a result (killed, or out of memory){left}"
+                f"worker process(es) {codes} ended without a result (killed, or out of memory){said}"
             )
         if len(missing) == len(self.procs):
             raise KeyboardInterrupt
@@ -179,8 +194,26 @@ class _Workers:
                 mine = worker_options(self.options, index, len(self.procs))
                 empty = RunResult(__version__, endpoint, "", "", self.options.seed, options=mine.public())
                 empty.stats["interrupted"] = True
+                empty.leftovers = leftovers.get(index, [])
                 self.results[index] = (empty, [])
             out.append(self.results[index])
+        return out
+
+    def _clean_up_after(self, missing: list[int]) -> dict[int, list[str]]:
+        """On an endpoint of one's own, remove the sandboxes of the workers that ended without
+        cleaning up (the built-in simulator of such a worker went with it); what is left, per worker."""
+        if not missing or self.options.endpoint is None:
+            return {}
+        out: dict[int, list[str]] = {}
+        try:
+            with open_endpoint(self.options) as conn:
+                for index in missing:
+                    out[index] = clean_up_after(conn.admin, self.options.release, self.run_ids[index])
+        except (RunError, ClientError) as exc:
+            for index in missing:
+                out.setdefault(
+                    index, [f"the sandbox of worker {index} (vsphere-harness-{self.run_ids[index]}): {exc}"]
+                )
         return out
 
 
