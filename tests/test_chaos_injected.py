@@ -10,9 +10,10 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from chaos.support import run_misbehaving
 
 from harness.chaos.proxy import ToxicProxy
-from harness.chaos.scenario import Scenario, ScenarioRun, load_scenario, run_scenario
+from harness.chaos.scenario import Scenario, ScenarioRun
 from harness.chaos.transport import CHAOS_HEADER, TransportFault, install
 from harness.client import Exchange, TransportError, ViClient
 from harness.run import RunOptions
@@ -87,19 +88,7 @@ def _run(sim, path: Path, after_vm: set[str] | None = None):
 
     options = RunOptions(endpoint=sim.url, user=sim.users["admin"][0], password=sim.users["admin"][1])
     with Runner(options) as runner:
-        prepare = runner.sandbox.fresh_vm
-
-        def fresh_then_misbehave(state: str = "poweredOff"):
-            vm = prepare(state)
-            sim.set_misbehaviour(after_vm or set())
-            return vm
-
-        runner.sandbox.fresh_vm = fresh_then_misbehave
-        try:
-            return run_scenario(load_scenario(path), runner.conn, runner.sandbox, seed=1, timeout=10)
-        finally:
-            sim.set_misbehaviour(set())
-            sim.clear_fault_rules()
+        return run_misbehaving(sim, runner, path, after_vm, seed=1, timeout=10)
 
 
 def test_a_fault_cut_by_the_harness_is_judged_on_what_the_endpoint_sent(sim, tmp_path):

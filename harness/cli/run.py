@@ -210,12 +210,10 @@ def run_cmd(
         if not plan.pairs and not (shard and make_plan(replace(options, shard=None)).pairs):
             raise HarnessUsageError("nothing to run: no check applies to the chosen operations")
         options = replace(options, jobs=auto_jobs(options, plan.pairs) if jobs is None else jobs)
-        if options.jobs > 1:
-            plan = None  # each worker plans its own shard
-        with Progressbar(err, len(make_plan(options)) if plan is None else len(plan), quiet) as bar:
+        with Progressbar(err, len(plan), quiet) as bar:
             result = run_contracts(
                 options,
-                plan=plan,
+                plan=plan if options.jobs == 1 else None,  # workers plan their own shards
                 progress=bar.advance if bar else None,
                 on_check=bar.starting if bar else None,
                 on_scenario=bar.scenario if bar else None,

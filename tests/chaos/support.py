@@ -16,7 +16,12 @@ def scenario_named(name: str) -> Scenario:
 
 
 def run_misbehaving(
-    sim, runner, scenario: str | Path | Scenario, misbehave: set[str] | None = None
+    sim,
+    runner,
+    scenario: str | Path | Scenario,
+    misbehave: set[str] | None = None,
+    seed: int = 0,
+    timeout: float = 5,
 ) -> ScenarioResult:
     """Run ``scenario`` (a name in scenarios/, a file, or loaded) on the ``runner``'s sandbox; the
     ``misbehave`` switches are on from when its VM is ready until it ends."""
@@ -33,7 +38,7 @@ def run_misbehaving(
 
     runner.sandbox.fresh_vm = fresh_then_misbehave
     try:
-        return run_scenario(scenario, runner.conn, runner.sandbox, timeout=5)
+        return run_scenario(scenario, runner.conn, runner.sandbox, seed=seed, timeout=timeout)
     finally:
         runner.sandbox.fresh_vm = prepare
         sim.set_misbehaviour(set())
